@@ -1,0 +1,294 @@
+"""The System Catalog: Delta tables recording every run, node, definition and high-water mark."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from odibi_core.catalog import tables as t
+from odibi_core.catalog.rows import CatalogRows
+from odibi_core.errors import CatalogError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from odibi_core.config.models import PipelineConfig, ProjectConfig
+    from odibi_core.connections.base import Connection
+
+T = TypeVar("T")
+
+DEFAULT_LOCATION = ".odibi/system"
+
+
+class Catalog:
+    """Reads and writes the catalog tables under one base location."""
+
+    def __init__(
+        self,
+        base_uri: str,
+        storage_options: dict[str, str] | None = None,
+        partition_by_date: bool = False,
+        is_local: bool = True,
+    ):
+        self.base_uri = base_uri.rstrip("/")
+        self.storage_options = storage_options or None
+        self.partition_by_date = partition_by_date
+        self.is_local = is_local
+
+    @classmethod
+    def for_project(cls, project: ProjectConfig, connections: dict[str, Connection]) -> Catalog:
+        system = project.system
+        if system is None or system.connection is None:
+            path = system.path if system and "path" in system.model_fields_set else DEFAULT_LOCATION
+            base = Path(path)
+            base = base if base.is_absolute() else project.root / base
+            return cls(str(base.resolve()), None, bool(system and system.partition_by_date))
+        conn = connections[system.connection]
+        return cls(
+            conn.uri(system.path), conn.storage_options(), system.partition_by_date, conn.is_local
+        )
+
+    def table_uri(self, table: str) -> str:
+        return f"{self.base_uri}/{table}"
+
+    # ------------------------------------------------------------ reading
+
+    def exists(self, table: str) -> bool:
+        from deltalake import DeltaTable
+
+        return DeltaTable.is_deltatable(self.table_uri(table), storage_options=self.storage_options)
+
+    def read(
+        self, table: str, pipeline: str | None = None, columns: list[str] | None = None
+    ) -> pa.Table | None:
+        """A table (one pipeline's partition when ``pipeline`` is given), or None if absent."""
+        from deltalake import DeltaTable
+
+        if not self.exists(table):
+            return None
+        dt = DeltaTable(self.table_uri(table), storage_options=self.storage_options)
+        partitions = None
+        if pipeline is not None and "pipeline_name" in dt.metadata().partition_columns:
+            partitions = [("pipeline_name", "=", pipeline)]
+        result = dt.to_pyarrow_table(partitions=partitions, columns=columns)
+        if pipeline is not None and partitions is None and "pipeline_name" in result.column_names:
+            import pyarrow.compute as pc
+
+            result = result.filter(pc.equal(result["pipeline_name"], pipeline))
+        return result
+
+    def last_node_runs(self, pipeline: str) -> dict[str, dict[str, Any]]:
+        """Each node's most recent run that actually executed (not SKIPPED)."""
+        table = self.read(
+            t.META_RUNS, pipeline, ["node_name", "scope", "status", "version_hash", "timestamp"]
+        )
+        latest: dict[str, dict[str, Any]] = {}
+        if table is None:
+            return latest
+        for row in table.to_pylist():
+            if row["scope"] != "node" or row["status"] == "SKIPPED":
+                continue
+            seen = latest.get(row["node_name"])
+            if seen is None or row["timestamp"] > seen["timestamp"]:
+                latest[row["node_name"]] = row
+        return latest
+
+    def states(self, pipeline: str) -> dict[tuple[str, str], Any]:
+        """``(node, key) -> value`` of one pipeline's state."""
+        table = self.read(t.META_STATE, pipeline, ["node_name", "key", "value"])
+        if table is None:
+            return {}
+        return {(r["node_name"], r["key"]): json.loads(r["value"]) for r in table.to_pylist()}
+
+    # ------------------------------------------------------------ writing
+
+    def append(self, batch: CatalogRows) -> None:
+        """Append rows to a table in one commit (created on first use)."""
+        if not batch.rows:
+            return
+        from deltalake import write_deltalake
+
+        data = self._arrow(batch)
+        partition_by = batch.partition_by
+        if partition_by is None:
+            partition_by = t.partitioning(batch.table, self.partition_by_date)
+            if partition_by and not all(c in data.column_names for c in partition_by):
+                partition_by = None
+        uri = self.table_uri(batch.table)
+        _with_retry(
+            lambda: write_deltalake(
+                uri,
+                data,
+                mode="append",
+                partition_by=partition_by,
+                storage_options=self.storage_options,
+            )
+        )
+
+    def upsert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert or replace rows by the table's keys, in one commit."""
+        if not rows:
+            return
+        from deltalake import DeltaTable, write_deltalake
+
+        data = self._arrow(CatalogRows(table, rows))
+        uri = self.table_uri(table)
+        keys = t.KEYS[table]
+
+        def commit() -> None:
+            if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+                write_deltalake(
+                    uri,
+                    data,
+                    mode="append",
+                    partition_by=t.partitioning(table, self.partition_by_date),
+                    storage_options=self.storage_options,
+                )
+                return
+            dt = DeltaTable(uri, storage_options=self.storage_options)
+            predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            (
+                dt.merge(data, predicate=predicate, source_alias="s", target_alias="t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+        _with_retry(commit)
+
+    def register_definitions(self, pipeline: PipelineConfig) -> None:
+        """Record the pipeline's and its nodes' definitions when their hashes changed."""
+        from odibi_core.config import hashing
+
+        now = datetime.now(UTC)
+        p_hash = hashing.pipeline_hash(pipeline)
+        current = self.read(t.META_PIPELINES, columns=["pipeline_name", "version_hash"])
+        known = (
+            {r["pipeline_name"]: r["version_hash"] for r in current.to_pylist()} if current else {}
+        )
+        if known.get(pipeline.pipeline) == p_hash:
+            return
+        self.upsert(
+            t.META_PIPELINES,
+            [
+                {
+                    "pipeline_name": pipeline.pipeline,
+                    "version_hash": p_hash,
+                    "config_json": hashing.pipeline_config_json(pipeline),
+                    "updated_at": now,
+                }
+            ],
+        )
+        self.upsert(
+            t.META_NODES,
+            [
+                {
+                    "pipeline_name": pipeline.pipeline,
+                    "node_name": n.name,
+                    "version_hash": hashing.node_hash(n),
+                    "config_json": hashing.node_config_json(n),
+                    "updated_at": now,
+                }
+                for n in pipeline.nodes
+            ],
+        )
+
+    def _arrow(self, batch: CatalogRows) -> pa.Table:
+        import pyarrow as pa
+
+        schema = batch.schema if batch.schema is not None else t.schema(batch.table)
+        try:
+            return pa.Table.from_pylist(batch.rows, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise CatalogError(
+                f"rows for catalog table '{batch.table}' do not fit its schema: {exc}"
+            ) from exc
+
+
+def _with_retry(commit: Callable[[], T], attempts: int = 8) -> T:
+    """Run a Delta commit, retrying conflicts from concurrent writers with jittered backoff."""
+    from deltalake.exceptions import CommitFailedError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return commit()
+        except CommitFailedError:
+            if attempt == attempts:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def utc_date(ts: datetime) -> Any:
+    return ts.astimezone(UTC).date()
+
+
+def run_rows(
+    result: Any,
+    project: str,
+    hashes: dict[str, str],
+    pipeline_hash: str,
+    trace_id: str | None = None,
+) -> Iterable[dict[str, Any]]:
+    """``meta_runs`` rows for a pipeline run: one per node, then one for the pipeline."""
+    for node in result.nodes.values():
+        yield {
+            "run_id": result.run_id,
+            "project": project,
+            "pipeline_name": result.pipeline,
+            "node_name": node.node,
+            "scope": "node",
+            "status": node.status,
+            "started_at": node.started_at,
+            "timestamp": node.ended_at,
+            "date": utc_date(node.ended_at),
+            "duration_ms": node.duration_ms,
+            "rows_in": node.rows_in,
+            "rows_out": node.rows_out,
+            "attempt": node.attempt,
+            "error_type": node.error_type,
+            "error_message": node.error_message,
+            "dq_score": node.dq_score,
+            "version_hash": hashes.get(node.node),
+            "environment": result.environment,
+            "trace_id": trace_id,
+            "metrics_json": json.dumps(node.metrics, default=str) if node.metrics else None,
+        }
+    ended = result.ended_at or datetime.now(UTC)
+    failed = result.failed
+    yield {
+        "run_id": result.run_id,
+        "project": project,
+        "pipeline_name": result.pipeline,
+        "node_name": None,
+        "scope": "pipeline",
+        "status": result.status,
+        "started_at": result.started_at,
+        "timestamp": ended,
+        "date": utc_date(ended),
+        "duration_ms": result.duration_ms,
+        "rows_in": None,
+        "rows_out": result.rows_out,
+        "attempt": 1,
+        "error_type": failed[0].error_type if failed else None,
+        "error_message": (f"{len(failed)} node(s) failed: " + ", ".join(n.node for n in failed))
+        if failed
+        else None,
+        "dq_score": result.dq_score,
+        "version_hash": pipeline_hash,
+        "environment": result.environment,
+        "trace_id": trace_id,
+        "metrics_json": json.dumps(
+            {
+                "nodes": {
+                    s: sum(1 for n in result.nodes.values() if n.status == s)
+                    for s in ("SUCCESS", "FAILURE", "SKIPPED")
+                }
+            }
+        ),
+    }

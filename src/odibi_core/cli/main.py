@@ -1,0 +1,68 @@
+"""The ``odibi`` command: argument parsing and the one place user errors are printed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from odibi_core import __version__
+from odibi_core.cli import plugins_cmd, run_cmd, validate_cmd
+from odibi_core.errors import OdibiError
+
+COMMANDS = (run_cmd, validate_cmd, plugins_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="odibi",
+        description="Declarative data pipelines with a Delta Lake System Catalog.",
+    )
+    parser.add_argument("--version", action="version", version=f"odibi {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug logs and full tracebacks"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = args.verbose or os.environ.get("ODIBI_VERBOSE") == "1"
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.handler(args)
+        return code
+    except OdibiError as exc:
+        if verbose:
+            logging.exception("odibi failed")
+        _error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # a bug in odibi or a plugin: say so, briefly
+        if verbose:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+        return 1
+
+
+def _error(message: str) -> None:
+    lines = message.splitlines() or [""]
+    print(f"odibi: error: {lines[0]}", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""``odibi plugins``: what is loaded, from where, and what it adds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("plugins", help="list loaded plugins, their hooks and what they register")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--project", help="also load the project-local plugins of this project file")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from odibi_core.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    if args.project:
+        manager.load_project_plugins(Path(args.project).resolve().parent)
+    manager.registry  # noqa: B018  (fills each plugin's "provides")
+    infos = list(manager.infos.values())
+    if args.format == "json":
+        print(json.dumps([asdict(i) for i in infos], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="odibi plugins")
+    for col in ("name", "source", "version", "hooks", "provides"):
+        table.add_column(col)
+    for info in infos:
+        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.provides.items())
+        table.add_row(info.name, info.source, info.version or "", "\n".join(info.hooks), provides)
+    Console().print(table)
+    return 0

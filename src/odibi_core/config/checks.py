@@ -1,0 +1,213 @@
+"""Project-wide checks pydantic cannot do alone: names that refer to other things.
+
+They run on the raw (substituted) data even when model validation failed, so one
+``odibi validate`` reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from odibi_core.config.errors import describe, did_you_mean, pydantic_issues
+from odibi_core.config.source_map import SourceMap
+from odibi_core.errors import ConfigIssue
+
+if TYPE_CHECKING:
+    from odibi_core.plugin_manager import Registry
+
+
+def check_project(
+    data: dict[str, Any], source_map: SourceMap, registry: Registry
+) -> list[ConfigIssue]:
+    checker = _Checker(data, source_map, registry)
+    checker.run()
+    return checker.issues
+
+
+class _Checker:
+    def __init__(self, data: dict[str, Any], source_map: SourceMap, registry: Registry):
+        self.data = data
+        self.map = source_map
+        self.registry = registry
+        self.issues: list[ConfigIssue] = []
+        conns = data.get("connections")
+        self.connections: dict[str, Any] = conns if isinstance(conns, dict) else {}
+        engine = data.get("engine", "pandas")
+        self.engine = engine if isinstance(engine, str) else "pandas"
+
+    def add(self, message: str, path: tuple[Any, ...]) -> None:
+        mark = self.map.at_path(self.data, path)
+        self.issues.append(
+            ConfigIssue(
+                message,
+                mark.file if mark else None,
+                mark.line if mark else None,
+                mark.column if mark else None,
+            )
+        )
+
+    def run(self) -> None:
+        if self.engine not in self.registry.engines:
+            known = sorted(self.registry.engines)
+            self.add(
+                f"unknown engine '{self.engine}'; installed: {', '.join(known)}"
+                + did_you_mean(self.engine, known),
+                ("engine",),
+            )
+        for name, conn in self.connections.items():
+            self.check_connection(name, conn)
+        for section in ("story", "system"):
+            block = self.data.get(section)
+            if isinstance(block, dict) and block.get("connection") is not None:
+                self.check_connection_ref(block["connection"], (section, "connection"))
+        pipelines = self.data.get("pipelines")
+        if isinstance(pipelines, list):
+            seen: set[str] = set()
+            for i, pipeline in enumerate(pipelines):
+                if not isinstance(pipeline, dict):
+                    continue
+                name = pipeline.get("pipeline")
+                if name in seen:
+                    self.add(f"duplicate pipeline name '{name}'", ("pipelines", i, "pipeline"))
+                seen.add(name)
+                self.check_pipeline(pipeline, ("pipelines", i))
+
+    def check_connection(self, name: str, conn: Any) -> None:
+        path = ("connections", name)
+        if not isinstance(conn, dict):
+            self.add(f"connection '{name}' must be a mapping with a 'type'", path)
+            return
+        kind = conn.get("type")
+        if kind is None:
+            self.add(f"connection '{name}' has no 'type'", path)
+            return
+        cls = self.registry.connection_types.get(kind)
+        if cls is None:
+            known = sorted(self.registry.connection_types)
+            self.add(
+                f"connection '{name}': unknown type '{kind}'; installed: {', '.join(known)}"
+                + did_you_mean(kind, known),
+                (*path, "type"),
+            )
+            return
+        fields = {k: v for k, v in conn.items() if k != "type"}
+        try:
+            cls.config_model.model_validate(fields)
+        except ValidationError as exc:
+            self.issues.extend(pydantic_issues(exc, cls.config_model, self.data, self.map, path))
+
+    def check_connection_ref(self, name: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(name, str) and name not in self.connections:
+            known = sorted(self.connections)
+            self.add(
+                f"{describe(self.data, path)}: unknown connection '{name}'"
+                + (f"; defined: {', '.join(known)}" if known else "; no connections are defined")
+                + did_you_mean(name, known),
+                path,
+            )
+
+    def check_pipeline(self, pipeline: dict[str, Any], path: tuple[Any, ...]) -> None:
+        nodes = pipeline.get("nodes")
+        if not isinstance(nodes, list):
+            return
+        names: dict[str, int] = {}
+        for j, node in enumerate(nodes):
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                if node["name"] in names:
+                    self.add(
+                        f"duplicate node name '{node['name']}' in pipeline "
+                        f"'{pipeline.get('pipeline')}'",
+                        (*path, "nodes", j, "name"),
+                    )
+                names.setdefault(node["name"], j)
+        graph: dict[str, list[str]] = {}
+        for j, node in enumerate(nodes):
+            if isinstance(node, dict):
+                graph[str(node.get("name"))] = self.check_node(node, (*path, "nodes", j), names)
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1]
+            first = names.get(cycle[0], 0)
+            self.add(
+                f"dependency cycle in pipeline '{pipeline.get('pipeline')}': " + " -> ".join(cycle),
+                (*path, "nodes", first, "depends_on"),
+            )
+
+    def check_node(
+        self, node: dict[str, Any], path: tuple[Any, ...], names: dict[str, int]
+    ) -> list[str]:
+        deps = node.get("depends_on") or []
+        if isinstance(deps, str):
+            deps = [deps]
+        valid: list[str] = []
+        for k, dep in enumerate(deps if isinstance(deps, list) else []):
+            if dep in names:
+                valid.append(dep)
+            else:
+                self.add(
+                    f"node '{node.get('name')}' depends on unknown node '{dep}'"
+                    + did_you_mean(dep, names),
+                    (*path, "depends_on", k),
+                )
+        for block in ("read", "write"):
+            spec = node.get(block)
+            if isinstance(spec, dict) and "connection" in spec:
+                self.check_connection_ref(spec["connection"], (*path, block, "connection"))
+        if not node.get("read") and not deps and not _only_sql_steps(node):
+            self.add(
+                f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
+                "or a SQL step",
+                path,
+            )
+        transformer = node.get("transformer")
+        if isinstance(transformer, str):
+            self.check_transform(
+                transformer, node.get("params") or {}, (*path, "transformer"), (*path, "params")
+            )
+        transform = node.get("transform")
+        steps = transform.get("steps") if isinstance(transform, dict) else None
+        for k, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict) and isinstance(step.get("function"), str):
+                self.check_transform(
+                    step["function"],
+                    step.get("params") or {},
+                    (*path, "transform", "steps", k, "function"),
+                    (*path, "transform", "steps", k, "params"),
+                )
+        return valid
+
+    def check_transform(
+        self, name: str, params: Any, name_path: tuple[Any, ...], params_path: tuple[Any, ...]
+    ) -> None:
+        found = self.registry.transform(name, self.engine) or self.registry.transform(name, "any")
+        if found is None:
+            known = self.registry.transform_names()
+            self.add(
+                f"unknown transform '{name}'"
+                + did_you_mean(name, known)
+                + " (see `odibi plugins` for installed transforms)",
+                name_path,
+            )
+            return
+        if found.params_model is not None and isinstance(params, dict):
+            try:
+                found.params_model.model_validate(params)
+            except ValidationError as exc:
+                self.issues.extend(
+                    pydantic_issues(exc, found.params_model, self.data, self.map, params_path)
+                )
+
+
+def _only_sql_steps(node: dict[str, Any]) -> bool:
+    """A node may start from pure SQL (e.g. ``SELECT 1 AS x``) with no input at all."""
+    transform = node.get("transform")
+    steps = transform.get("steps") if isinstance(transform, dict) else None
+    return (
+        bool(steps)
+        and not node.get("transformer")
+        and all(isinstance(s, str) or (isinstance(s, dict) and "sql" in s) for s in steps)
+    )

@@ -1,0 +1,37 @@
+"""Stable hashes of pipeline and node definitions (``version_hash`` in the catalog)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from odibi_core.config.models import NodeConfig, PipelineConfig
+from odibi_core.redact import redact
+
+# Keys that document a node but do not change what it computes.
+_COSMETIC = {"description", "explanation", "runbook_url", "tags"}
+
+
+def node_config_json(node: NodeConfig) -> str:
+    data = redact(node.model_dump(mode="json", exclude_defaults=True))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def node_hash(node: NodeConfig) -> str:
+    data = node.model_dump(mode="json", exclude_defaults=True, exclude=_COSMETIC)
+    return _digest(data)
+
+
+def pipeline_config_json(pipeline: PipelineConfig) -> str:
+    data = redact(pipeline.model_dump(mode="json", exclude_defaults=True))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def pipeline_hash(pipeline: PipelineConfig) -> str:
+    return _digest([node_hash(n) for n in pipeline.nodes] + [pipeline.pipeline])
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

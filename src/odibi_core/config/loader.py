@@ -1,0 +1,181 @@
+"""Load a project file: ``.env``, ``imports``, ``environments``, ``${...}`` and validation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from odibi_core.config.errors import did_you_mean, pydantic_issues
+from odibi_core.config.models import ProjectConfig
+from odibi_core.config.source_map import SourceMap
+from odibi_core.config.substitution import substitute
+from odibi_core.config.yaml_loader import load_yaml_file
+from odibi_core.errors import ConfigError, ConfigIssue
+
+if TYPE_CHECKING:
+    from odibi_core.plugin_manager import PluginManager
+
+
+def load_project(
+    path: str | os.PathLike[str], env: str | None = None, plugins: PluginManager | None = None
+) -> ProjectConfig:
+    """Load and validate a project; raises :class:`ConfigError` listing every problem found."""
+    from odibi_core.config.checks import check_project
+    from odibi_core.plugin_manager import get_plugin_manager
+
+    project_file = Path(path).resolve()
+    if project_file.is_dir():
+        project_file = _find_project_file(project_file)
+    _load_dotenv(project_file.parent / ".env")
+    source_map = SourceMap()
+    data = _load_with_imports(project_file, source_map, seen=set())
+    issues: list[ConfigIssue] = []
+    if env:
+        data = _apply_environment(data, env, source_map, issues, project_file)
+    _substitute_all(data, source_map, issues)
+
+    manager = plugins or get_plugin_manager()
+    manager.load_project_plugins(project_file.parent)
+
+    project: ProjectConfig | None = None
+    try:
+        project = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(pydantic_issues(exc, ProjectConfig, data, source_map))
+    issues.extend(check_project(data, source_map, manager.registry))
+    if issues or project is None:
+        raise ConfigError(_ordered(issues))
+    project._path = project_file
+    project._environment = env
+    return project
+
+
+def _find_project_file(folder: Path) -> Path:
+    for name in ("odibi.yaml", "odibi.yml", "project.yaml", "project.yml"):
+        if (folder / name).is_file():
+            return folder / name
+    raise ConfigError(f"no odibi.yaml or project.yaml in {folder}")
+
+
+def _load_dotenv(path: Path) -> None:
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def _load_with_imports(path: Path, source_map: SourceMap, seen: set[Path]) -> dict[str, Any]:
+    if path in seen:
+        raise ConfigError(f"{path}: imports itself (import cycle)")
+    seen = seen | {path}
+    data = load_yaml_file(path, source_map)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a project file must be a mapping of keys, not {type(data).__name__}"
+        )
+    imports = data.pop("imports", None) or []
+    if isinstance(imports, str):
+        imports = [imports]
+    for item in imports:
+        target = (path.parent / str(item)).resolve()
+        if not target.is_file():
+            mark = source_map.of(data)
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        f"imported file not found: {item}", str(path), mark.line if mark else None
+                    )
+                ]
+            )
+        _merge(data, _load_with_imports(target, source_map, seen), source_map, append_lists=True)
+    return data
+
+
+def _merge(
+    base: dict[str, Any], extra: dict[str, Any], source_map: SourceMap, *, append_lists: bool
+) -> dict[str, Any]:
+    """Merge ``extra`` into ``base`` in place. Imports append lists; environments replace them."""
+    for key, value in extra.items():
+        if key in base and isinstance(base[key], dict) and isinstance(value, dict):
+            _merge(base[key], value, source_map, append_lists=append_lists)
+            continue
+        if append_lists and key in base and isinstance(base[key], list) and isinstance(value, list):
+            offset = len(base[key])
+            for i, item in enumerate(value):
+                base[key].append(item)
+                mark = source_map.of(value, i)
+                if mark:
+                    source_map.record(base[key], offset + i, mark)
+            continue
+        if key in base and append_lists:
+            continue  # the importing file wins over what it imports
+        base[key] = value
+        mark = source_map.of(extra, key)
+        if mark:
+            source_map.record(base, key, mark)
+    return base
+
+
+def _apply_environment(
+    data: dict[str, Any],
+    env: str,
+    source_map: SourceMap,
+    issues: list[ConfigIssue],
+    project_file: Path,
+) -> dict[str, Any]:
+    environments = data.get("environments") or {}
+    overrides: dict[str, Any] | None = None
+    if isinstance(environments, dict) and isinstance(environments.get(env), dict):
+        overrides = environments[env]
+    side_file = project_file.parent / f"env.{env}.yaml"
+    if side_file.is_file():
+        side = load_yaml_file(side_file, source_map) or {}
+        overrides = _merge(overrides or {}, side, source_map, append_lists=False)
+    if overrides is None:
+        known = sorted(environments) if isinstance(environments, dict) else []
+        issues.append(
+            ConfigIssue(
+                f"unknown environment '{env}'"
+                + (
+                    f"; known: {', '.join(known)}"
+                    if known
+                    else "; the project has no environments:"
+                )
+                + did_you_mean(env, known),
+                str(project_file),
+            )
+        )
+        return data
+    return _merge(data, overrides, source_map, append_lists=False)
+
+
+def _substitute_all(data: dict[str, Any], source_map: SourceMap, issues: list[ConfigIssue]) -> None:
+    def report(container: Any, key: Any, message: str) -> None:
+        mark = source_map.of(container, key)
+        issues.append(
+            ConfigIssue(
+                message,
+                mark.file if mark else None,
+                mark.line if mark else None,
+                mark.column if mark else None,
+            )
+        )
+
+    variables = data.get("vars")
+    if isinstance(variables, dict):
+        substitute(variables, {}, report)  # vars may use ${ENV} but not each other
+    else:
+        variables = {}
+    for key in list(data):
+        if key not in ("vars", "environments"):
+            data[key] = substitute(data[key], variables, report, data, key)
+
+
+def _ordered(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    unique = list(dict.fromkeys(issues))
+    return sorted(unique, key=lambda i: (i.file or "", i.line or 0, i.column or 0))

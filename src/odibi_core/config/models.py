@@ -1,0 +1,265 @@
+"""The project file as pydantic models (SPEC §2). Unknown keys are errors everywhere.
+
+Connection fields and plugin-owned blocks (``quality``, ``validation``, ``contracts``) are kept as
+data here and validated by whoever owns them, so core never needs to know their shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ConnectionConfig(BaseModel):
+    """Any connection; its fields are validated by the connection type's own model."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+
+class RetryConfig(_Strict):
+    enabled: bool = True
+    max_attempts: int = Field(3, ge=1, le=10)
+    backoff: Literal["exponential", "linear", "constant"] = "exponential"
+    backoff_seconds: float = Field(1.0, ge=0)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if self.backoff == "exponential":
+            return self.backoff_seconds * 2 ** (attempt - 1)
+        if self.backoff == "linear":
+            return self.backoff_seconds * attempt
+        return self.backoff_seconds
+
+
+class StoryConfig(_Strict):
+    connection: str | None = None
+    path: str = "stories"
+    max_sample_rows: int = Field(10, ge=0, le=100)
+    auto_generate: bool = True
+    retention_days: int | None = Field(30, ge=1)
+    retention_count: int | None = Field(100, ge=1)
+    failure_sample_size: int = Field(100, ge=0, le=1000)
+    max_failure_samples: int = Field(500, ge=0, le=5000)
+    max_sampled_validations: int = Field(5, ge=1, le=20)
+    async_generation: bool = False
+    generate_lineage: bool = True
+
+
+class SystemConfig(_Strict):
+    connection: str | None = None
+    path: str = "_odibi_system"
+    environment: str | None = None
+    partition_by_date: bool = False
+    maintenance: dict[str, Any] = Field(default_factory=dict)
+
+
+class LoggingConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    structured: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class IncrementalConfig(_Strict):
+    mode: Literal["rolling_window", "stateful"] = "rolling_window"
+    column: str
+    fallback_column: str | None = None
+    lookback: int | None = Field(None, ge=0)
+    unit: Literal["minute", "hour", "day", "week", "month", "year"] | None = None
+    state_key: str | None = None
+    watermark_lag: str | None = None
+    date_format: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _key_column_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "key_column" in data and "column" not in data:
+            data = {("column" if k == "key_column" else k): v for k, v in data.items()}
+        return data
+
+
+class ReadConfig(_Strict):
+    connection: str
+    format: str
+    path: str | None = None
+    table: str | None = None
+    query: str | None = None
+    filter: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    incremental: IncrementalConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReadConfig:
+        if self.path and self.table:
+            raise ValueError("read takes either 'path' or 'table', not both")
+        if not (self.path or self.table or self.query or self.options.get("query")):
+            raise ValueError("read needs one of 'path', 'table' or 'query'")
+        return self
+
+
+WriteMode = Literal["overwrite", "append", "upsert", "append_once"]
+
+
+class WriteConfig(_Strict):
+    connection: str
+    format: str
+    path: str | None = None
+    table: str | None = None
+    mode: WriteMode = "overwrite"
+    partition_by: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _target_and_keys(self) -> WriteConfig:
+        if bool(self.path) == bool(self.table):
+            raise ValueError("write needs exactly one of 'path' or 'table'")
+        if self.mode in ("upsert", "append_once") and not self.keys:
+            raise ValueError(f"mode '{self.mode}' needs 'options.keys' (the key columns)")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        keys = self.options.get("keys") or []
+        return [keys] if isinstance(keys, str) else list(keys)
+
+    @property
+    def target(self) -> str:
+        return self.path or self.table or ""
+
+
+class TransformStep(_Strict):
+    """One step: exactly one of ``sql``, ``sql_file``, ``function`` or ``operation``."""
+
+    sql: str | None = None
+    sql_file: str | None = None
+    function: str | None = None
+    operation: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_sql(cls, data: Any) -> Any:
+        return {"sql": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransformStep:
+        given = [k for k in ("sql", "sql_file", "function", "operation") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "a step needs exactly one of 'sql', 'sql_file', 'function' or 'operation'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("sql", "sql_file", "function", "operation"):
+            if getattr(self, k):
+                return k
+        raise AssertionError("validated step without a kind")
+
+
+class TransformConfig(_Strict):
+    steps: list[TransformStep] = Field(default_factory=list)
+
+
+class ColumnConfig(_Strict):
+    description: str | None = None
+    pii: bool = False
+    sensitive: bool = False
+    tags: list[str] = Field(default_factory=list)
+    type: str | None = None
+
+
+OnError = Literal["fail_fast", "fail_later", "ignore"]
+
+
+class NodeConfig(_Strict):
+    name: str
+    description: str | None = None
+    explanation: str | None = None
+    runbook_url: str | None = None
+    enabled: bool = True
+    tags: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnConfig] = Field(default_factory=dict)
+    read: ReadConfig | None = None
+    transformer: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    transform: TransformConfig | None = None
+    write: WriteConfig | None = None
+    # Owned by quality plugins; core passes them through untouched.
+    quality: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    contracts: list[Any] = Field(default_factory=list)
+    on_error: OnError = "fail_later"
+    cache: bool = False
+    sensitive: bool | list[str] = False
+    retry: RetryConfig | None = None
+
+    @field_validator("depends_on", "tags", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def masked_columns(self) -> set[str]:
+        """Columns whose values never appear in stories."""
+        cols = {c for c, meta in self.columns.items() if meta.pii or meta.sensitive}
+        if isinstance(self.sensitive, list):
+            cols.update(self.sensitive)
+        return cols
+
+
+class PipelineConfig(_Strict):
+    pipeline: str
+    description: str | None = None
+    layer: str | None = None
+    owner: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    nodes: list[NodeConfig]
+
+    def node(self, name: str) -> NodeConfig:
+        return next(n for n in self.nodes if n.name == name)
+
+
+class ProjectConfig(_Strict):
+    project: str
+    engine: str = "pandas"
+    description: str | None = None
+    owner: str | None = None
+    version: str | int | float | None = None
+    connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
+    story: StoryConfig = Field(default_factory=StoryConfig)
+    system: SystemConfig | None = None
+    pipelines: list[PipelineConfig] = Field(default_factory=list)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    _path: Path = PrivateAttr(default=Path("odibi.yaml"))
+    _environment: str | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path:
+        """The project file this configuration came from."""
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        """The directory relative paths resolve against."""
+        return self._path.parent
+
+    @property
+    def environment(self) -> str | None:
+        return self._environment
+
+    def pipeline(self, name: str) -> PipelineConfig:
+        return next(p for p in self.pipelines if p.pipeline == name)

@@ -1,0 +1,89 @@
+"""YAML to plain Python data, remembering where every key and item was written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from odibi_core.config.source_map import Mark, SourceMap
+from odibi_core.errors import ConfigError, ConfigIssue
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml_file(path: Path, source_map: SourceMap) -> Any:
+    """Parse one YAML file; syntax errors become a located :class:`ConfigError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"project file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    f"invalid YAML: {exc.problem}",
+                    str(path),
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                )
+            ]
+        ) from None
+    if node is None:
+        return None
+    issues: list[ConfigIssue] = []
+    data = _Converter(str(path), source_map, issues).convert(node)
+    if issues:
+        raise ConfigError(issues)
+    return data
+
+
+class _Converter:
+    def __init__(self, file: str, source_map: SourceMap, issues: list[ConfigIssue]):
+        self.file = file
+        self.map = source_map
+        self.issues = issues
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def mark(self, node: yaml.Node) -> Mark:
+        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            self.map.record_container(result, self.mark(node))
+            merged: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    for src in self._merge_sources(value_node):
+                        merged.update(src)
+                    continue
+                key = self.constructor.construct_object(key_node, deep=True)
+                if key in result:
+                    m = self.mark(key_node)
+                    self.issues.append(
+                        ConfigIssue(f"duplicate key '{key}'", self.file, m.line, m.column)
+                    )
+                result[key] = self.convert(value_node)
+                self.map.record(result, key, self.mark(key_node))
+            for key, value in merged.items():
+                result.setdefault(key, value)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            self.map.record_container(items, self.mark(node))
+            for i, item in enumerate(node.value):
+                items.append(self.convert(item))
+                self.map.record(items, i, self.mark(item))
+            return items
+        return self.constructor.construct_object(node, deep=True)
+
+    def _merge_sources(self, node: yaml.Node) -> list[dict[Any, Any]]:
+        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        return [self.convert(n) for n in nodes if isinstance(n, yaml.MappingNode)]

@@ -1,0 +1,72 @@
+"""The engine interface. The runner only talks to engines through this, so a Spark engine can
+follow without changing the runner."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
+    from odibi_core.connections.base import Connection
+
+
+class Engine(ABC):
+    """Reads, transforms and writes frames of one kind (pandas DataFrames, Spark DataFrames...).
+
+    Methods that fail because of user data or config raise :class:`odibi_core.NodeError` with a
+    message naming the file, table or SQL; anything else is treated as a transient failure and
+    may be retried.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, project: ProjectConfig):
+        self.project = project
+
+    @abstractmethod
+    def read(self, spec: ReadConfig, connection: Connection) -> Any:
+        """Read ``spec`` through ``connection`` into a frame."""
+
+    @abstractmethod
+    def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> None:
+        """Write atomically: on failure the target is left as it was."""
+
+    @abstractmethod
+    def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
+        """Run SQL where each entry of ``tables`` is visible by its name."""
+
+    @abstractmethod
+    def operation(self, name: str, params: Mapping[str, Any], frame: Any) -> Any:
+        """Apply a named built-in operation (``drop_duplicates``, ``fillna``, ``drop``...)."""
+
+    @abstractmethod
+    def count(self, frame: Any) -> int: ...
+
+    @abstractmethod
+    def schema(self, frame: Any) -> list[tuple[str, str]]:
+        """(column, type) pairs in order."""
+
+    @abstractmethod
+    def sample(self, frame: Any, n: int) -> list[dict[str, Any]]:
+        """Up to ``n`` rows as JSON-safe dicts."""
+
+    @abstractmethod
+    def max_value(self, frame: Any, column: str) -> Any:
+        """The JSON-safe maximum of ``column`` (None when empty): a high-water mark."""
+
+    @abstractmethod
+    def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
+        """Rows whose ``column`` is greater than (or equal to) ``value``."""
+
+    @abstractmethod
+    def empty_like(self) -> Any:
+        """A frame with no rows and no columns (a node whose read found nothing new)."""
+
+    def quote(self, identifier: str) -> str:
+        """Quote an identifier for this engine's SQL dialect."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def close(self) -> None:  # noqa: B027  (optional for engines: most hold nothing)
+        """Release resources at the end of a run."""

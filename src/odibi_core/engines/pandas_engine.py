@@ -1,0 +1,341 @@
+"""The pandas engine: files and Delta via pandas/pyarrow/deltalake, SQL on DuckDB.
+
+Heavy libraries are imported inside methods so registering the engine costs nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odibi_core import hookimpl
+from odibi_core.engines.base import Engine
+from odibi_core.errors import NodeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from odibi_core.config.models import ReadConfig, WriteConfig
+    from odibi_core.connections.base import Connection
+
+FILE_FORMATS = ("csv", "parquet", "json")
+
+
+class PandasEngine(Engine):
+    name = "pandas"
+
+    # ------------------------------------------------------------ read
+
+    def read(self, spec: ReadConfig, connection: Connection) -> pd.DataFrame:
+        fmt = spec.format.lower()
+        if fmt in ("sql", "azure_sql", "sql_server"):
+            query = spec.query or spec.options.get("query") or f"SELECT * FROM {spec.table}"
+            return connection.read_sql(query)
+        uri = connection.uri(spec.path or spec.table or "")
+        where = f"{fmt} '{spec.path or spec.table}' on connection '{connection.name}'"
+        try:
+            if fmt == "delta":
+                frame = self._read_delta(uri, spec, connection)
+            elif fmt in FILE_FORMATS:
+                frame = self._read_files(fmt, uri, spec.options, connection)
+            else:
+                raise NodeError(f"the pandas engine cannot read format '{fmt}'")
+        except NodeError:
+            raise
+        except FileNotFoundError:
+            raise NodeError(f"cannot read {where}: not found ({uri})", step="read") from None
+        except Exception as exc:
+            raise NodeError(f"cannot read {where}: {_first_line(exc)}", step="read") from exc
+        if spec.filter:
+            frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
+        return frame
+
+    def _read_files(
+        self, fmt: str, uri: str, options: Mapping[str, Any], connection: Connection
+    ) -> pd.DataFrame:
+        import pandas as pd
+
+        opts = dict(options)
+        if connection.is_local:
+            paths = sorted(glob.glob(uri)) if glob.has_magic(uri) else [uri]
+            if not paths or not all(os.path.exists(p) for p in paths):
+                raise FileNotFoundError(uri)
+            if len(paths) == 1 and os.path.isdir(paths[0]) and fmt != "parquet":
+                paths = sorted(str(p) for p in Path(paths[0]).glob(f"*.{fmt}"))
+        else:
+            paths = [uri]
+            opts.setdefault("storage_options", connection.storage_options() or None)
+        if fmt == "csv":
+            if opts.get("header") is True:
+                opts["header"] = 0
+            frames = [pd.read_csv(p, **opts) for p in paths]
+        elif fmt == "parquet":
+            frames = [pd.read_parquet(p, **opts) for p in paths]
+        else:
+            frames = []
+            for p in paths:
+                lines = opts.pop("lines", None)
+                if lines is None:
+                    lines = p.endswith((".jsonl", ".ndjson"))
+                frames.append(pd.read_json(p, lines=lines, **opts))
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def _read_delta(self, uri: str, spec: ReadConfig, connection: Connection) -> pd.DataFrame:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        version = spec.options.get("version") or spec.options.get("as_of_version")
+        try:
+            table = DeltaTable(
+                uri, version=version, storage_options=connection.storage_options() or None
+            )
+        except TableNotFoundError:
+            raise FileNotFoundError(uri) from None
+        return table.to_pyarrow_table().to_pandas()
+
+    # ------------------------------------------------------------ write
+
+    def write(self, frame: pd.DataFrame, spec: WriteConfig, connection: Connection) -> None:
+        fmt = spec.format.lower()
+        uri = connection.uri(spec.target)
+        where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
+        try:
+            if fmt == "delta":
+                self._write_delta(frame, uri, spec, connection)
+            elif fmt in FILE_FORMATS:
+                if not connection.is_local:
+                    raise NodeError(f"connection '{connection.name}' cannot take file writes yet")
+                self._write_file(frame, fmt, uri, spec)
+            else:
+                raise NodeError(f"the pandas engine cannot write format '{fmt}'")
+        except NodeError as exc:
+            exc.step = exc.step or "write"
+            raise
+        except Exception as exc:
+            raise NodeError(f"cannot write {where}: {_first_line(exc)}", step="write") from exc
+
+    def _write_file(self, frame: pd.DataFrame, fmt: str, uri: str, spec: WriteConfig) -> None:
+        target = Path(uri)
+        if spec.mode != "overwrite" and target.exists():
+            existing = self._read_files(fmt, uri, _read_options(fmt, spec), _LocalOnly())
+            frame = _combine(existing, frame, spec)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename, so a failure never leaves half a file behind.
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        opts = dict(spec.options)
+        opts.pop("keys", None)
+        try:
+            if spec.partition_by:
+                if fmt != "parquet":
+                    raise NodeError("partition_by needs format parquet or delta")
+                frame.to_parquet(tmp, partition_cols=spec.partition_by, index=False, **opts)
+            elif fmt == "csv":
+                frame.to_csv(tmp, index=False, **opts)
+            elif fmt == "parquet":
+                frame.to_parquet(tmp, index=False, **opts)
+            else:
+                lines = opts.pop("lines", target.suffix in (".jsonl", ".ndjson"))
+                frame.to_json(tmp, orient="records", lines=lines, date_format="iso", **opts)
+            _replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+    def _write_delta(
+        self, frame: pd.DataFrame, uri: str, spec: WriteConfig, connection: Connection
+    ) -> None:
+        from deltalake import DeltaTable, write_deltalake
+
+        options = connection.storage_options() or None
+        data = _to_arrow(frame)
+        exists = DeltaTable.is_deltatable(uri, storage_options=options)
+        if spec.mode in ("upsert", "append_once") and exists:
+            table = DeltaTable(uri, storage_options=options)
+            keys = spec.keys
+            predicate = " AND ".join(f"t.{_dq(k)} = s.{_dq(k)}" for k in keys)
+            merge = table.merge(data, predicate=predicate, source_alias="s", target_alias="t")
+            if spec.mode == "upsert":
+                merge = merge.when_matched_update_all()
+            merge.when_not_matched_insert_all().execute()
+            return
+        mode = "overwrite" if spec.mode == "overwrite" else "append"
+        write_deltalake(
+            uri,
+            data,
+            mode=mode,
+            partition_by=spec.partition_by or None,
+            schema_mode="overwrite" if mode == "overwrite" and exists else None,
+            storage_options=options,
+        )
+
+    # ------------------------------------------------------------ transform
+
+    def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> pd.DataFrame:
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for name, frame in tables.items():
+                if frame is not None:
+                    con.register(name, frame)
+            return con.execute(query).df()
+        except duckdb.Error as exc:
+            raise NodeError(
+                f"SQL failed: {_first_line(exc)}\n  SQL: {_one_line(query)}", node=node, step="sql"
+            ) from None
+        finally:
+            con.close()
+
+    def operation(self, name: str, params: Mapping[str, Any], frame: pd.DataFrame) -> Any:
+        methods = {
+            "drop_duplicates": frame.drop_duplicates,
+            "fillna": frame.fillna,
+            "drop": frame.drop,
+            "rename": frame.rename,
+            "sort": frame.sort_values,
+            "sample": frame.sample,
+        }
+        if name not in methods:
+            raise NodeError(
+                f"unknown operation '{name}'; known: {', '.join(sorted(methods))}", step="operation"
+            )
+        try:
+            result = methods[name](**params)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise NodeError(
+                f"operation '{name}' failed: {_first_line(exc)}", step="operation"
+            ) from None
+        return result.reset_index(drop=True) if name in ("drop_duplicates", "sort") else result
+
+    # ------------------------------------------------------------ inspect
+
+    def count(self, frame: pd.DataFrame) -> int:
+        return len(frame)
+
+    def schema(self, frame: pd.DataFrame) -> list[tuple[str, str]]:
+        return [(str(c), str(t)) for c, t in frame.dtypes.items()]
+
+    def sample(self, frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+        if n <= 0 or frame.empty:
+            return []
+        rows: list[dict[str, Any]] = json.loads(
+            frame.head(n).to_json(orient="records", date_format="iso", default_handler=str)
+        )
+        return rows
+
+    def max_value(self, frame: pd.DataFrame, column: str) -> Any:
+        if column not in frame.columns:
+            raise NodeError(f"incremental column '{column}' is not in the data")
+        value = frame[column].max()
+        if value is None or value != value:  # NaN
+            return None
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value.item() if hasattr(value, "item") else value
+
+    def filter_newer(
+        self, frame: pd.DataFrame, column: str, value: Any, inclusive: bool
+    ) -> pd.DataFrame:
+        import pandas as pd
+
+        if column not in frame.columns:
+            raise NodeError(f"incremental column '{column}' is not in the data")
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_time(value):
+            if not pd.api.types.is_datetime64_any_dtype(series):
+                series = pd.to_datetime(series, utc=True, errors="coerce")
+            bound = pd.Timestamp(value)
+            tz = getattr(series.dt, "tz", None)
+            if tz is not None and bound.tzinfo is None:
+                bound = bound.tz_localize("UTC").tz_convert(tz)
+            elif tz is None and bound.tzinfo is not None:
+                bound = bound.tz_convert("UTC").tz_localize(None)
+        else:
+            bound = value
+        mask = series >= bound if inclusive else series > bound
+        return frame[mask.fillna(False)].reset_index(drop=True)
+
+    def empty_like(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame()
+
+
+class _LocalOnly:
+    is_local = True
+
+    def storage_options(self) -> dict[str, str]:
+        return {}
+
+
+def _read_options(fmt: str, spec: WriteConfig) -> dict[str, Any]:
+    if fmt == "json" and spec.target.endswith((".jsonl", ".ndjson")):
+        return {"lines": True}
+    return {}
+
+
+def _combine(existing: pd.DataFrame, new: pd.DataFrame, spec: WriteConfig) -> pd.DataFrame:
+    import pandas as pd
+
+    if spec.mode in ("upsert", "append_once"):
+        keys = spec.keys
+        missing = [k for k in keys if k not in new.columns or k not in existing.columns]
+        if missing:
+            raise NodeError(f"upsert key column(s) {missing} not in the data", step="write")
+        if spec.mode == "upsert":
+            new_keys = pd.MultiIndex.from_frame(new[keys])
+            keep = ~pd.MultiIndex.from_frame(existing[keys]).isin(new_keys)
+            return pd.concat([existing[keep], new], ignore_index=True)
+        old_keys = pd.MultiIndex.from_frame(existing[keys])
+        fresh = ~pd.MultiIndex.from_frame(new[keys]).isin(old_keys)
+        return pd.concat([existing, new[fresh]], ignore_index=True)
+    return pd.concat([existing, new], ignore_index=True)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    if tmp.is_dir():
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    else:
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+
+
+def _to_arrow(frame: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _dq(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def _looks_like_time(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _one_line(query: str) -> str:
+    return " ".join(query.split())
+
+
+@hookimpl
+def odibi_register_engines() -> list[type[Engine]]:
+    return [PandasEngine]

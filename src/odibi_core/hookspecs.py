@@ -1,0 +1,135 @@
+"""Every hook Odibi calls, and the contract of each.
+
+Plugins implement these with ``@odibi_core.hookimpl``. Built-ins (the pandas engine, the ``local``
+connection, the core transforms, the catalog and story writers) register through exactly these
+hooks, so everything here is known to work for third parties too.
+
+Registries (``odibi_register_*``) are called once per process when plugins load; each returns a
+list of objects carrying a unique ``name`` and the loader rejects duplicates across plugins.
+Lifecycle hooks are called by the runner in this order for one pipeline run::
+
+    odibi_project_loaded
+    odibi_before_pipeline_run
+      odibi_before_node_run        (per node, in DAG order; concurrently with --parallel)
+      odibi_check_node_output      (after transforms, before write)
+      odibi_after_node_run | odibi_on_node_error
+    odibi_catalog_rows             (once, after all nodes; rows for extra catalog tables)
+    odibi_after_pipeline_run
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from odibi_core.catalog.rows import CatalogRows
+    from odibi_core.config.models import NodeConfig, ProjectConfig
+    from odibi_core.connections.base import Connection
+    from odibi_core.engines.base import Engine
+    from odibi_core.runner.checks import OutputCheck
+    from odibi_core.runner.context import RunContext
+    from odibi_core.runner.results import NodeResult, PipelineResult
+    from odibi_core.story.sections import StorySection
+    from odibi_core.transforms.registry import Transform
+
+hookspec = pluggy.HookspecMarker("odibi")
+
+# ---------------------------------------------------------------- registries
+
+
+@hookspec
+def odibi_register_engines() -> list[type[Engine]]:
+    """Return engine classes. Each has a class attribute ``name`` (``pandas``, ``spark`` ...) that
+    projects select with the top-level ``engine`` key. Called once when plugins load."""
+
+
+@hookspec
+def odibi_register_connection_types() -> list[type[Connection]]:
+    """Return connection classes. Each has ``type_name`` (the YAML ``type:`` value, e.g. ``local``)
+    and ``config_model``, a pydantic model that validates the connection's YAML fields."""
+
+
+@hookspec
+def odibi_register_transforms() -> list[Transform]:
+    """Return :class:`~odibi_core.transforms.registry.Transform` objects. A transform is used from
+    YAML as ``transformer: name`` + ``params`` or as a ``{function: name, params: ...}`` step. The
+    pair (name, engine) must be unique across all plugins."""
+
+
+@hookspec
+def odibi_register_assertion_types() -> list[Any]:
+    """Return assertion types for ``quality`` blocks. Core only collects them (by ``name``,
+    duplicates rejected) and hands them to the plugin that validates node output."""
+
+
+@hookspec
+def odibi_register_story_sections() -> list[StorySection]:
+    """Return story sections. Each adds data about a node run to the run's story JSON and a
+    fragment to its HTML (see :class:`~odibi_core.story.sections.StorySection`)."""
+
+
+# ---------------------------------------------------------------- project
+
+
+@hookspec
+def odibi_project_loaded(project: ProjectConfig) -> None:
+    """Called after a project file was loaded and validated, before anything runs.
+
+    ``project`` is the validated configuration (environment already applied)."""
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+@hookspec
+def odibi_before_pipeline_run(ctx: RunContext) -> None:
+    """Called once per pipeline run before its first node starts. ``ctx`` carries the run_id,
+    the pipeline config, the engine and the catalog handle. Exceptions fail the run."""
+
+
+@hookspec
+def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
+    """Called once per pipeline run after every node finished and the catalog was written.
+    ``result`` holds every node's outcome. Exceptions here are logged, never fail the run."""
+
+
+# ---------------------------------------------------------------- node
+
+
+@hookspec
+def odibi_before_node_run(ctx: RunContext, node: NodeConfig) -> None:
+    """Called before each node runs (each retry attempt included). With ``--parallel`` this is
+    called from worker threads, so implementations must be thread-safe."""
+
+
+@hookspec
+def odibi_check_node_output(ctx: RunContext, node: NodeConfig, frame: Any) -> OutputCheck | None:
+    """Inspect a node's output after its transforms and before it is written.
+
+    ``frame`` is the engine's frame. Return ``None`` to pass, or an
+    :class:`~odibi_core.runner.checks.OutputCheck` that may replace the frame to write (e.g. with
+    quarantined rows removed), attach results for the story and catalog, or fail the node by
+    setting ``error``. Results from all plugins are combined in registration order."""
+
+
+@hookspec
+def odibi_after_node_run(ctx: RunContext, node: NodeConfig, result: NodeResult) -> None:
+    """Called after a node finished with status SUCCESS, FAILURE or SKIPPED (final attempt)."""
+
+
+@hookspec
+def odibi_on_node_error(ctx: RunContext, node: NodeConfig, error: BaseException) -> None:
+    """Called when a node attempt raises, before a retry or before it is marked FAILURE."""
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@hookspec
+def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogRows] | None:
+    """Return rows a plugin wants in catalog tables for this run (e.g. ``meta_quality``).
+
+    Called once per pipeline run after all nodes finished. The catalog writes each table in
+    one commit per run, whatever the number of plugins contributing rows."""

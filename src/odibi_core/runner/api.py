@@ -1,0 +1,144 @@
+"""The entry point for running a project, used by ``odibi run`` and by embedding code."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.config.errors import did_you_mean
+from odibi_core.errors import ConfigError
+from odibi_core.runner.context import RunContext, RunOptions
+from odibi_core.runner.results import PipelineResult
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import PipelineConfig, ProjectConfig
+    from odibi_core.plugin_manager import PluginManager
+
+
+@dataclass
+class PlannedNode:
+    name: str
+    action: str  # run | load | skip
+    reason: str | None = None
+    reads: str | None = None
+    writes: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def select_pipelines(project: ProjectConfig, names: list[str]) -> list[PipelineConfig]:
+    if not names:
+        return list(project.pipelines)
+    known = [p.pipeline for p in project.pipelines]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown pipeline '{unknown[0]}'; pipelines: {', '.join(known)}"
+            + did_you_mean(unknown[0], known)
+        )
+    return [p for p in project.pipelines if p.pipeline in names]
+
+
+def run_project(
+    config: str | os.PathLike[str],
+    options: RunOptions | None = None,
+    env: str | None = None,
+    plugins: PluginManager | None = None,
+    project: ProjectConfig | None = None,
+) -> list[PipelineResult]:
+    """Load, validate and run a project's pipelines in order; returns one result per pipeline."""
+    from odibi_core.catalog.manager import Catalog
+    from odibi_core.config.loader import load_project
+    from odibi_core.connections.base import build_connections
+    from odibi_core.plugin_manager import get_plugin_manager
+    from odibi_core.runner.pipeline import run_pipeline
+    from odibi_core.story.writer import write_story
+
+    options = options or RunOptions()
+    manager = plugins or get_plugin_manager()
+    project = project or load_project(config, env, manager)
+    manager.hook.odibi_project_loaded(project=project)
+    pipelines = select_pipelines(project, options.pipelines)
+    connections = build_connections(project, manager.registry)
+    engine = manager.registry.engines[project.engine](project)
+    catalog = Catalog.for_project(project, connections)
+    results = []
+    try:
+        for pipeline in pipelines:
+            ctx = RunContext(
+                str(uuid.uuid4()),
+                project,
+                pipeline,
+                engine,
+                connections,
+                catalog,
+                manager,
+                options,
+                datetime.now(UTC),
+            )
+            result = run_pipeline(ctx)
+            if project.story.auto_generate:
+                result.story_path = str(write_story(ctx, result))
+            _after(ctx, result)
+            results.append(result)
+    finally:
+        engine.close()
+    return results
+
+
+def _after(ctx: RunContext, result: PipelineResult) -> None:
+    import logging
+
+    try:
+        ctx.plugins.hook.odibi_after_pipeline_run(ctx=ctx, result=result)
+    except Exception as exc:  # documented: never fails the run
+        logging.getLogger("odibi").warning("a plugin's after_pipeline_run failed: %s", exc)
+
+
+def plan_project(
+    config: str | os.PathLike[str],
+    options: RunOptions,
+    env: str | None = None,
+    plugins: PluginManager | None = None,
+) -> dict[str, list[PlannedNode]]:
+    """What ``odibi run --dry-run`` would do, touching nothing: no reads, writes or catalog."""
+    from odibi_core.config.loader import load_project
+    from odibi_core.connections.base import build_connections
+    from odibi_core.plugin_manager import get_plugin_manager
+    from odibi_core.runner.dag import plan_pipeline
+
+    manager = plugins or get_plugin_manager()
+    project = load_project(config, env, manager)
+    connections = build_connections(project, manager.registry)
+    planned: dict[str, list[PlannedNode]] = {}
+    for pipeline in select_pipelines(project, options.pipelines):
+        plan = plan_pipeline(pipeline, options.nodes or None, options.tags or None)
+        rows: list[PlannedNode] = []
+        for name in plan.run:
+            node = pipeline.node(name)
+            item = PlannedNode(name, "run")
+            if node.read:
+                conn = connections[node.read.connection]
+                item.reads = f"{node.read.format}:{node.read.path or node.read.table or 'query'}"
+                _check_exists(conn, node.read.path, item)
+            if node.write:
+                item.writes = f"{node.write.format}:{node.write.target} ({node.write.mode})"
+            rows.append(item)
+        rows += [
+            PlannedNode(n, "load", "read back from its write target") for n in sorted(plan.load)
+        ]
+        rows += [PlannedNode(n, "skip", r) for n, r in plan.skip.items()]
+        planned[pipeline.pipeline] = rows
+    return planned
+
+
+def _check_exists(conn: Any, path: str | None, item: PlannedNode) -> None:
+    import glob
+
+    if path and conn.is_local:
+        uri = conn.uri(path)
+        if not (glob.glob(uri) if glob.has_magic(uri) else Path(uri).exists()):
+            item.warnings.append(f"input not found: {uri}")

@@ -1,0 +1,189 @@
+"""Running one node: input → transformer → steps → output checks → write, with retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.errors import NodeError, OdibiError
+from odibi_core.redact import scrub
+from odibi_core.runner import incremental
+from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
+from odibi_core.transforms.registry import TransformContext
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import NodeConfig
+    from odibi_core.runner.context import RunContext
+
+
+@dataclass
+class NodeOutcome:
+    result: NodeResult
+    frame: Any = None
+    #: ``(node, key) -> value`` to store in ``meta_state`` if the run records it.
+    state: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+def run_node(
+    ctx: RunContext,
+    node: NodeConfig,
+    inputs: Mapping[str, Any],
+    state: Mapping[tuple[str, str], Any],
+    version_hash: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> NodeOutcome:
+    """Run a node with its retry policy; never raises for node failures."""
+    policy = node.retry or ctx.project.retry
+    attempts = policy.max_attempts if policy.enabled else 1
+    hook = ctx.plugins.hook
+    for attempt in range(1, attempts + 1):
+        hook.odibi_before_node_run(ctx=ctx, node=node)
+        started = datetime.now(UTC)
+        result = NodeResult(
+            node.name, SUCCESS, started, started, attempt=attempt, version_hash=version_hash
+        )
+        try:
+            outcome = _attempt(ctx, node, inputs, state, result)
+            result.ended_at = datetime.now(UTC)
+            hook.odibi_after_node_run(ctx=ctx, node=node, result=result)
+            return outcome
+        except Exception as exc:
+            hook.odibi_on_node_error(ctx=ctx, node=node, error=exc)
+            # User errors (bad SQL, missing file, failed checks) fail the same way every time.
+            if attempt < attempts and not isinstance(exc, OdibiError):
+                sleep(policy.delay(attempt))
+                continue
+            _fail(ctx, result, exc)
+            result.ended_at = datetime.now(UTC)
+            hook.odibi_after_node_run(ctx=ctx, node=node, result=result)
+            return NodeOutcome(result)
+    raise AssertionError("unreachable")
+
+
+def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
+    result.status = FAILURE
+    result.error_type = type(exc).__name__
+    detail = exc.detail if isinstance(exc, NodeError) else str(exc)
+    message = detail.strip() or type(exc).__name__
+    secrets = [
+        v
+        for c in ctx.project.connections.values()
+        for k, v in (c.model_extra or {}).items()
+        if isinstance(v, str)
+        and v
+        and any(s in k for s in ("key", "secret", "password", "token", "string"))
+    ]
+    result.error_message = scrub(message, secrets)
+    result.error_step = getattr(exc, "step", None)
+
+
+def _attempt(
+    ctx: RunContext,
+    node: NodeConfig,
+    inputs: Mapping[str, Any],
+    state: Mapping[tuple[str, str], Any],
+    result: NodeResult,
+) -> NodeOutcome:
+    engine = ctx.engine
+    new_state: dict[tuple[str, str], Any] = {}
+    frame: Any
+    if node.read is not None:
+        conn = ctx.connections[node.read.connection]
+        frame = _step(node, "read", engine.read, node.read, conn)
+        if node.read.incremental is not None:
+            inc = node.read.incremental
+            key = (node.name, incremental.state_key(inc))
+            frame, mark = _step(
+                node, "incremental", incremental.apply, engine, frame, inc, state.get(key)
+            )
+            if mark is not None:
+                new_state[key] = mark
+        result.steps.append(f"read {node.read.format} {node.read.path or node.read.table or ''}")
+    elif node.depends_on:
+        frame = inputs[node.depends_on[0]]
+    else:
+        frame = None
+    result.rows_in = engine.count(frame) if frame is not None else None
+
+    tctx = TransformContext(engine, node, {d: inputs[d] for d in node.depends_on})
+    if node.transformer:
+        frame = _step(
+            node,
+            f"transformer {node.transformer}",
+            _transform,
+            ctx,
+            tctx,
+            node.transformer,
+            frame,
+            node.params,
+        )
+        result.steps.append(f"transformer {node.transformer}")
+    for i, step in enumerate(node.transform.steps if node.transform else [], start=1):
+        kind = step.kind
+        label = f"step {i} ({kind})"
+        if kind == "sql":
+            query = step.sql or ""
+            frame = _step(node, label, tctx.sql, query, frame)
+        elif kind == "sql_file":
+            path = ctx.project.root / (step.sql_file or "")
+            try:
+                query = path.read_text(encoding="utf-8")
+            except OSError:
+                raise NodeError(f"sql_file not found: {path}", node=node.name, step=label) from None
+            frame = _step(node, label, tctx.sql, query, frame)
+        elif kind == "function":
+            name = step.function or ""
+            frame = _step(node, label, _transform, ctx, tctx, name, frame, step.params)
+            result.steps.append(f"function {name}")
+        else:
+            op = step.operation or ""
+            frame = _step(node, label, engine.operation, op, step.params, frame)
+            result.steps.append(f"operation {op}")
+    result.sql = list(tctx.executed_sql)
+    if frame is None:
+        raise NodeError(
+            "produced no data: give it 'read', 'depends_on' or a SQL step", node=node.name
+        )
+
+    for check in ctx.plugins.hook.odibi_check_node_output(ctx=ctx, node=node, frame=frame):
+        if check is None:
+            continue
+        result.checks[check.name] = check.data
+        if check.dq_score is not None:
+            result.dq_score = check.dq_score
+        if check.frame is not None:
+            frame = check.frame
+        if check.error:
+            raise NodeError(check.error, node=node.name, step=check.name)
+
+    result.rows_out = engine.count(frame)
+    result.schema = engine.schema(frame)
+    result.sample = engine.sample(frame, ctx.project.story.max_sample_rows)
+    if node.write is not None:
+        conn = ctx.connections[node.write.connection]
+        _step(node, "write", engine.write, frame, node.write, conn)
+        result.steps.append(f"write {node.write.format} {node.write.target} ({node.write.mode})")
+    return NodeOutcome(result, frame, new_state)
+
+
+def _transform(
+    ctx: RunContext, tctx: TransformContext, name: str, frame: Any, params: Mapping[str, Any]
+) -> Any:
+    registry = ctx.plugins.registry
+    found = registry.transform(name, ctx.engine.name) or registry.transform(name, "any")
+    if found is None:
+        raise NodeError(f"unknown transform '{name}'")
+    return found(tctx, frame, params)
+
+
+def _step(node: NodeConfig, label: str, func: Callable[..., Any], *args: Any) -> Any:
+    """Run one step, making sure a user error names the node and the step."""
+    try:
+        return func(*args)
+    except NodeError as exc:
+        exc.node = exc.node or node.name
+        exc.step = exc.step or label
+        raise

@@ -1,0 +1,72 @@
+"""Outcomes of node and pipeline runs: what the catalog, stories and hooks receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SUCCESS = "SUCCESS"
+FAILURE = "FAILURE"
+SKIPPED = "SKIPPED"
+
+
+@dataclass
+class NodeResult:
+    node: str
+    status: str
+    started_at: datetime
+    ended_at: datetime
+    attempt: int = 1
+    rows_in: int | None = None
+    rows_out: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_step: str | None = None
+    skip_reason: str | None = None
+    version_hash: str | None = None
+    schema: list[tuple[str, str]] = field(default_factory=list)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    dq_score: float | None = None
+    #: Data plugins attached through ``odibi_check_node_output`` (e.g. assertion results).
+    checks: dict[str, Any] = field(default_factory=dict)
+    #: Small numbers worth keeping in ``meta_runs.metrics_json``.
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int:
+        return int((self.ended_at - self.started_at).total_seconds() * 1000)
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    project: str
+    pipeline: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    nodes: dict[str, NodeResult] = field(default_factory=dict)
+    status: str = SUCCESS
+    story_path: str | None = None
+    environment: str | None = None
+    catalog_error: str | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        end = self.ended_at or self.started_at
+        return int((end - self.started_at).total_seconds() * 1000)
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes.values() if n.status == FAILURE]
+
+    @property
+    def dq_score(self) -> float | None:
+        scores = [n.dq_score for n in self.nodes.values() if n.dq_score is not None]
+        return sum(scores) / len(scores) if scores else None
+
+    @property
+    def rows_out(self) -> int:
+        return sum(n.rows_out or 0 for n in self.nodes.values())

@@ -1,0 +1,214 @@
+"""Writing a run's story (JSON + self-contained HTML), the pipeline index, and retention."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.redact import MASK
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import ProjectConfig
+    from odibi_core.runner.context import RunContext
+    from odibi_core.runner.results import NodeResult, PipelineResult
+
+DEFAULT_STORY_DIR = ".odibi/stories"
+
+
+def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
+    story = project.story
+    if story.connection:
+        conn = connections[story.connection]
+        if not conn.is_local:
+            raise NotImplementedError("stories on remote connections are not supported yet")
+        return Path(conn.uri(story.path))
+    path = Path(story.path if "path" in story.model_fields_set else DEFAULT_STORY_DIR)
+    return path if path.is_absolute() else project.root / path
+
+
+def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
+    sections = ctx.plugins.registry.story_sections
+    nodes = []
+    for res in result.nodes.values():
+        node = ctx.pipeline.node(res.node)
+        extra = {}
+        for name, section in sections.items():
+            data = section.collect(ctx, res)
+            if data is not None:
+                extra[name] = data
+        nodes.append(
+            _node_story(res, node.depends_on, node.masked_columns, node.description, extra)
+        )
+    return {
+        "story_version": 1,
+        "run_id": result.run_id,
+        "project": result.project,
+        "pipeline": result.pipeline,
+        "layer": ctx.pipeline.layer,
+        "description": ctx.pipeline.description,
+        "environment": result.environment,
+        "engine": ctx.engine.name,
+        "status": result.status,
+        "started_at": result.started_at.isoformat(),
+        "ended_at": (result.ended_at or result.started_at).isoformat(),
+        "duration_ms": result.duration_ms,
+        "rows_out": result.rows_out,
+        "dq_score": result.dq_score,
+        "catalog_error": result.catalog_error,
+        "counts": {
+            s: sum(1 for n in result.nodes.values() if n.status == s)
+            for s in ("SUCCESS", "FAILURE", "SKIPPED")
+        },
+        "nodes": nodes,
+    }
+
+
+def _node_story(
+    res: NodeResult,
+    depends_on: list[str],
+    masked: set[str],
+    description: str | None,
+    sections: dict[str, Any],
+) -> dict[str, Any]:
+    sample = [
+        {k: (MASK if k in masked and v is not None else v) for k, v in row.items()}
+        for row in res.sample
+    ]
+    return {
+        "name": res.node,
+        "description": description,
+        "status": res.status,
+        "depends_on": depends_on,
+        "started_at": res.started_at.isoformat(),
+        "ended_at": res.ended_at.isoformat(),
+        "duration_ms": res.duration_ms,
+        "attempt": res.attempt,
+        "rows_in": res.rows_in,
+        "rows_out": res.rows_out,
+        "steps": res.steps,
+        "sql": res.sql,
+        "schema": [{"name": c, "type": t} for c, t in res.schema],
+        "sample": sample,
+        "masked_columns": sorted(masked),
+        "error": None
+        if res.error_message is None
+        else {"type": res.error_type, "message": res.error_message, "step": res.error_step},
+        "skip_reason": res.skip_reason,
+        "dq_score": res.dq_score,
+        "sections": sections,
+    }
+
+
+def write_story(ctx: RunContext, result: PipelineResult) -> Path:
+    """Write the run's JSON and HTML, refresh the pipeline index, apply retention."""
+    root = story_root(ctx.project, ctx.connections) / result.pipeline
+    started = result.started_at.astimezone(UTC)
+    folder = root / started.strftime("%Y-%m-%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"run_{started.strftime('%H-%M-%S')}"
+    if (folder / f"{stem}.json").exists():
+        stem = f"{stem}_{result.run_id[:8]}"
+    story = build_story(ctx, result)
+    sections = ctx.plugins.registry.story_sections
+    _atomic_write(folder / f"{stem}.json", json.dumps(story, indent=2, default=str))
+    html = _render("run.html.j2", story=story, sections=sections, index_href="../index.html")
+    _atomic_write(folder / f"{stem}.html", html)
+    apply_retention(root, ctx.project.story.retention_days, ctx.project.story.retention_count)
+    write_index(root, result.pipeline)
+    return folder / f"{stem}.html"
+
+
+def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """(story JSON path, story) of each kept run, newest first."""
+    runs = []
+    for path in pipeline_dir.glob("*/run_*.json"):
+        try:
+            runs.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue  # a story being replaced or damaged by hand: leave it out of the index
+    runs.sort(key=lambda r: r[1].get("started_at", ""), reverse=True)
+    return runs
+
+
+def write_index(pipeline_dir: Path, pipeline: str) -> None:
+    runs = []
+    for path, story in list_runs(pipeline_dir):
+        rel = path.relative_to(pipeline_dir).with_suffix(".html").as_posix()
+        runs.append(
+            {
+                **{
+                    k: story.get(k)
+                    for k in (
+                        "run_id",
+                        "status",
+                        "started_at",
+                        "duration_ms",
+                        "rows_out",
+                        "dq_score",
+                        "counts",
+                        "environment",
+                    )
+                },
+                "href": rel,
+            }
+        )
+    _atomic_write(
+        pipeline_dir / "index.html", _render("index.html.j2", pipeline=pipeline, runs=runs)
+    )
+
+
+def apply_retention(pipeline_dir: Path, days: int | None, count: int | None) -> None:
+    runs = list_runs(pipeline_dir)
+    cutoff = datetime.now(UTC) - timedelta(days=days) if days else None
+    for i, (path, story) in enumerate(runs):
+        too_many = count is not None and i >= count
+        started = datetime.fromisoformat(story.get("started_at", "1970-01-01T00:00:00+00:00"))
+        too_old = cutoff is not None and started < cutoff
+        if too_many or too_old:
+            for suffix in (".json", ".html"):
+                path.with_suffix(suffix).unlink(missing_ok=True)
+            extra = path.with_suffix("")  # per-run assets folder (e.g. GX Data Docs)
+            if extra.is_dir():
+                shutil.rmtree(extra, ignore_errors=True)
+    for folder in pipeline_dir.iterdir():
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _render(template: str, **values: Any) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from markupsafe import Markup
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["duration"] = _duration
+    env.globals["render_section"] = lambda section, data: Markup(
+        env.from_string(section.template).render(data=data)
+    )
+    return env.get_template(template).render(**values)
+
+
+def _duration(ms: Any) -> str:
+    if ms is None:
+        return ""
+    ms = int(ms)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

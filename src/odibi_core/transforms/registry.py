@@ -1,0 +1,83 @@
+"""What a transform is, and what it receives when it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from odibi_core.errors import NodeError
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import NodeConfig
+    from odibi_core.engines.base import Engine
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A named transform. ``func(ctx, df, **params)`` returns the new frame.
+
+    ``engine`` is the engine it works on, or ``"any"`` when it only uses ``ctx.sql`` and so
+    runs on every engine. With ``params_model`` the params are validated by ``odibi validate``
+    and passed to ``func`` as the model's fields.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    engine: str = "any"
+    params_model: type[BaseModel] | None = None
+    description: str = ""
+
+    def __call__(self, ctx: TransformContext, df: Any, params: Mapping[str, Any]) -> Any:
+        if self.params_model is not None:
+            model = self.params_model.model_validate(dict(params))
+            # Not dict(model): a field named like a dict method ("keys") would shadow it.
+            values = {name: getattr(model, name) for name in type(model).model_fields}
+        else:
+            values = dict(params)
+        return self.func(ctx, df, **values)
+
+
+def transform(
+    name: str | None = None,
+    *,
+    engine: str = "any",
+    params: type[BaseModel] | None = None,
+) -> Callable[[Callable[..., Any]], Transform]:
+    """Decorator turning ``func(ctx, df, **params)`` into a :class:`Transform`."""
+
+    def wrap(func: Callable[..., Any]) -> Transform:
+        doc = (func.__doc__ or "").strip().splitlines()
+        return Transform(name or func.__name__, func, engine, params, doc[0] if doc else "")
+
+    return wrap
+
+
+@dataclass
+class TransformContext:
+    """What a running transform can use besides its input frame."""
+
+    engine: Engine
+    node: NodeConfig
+    tables: Mapping[str, Any] = field(default_factory=dict)
+    executed_sql: list[str] = field(default_factory=list)
+
+    def sql(self, query: str, df: Any) -> Any:
+        """Run SQL with ``df`` and every dependency visible as tables."""
+        self.executed_sql.append(query)
+        return self.engine.sql(query, {**self.tables, "df": df}, node=self.node.name)
+
+    def table(self, name: str) -> Any:
+        """A dependency's output by node name."""
+        if name not in self.tables:
+            known = ", ".join(sorted(self.tables)) or "none"
+            raise NodeError(
+                f"'{name}' is not a dependency of this node (add it to depends_on; have: {known})",
+                node=self.node.name,
+            )
+        return self.tables[name]
+
+    def quote(self, identifier: str) -> str:
+        return self.engine.quote(identifier)
