@@ -174,12 +174,12 @@ class PluginManager:
             owners: dict[Any, str] = {}
             caller = getattr(self.pm.hook, hook_name)
             # Call plugin by plugin so a duplicate can name both of its owners.
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in caller.get_hookimpls():  # registration order
                 plugin_name = impl.plugin_name
                 for obj in impl.function() or []:
                     key = key_of(obj)
                     if key in target:
-                        shown = key if isinstance(key, str) else "/".join(key)
+                        shown = key if isinstance(key, str) else f"{key[0]}' for engine '{key[1]}"
                         raise PluginError(
                             f"{attr[:-1].replace('_', ' ')} '{shown}' is registered by both "
                             f"'{owners[key]}' and '{plugin_name}'; block one with "

@@ -72,11 +72,11 @@ class Catalog:
         if not self.exists(table):
             return None
         dt = DeltaTable(self.table_uri(table), storage_options=self.storage_options)
-        partitions = None
+        filters = None
         if pipeline is not None and "pipeline_name" in dt.metadata().partition_columns:
-            partitions = [("pipeline_name", "=", pipeline)]
-        result = dt.to_pyarrow_table(partitions=partitions, columns=columns)
-        if pipeline is not None and partitions is None and "pipeline_name" in result.column_names:
+            filters = [("pipeline_name", "=", pipeline)]
+        result = dt.to_pyarrow_table(filters=filters, columns=columns)
+        if pipeline is not None and filters is None and "pipeline_name" in result.column_names:
             import pyarrow.compute as pc
 
             result = result.filter(pc.equal(result["pipeline_name"], pipeline))

@@ -28,14 +28,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([asdict(i) for i in infos], indent=2))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="odibi plugins")
-    for col in ("name", "source", "version", "hooks", "provides"):
-        table.add_column(col)
     for info in infos:
-        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.provides.items())
-        table.add_row(info.name, info.source, info.version or "", "\n".join(info.hooks), provides)
-    Console().print(table)
+        version = f" {info.version}" if info.version else ""
+        dist = f" from {info.distribution}" if info.distribution else ""
+        print(f"{info.name}{version} ({info.source}{dist}; module {info.module})")
+        print(f"  hooks: {', '.join(info.hooks) or '-'}")
+        for kind, names in info.provides.items():
+            print(f"  {kind.replace('_', ' ')}: {', '.join(names)}")
     return 0

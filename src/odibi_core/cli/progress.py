@@ -108,7 +108,7 @@ def print_summary(results: list[PipelineResult]) -> None:
 
     console = Console(soft_wrap=True)
     table = Table(title="odibi run", title_justify="left")
-    for col in ("pipeline", "status", "ok", "failed", "skipped", "rows out", "duration", "story"):
+    for col in ("pipeline", "status", "ok", "failed", "skipped", "rows out", "duration", "DQ"):
         table.add_column(col, overflow="fold")
     for r in results:
         counts = {
@@ -123,10 +123,12 @@ def print_summary(results: list[PipelineResult]) -> None:
             str(counts["SKIPPED"]),
             str(r.rows_out),
             f"{r.duration_ms / 1000:.2f}s",
-            r.story_path or "",
+            f"{r.dq_score:.1f}" if r.dq_score is not None else "",
         )
     console.print(table)
     for r in results:
+        if r.story_path:
+            print(f"story ({r.pipeline}): {r.story_path}")
         for n in r.failed:
             where = f" {r.pipeline}.{n.node}" + (f" ({n.error_step})" if n.error_step else "")
             console.print(Text.assemble(("FAILURE", "red"), f"{where}: {n.error_message}"))

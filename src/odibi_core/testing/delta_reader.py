@@ -44,7 +44,7 @@ def read_delta(table: str | Path) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     for path, partitions in active_files(table):
-        data = pq.read_table(Path(table) / path, partition=None).to_pylist()
+        data = pq.ParquetFile(Path(table) / path).read().to_pylist()
         for row in data:
             for key, value in partitions.items():
                 row.setdefault(key, value)

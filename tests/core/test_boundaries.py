@@ -1,0 +1,49 @@
+"""Package boundaries (SPEC §1): odibi_core imports neither sibling; the siblings do not
+import each other. Checked on the source, so a lazy import inside a function counts too."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+FORBIDDEN = {
+    "odibi_core": {"odibi_quality", "odibi_telemetry"},
+    "odibi_quality": {"odibi_telemetry"},
+    "odibi_telemetry": {"odibi_quality"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_does_not_import_forbidden_siblings(package):
+    offenders = {
+        str(path.relative_to(SRC)): sorted(_imports(path) & FORBIDDEN[package])
+        for path in (SRC / package).rglob("*.py")
+        if _imports(path) & FORBIDDEN[package]
+    }
+    assert offenders == {}
+
+
+def test_the_cli_starts_without_heavy_libraries():
+    code = (
+        "import sys; from odibi_core.cli.main import build_parser; build_parser();"
+        "from odibi_core.plugin_manager import get_plugin_manager; get_plugin_manager().registry;"
+        "heavy = {'pandas', 'pyarrow', 'duckdb', 'deltalake', 'great_expectations', 'pyspark',"
+        " 'opentelemetry', 'jinja2'} & set(sys.modules); print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
