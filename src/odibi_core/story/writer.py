@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -181,6 +182,12 @@ def apply_retention(pipeline_dir: Path, days: int | None, count: int | None) -> 
 
 
 def _render(template: str, **values: Any) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+@functools.cache
+def _environment() -> Any:
+    """One Jinja environment per process, so each template is compiled once."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
 
@@ -194,7 +201,7 @@ def _render(template: str, **values: Any) -> str:
     env.globals["render_section"] = lambda section, data: Markup(
         env.from_string(section.template).render(data=data)
     )
-    return env.get_template(template).render(**values)
+    return env
 
 
 def _duration(ms: Any) -> str:
