@@ -185,5 +185,5 @@ def _step(node: NodeConfig, label: str, func: Callable[..., Any], *args: Any) ->
         return func(*args)
     except NodeError as exc:
         exc.node = exc.node or node.name
-        exc.step = exc.step or label
+        exc.step = label  # the runner's label ("step 2 (sql)") locates it best for the user
         raise

@@ -34,6 +34,7 @@ def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
 
 def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
     sections = ctx.plugins.registry.story_sections
+    masked = _masked_columns(ctx.pipeline)
     nodes = []
     for res in result.nodes.values():
         node = ctx.pipeline.node(res.node)
@@ -42,9 +43,7 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
             data = section.collect(ctx, res)
             if data is not None:
                 extra[name] = data
-        nodes.append(
-            _node_story(res, node.depends_on, node.masked_columns, node.description, extra)
-        )
+        nodes.append(_node_story(res, node.depends_on, masked[node.name], node.description, extra))
     return {
         "story_version": 1,
         "run_id": result.run_id,
@@ -67,6 +66,24 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
         },
         "nodes": nodes,
     }
+
+
+def _masked_columns(pipeline: Any) -> dict[str, set[str]]:
+    """Columns to mask per node: its own ``pii``/``sensitive`` columns and every upstream
+    node's, since a column marked once keeps its values as it flows downstream."""
+    by_name = {n.name: n for n in pipeline.nodes}
+    masked: dict[str, set[str]] = {}
+
+    def of(name: str) -> set[str]:
+        if name not in masked:
+            masked[name] = set(by_name[name].masked_columns)
+            for dep in by_name[name].depends_on:
+                masked[name] |= of(dep)
+        return masked[name]
+
+    for name in by_name:
+        of(name)
+    return masked
 
 
 def _node_story(
