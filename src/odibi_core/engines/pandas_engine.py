@@ -12,7 +12,7 @@ import shutil
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine
@@ -43,7 +43,9 @@ class PandasEngine(Engine):
             if fmt == "delta":
                 frame = self._read_delta(uri, spec, connection)
             elif fmt in FILE_FORMATS:
-                frame = self._read_files(fmt, uri, spec.options, connection)
+                frame = self._read_files(
+                    fmt, uri, spec.options, connection.is_local, connection.storage_options()
+                )
             else:
                 raise NodeError(f"the pandas engine cannot read format '{fmt}'")
         except NodeError:
@@ -57,12 +59,17 @@ class PandasEngine(Engine):
         return frame
 
     def _read_files(
-        self, fmt: str, uri: str, options: Mapping[str, Any], connection: Connection
+        self,
+        fmt: str,
+        uri: str,
+        options: Mapping[str, Any],
+        is_local: bool = True,
+        storage_options: dict[str, str] | None = None,
     ) -> pd.DataFrame:
         import pandas as pd
 
         opts = dict(options)
-        if connection.is_local:
+        if is_local:
             paths = sorted(glob.glob(uri)) if glob.has_magic(uri) else [uri]
             if not paths or not all(os.path.exists(p) for p in paths):
                 raise FileNotFoundError(uri)
@@ -70,7 +77,7 @@ class PandasEngine(Engine):
                 paths = sorted(str(p) for p in Path(paths[0]).glob(f"*.{fmt}"))
         else:
             paths = [uri]
-            opts.setdefault("storage_options", connection.storage_options() or None)
+            opts.setdefault("storage_options", storage_options or None)
         if fmt == "csv":
             if opts.get("header") is True:
                 opts["header"] = 0
@@ -123,7 +130,7 @@ class PandasEngine(Engine):
     def _write_file(self, frame: pd.DataFrame, fmt: str, uri: str, spec: WriteConfig) -> None:
         target = Path(uri)
         if spec.mode != "overwrite" and target.exists():
-            existing = self._read_files(fmt, uri, _read_options(fmt, spec), _LocalOnly())
+            existing = self._read_files(fmt, uri, _read_options(fmt, spec))
             frame = _combine(existing, frame, spec)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target and rename, so a failure never leaves half a file behind.
@@ -164,8 +171,9 @@ class PandasEngine(Engine):
                 merge = merge.when_matched_update_all()
             merge.when_not_matched_insert_all().execute()
             return
-        mode = "overwrite" if spec.mode == "overwrite" else "append"
-        write_deltalake(
+        mode: Literal["overwrite", "append"] = "overwrite" if spec.mode == "overwrite" else "append"
+        # One call for both modes; deltalake's overloads split them.
+        write_deltalake(  # type: ignore[call-overload]
             uri,
             data,
             mode=mode,
@@ -265,13 +273,6 @@ class PandasEngine(Engine):
         import pandas as pd
 
         return pd.DataFrame()
-
-
-class _LocalOnly:
-    is_local = True
-
-    def storage_options(self) -> dict[str, str]:
-        return {}
 
 
 def _read_options(fmt: str, spec: WriteConfig) -> dict[str, Any]:
