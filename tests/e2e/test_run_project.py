@@ -4,6 +4,10 @@ an independent Delta reader."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -270,3 +274,19 @@ pipelines:
     assert run.exit_code == 1 and "cannot write csv 'out.csv'" in run.stdout
     assert project.path("out.csv").read_text() == before
     assert [p.name for p in project.root.iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script for a TTY")
+def test_live_progress_on_a_terminal(odibi_project):
+    project = shop(odibi_project)
+    exe = Path(sys.executable).with_name("odibi")
+    proc = subprocess.run(
+        ["script", "-qec", f"{exe} run {project.path('odibi.yaml')}", "/dev/null"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout
+    screen = proc.stdout
+    assert "RUNNING" in screen or "PENDING" in screen  # the live table was drawn
+    assert "\x1b[" in screen  # with terminal control codes
+    final = screen[screen.rindex("odibi run"):]
+    assert "SUCCESS" in final and "story (sales)" in final

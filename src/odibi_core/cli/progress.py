@@ -42,7 +42,7 @@ class RunDisplay:
             return run()
         from rich.live import Live
 
-        with Live(self._render(), refresh_per_second=8, transient=True) as live:
+        with Live(self._render(), refresh_per_second=8, transient=False) as live:
             self._live = live
             try:
                 return run()
