@@ -282,11 +282,13 @@ def test_live_progress_on_a_terminal(odibi_project):
     exe = Path(sys.executable).with_name("odibi")
     proc = subprocess.run(
         ["script", "-qec", f"{exe} run {project.path('odibi.yaml')}", "/dev/null"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout
     screen = proc.stdout
     assert "RUNNING" in screen or "PENDING" in screen  # the live table was drawn
     assert "\x1b[" in screen  # with terminal control codes
-    final = screen[screen.rindex("odibi run"):]
+    final = screen[screen.rindex("odibi run") :]
     assert "SUCCESS" in final and "story (sales)" in final

@@ -65,14 +65,17 @@ class _Checker:
                 self.check_connection_ref(block["connection"], (section, "connection"))
         pipelines = self.data.get("pipelines")
         if isinstance(pipelines, list):
-            seen: set[str] = set()
+            seen: set[Any] = set()
             for i, pipeline in enumerate(pipelines):
                 if not isinstance(pipeline, dict):
                     continue
-                name = pipeline.get("pipeline")
-                if name in seen:
-                    self.add(f"duplicate pipeline name '{name}'", ("pipelines", i, "pipeline"))
-                seen.add(name)
+                p_name = pipeline.get("pipeline")
+                if isinstance(p_name, str):  # other types are reported by the model
+                    if p_name in seen:
+                        self.add(
+                            f"duplicate pipeline name '{p_name}'", ("pipelines", i, "pipeline")
+                        )
+                    seen.add(p_name)
                 self.check_pipeline(pipeline, ("pipelines", i))
 
     def check_connection(self, name: str, conn: Any) -> None:
@@ -81,9 +84,8 @@ class _Checker:
             self.add(f"connection '{name}' must be a mapping with a 'type'", path)
             return
         kind = conn.get("type")
-        if kind is None:
-            self.add(f"connection '{name}' has no 'type'", path)
-            return
+        if not isinstance(kind, str):
+            return  # reported by the model ('type' is a required string)
         cls = self.registry.connection_types.get(kind)
         if cls is None:
             known = sorted(self.registry.connection_types)
@@ -145,6 +147,8 @@ class _Checker:
             deps = [deps]
         valid: list[str] = []
         for k, dep in enumerate(deps if isinstance(deps, list) else []):
+            if not isinstance(dep, str):
+                continue  # reported by the model (depends_on is a list of names)
             if dep in names:
                 valid.append(dep)
             else:
@@ -207,7 +211,8 @@ def _only_sql_steps(node: dict[str, Any]) -> bool:
     transform = node.get("transform")
     steps = transform.get("steps") if isinstance(transform, dict) else None
     return (
-        bool(steps)
+        isinstance(steps, list)
+        and bool(steps)
         and not node.get("transformer")
         and all(isinstance(s, str) or (isinstance(s, dict) and "sql" in s) for s in steps)
     )

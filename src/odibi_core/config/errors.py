@@ -73,7 +73,7 @@ def pydantic_issues(
         if kind == "extra_forbidden":
             fields = _fields_at(model, loc[:-1])
             text = f"unknown key '{loc[-1]}'" + (f" in {where}" if where else "")
-            text += did_you_mean(loc[-1], fields)
+            text += did_you_mean(str(loc[-1]), fields)
         elif kind == "missing":
             text = f"missing required key '{loc[-1]}'" + (f" in {where}" if where else "")
         else:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from odibi_core.config.errors import did_you_mean, pydantic_issues
 from odibi_core.config.models import ProjectConfig
-from odibi_core.config.source_map import SourceMap
+from odibi_core.config.source_map import Mark, SourceMap
 from odibi_core.config.substitution import substitute
 from odibi_core.config.yaml_loader import load_yaml_file
 from odibi_core.errors import ConfigError, ConfigIssue
@@ -31,8 +31,8 @@ def load_project(
         project_file = _find_project_file(project_file)
     _load_dotenv(project_file.parent / ".env")
     source_map = SourceMap()
-    data = _load_with_imports(project_file, source_map, seen=set())
     issues: list[ConfigIssue] = []
+    data = _load_with_imports(project_file, source_map, (), issues)
     if env:
         data = _apply_environment(data, env, source_map, issues, project_file)
     _substitute_all(data, source_map, issues)
@@ -67,13 +67,14 @@ def _load_dotenv(path: Path) -> None:
         load_dotenv(path, override=False)
 
 
-def _load_with_imports(path: Path, source_map: SourceMap, seen: set[Path]) -> dict[str, Any]:
-    if path in seen:
-        raise ConfigError(f"{path}: imports itself (import cycle)")
-    seen = seen | {path}
-    data = load_yaml_file(path, source_map)
+def _load_with_imports(
+    path: Path, source_map: SourceMap, chain: tuple[Path, ...], issues: list[ConfigIssue]
+) -> dict[str, Any]:
+    chain = (*chain, path)
+    data = load_yaml_file(path, source_map, issues)
     if data is None:
         data = {}
+        source_map.record_container(data, Mark(str(path), 1, 1))
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: a project file must be a mapping of keys, not {type(data).__name__}"
@@ -81,18 +82,38 @@ def _load_with_imports(path: Path, source_map: SourceMap, seen: set[Path]) -> di
     imports = data.pop("imports", None) or []
     if isinstance(imports, str):
         imports = [imports]
-    for item in imports:
-        target = (path.parent / str(item)).resolve()
-        if not target.is_file():
-            mark = source_map.of(data)
-            raise ConfigError(
-                [
-                    ConfigIssue(
-                        f"imported file not found: {item}", str(path), mark.line if mark else None
-                    )
-                ]
+    if not isinstance(imports, list):
+        mark = source_map.of(data, "imports")
+        issues.append(
+            ConfigIssue(
+                "imports must be a list of file paths",
+                str(path),
+                mark.line if mark else None,
+                mark.column if mark else None,
             )
-        _merge(data, _load_with_imports(target, source_map, seen), source_map, append_lists=True)
+        )
+        imports = []
+    for i, item in enumerate(imports):
+        target = (path.parent / str(item)).resolve()
+        problem = None
+        if not target.is_file():
+            problem = f"imported file not found: {item}"
+        elif target in chain:
+            cycle = (*chain[chain.index(target) :], target)
+            problem = "import cycle: " + " -> ".join(p.name for p in cycle)
+        if problem:
+            mark = source_map.of(imports, i) or source_map.of(data, "imports")
+            issues.append(
+                ConfigIssue(
+                    problem,
+                    str(path),
+                    mark.line if mark else None,
+                    mark.column if mark else None,
+                )
+            )
+            continue
+        imported = _load_with_imports(target, source_map, chain, issues)
+        _merge(data, imported, source_map, append_lists=True)
     return data
 
 
@@ -134,7 +155,7 @@ def _apply_environment(
         overrides = environments[env]
     side_file = project_file.parent / f"env.{env}.yaml"
     if side_file.is_file():
-        side = load_yaml_file(side_file, source_map) or {}
+        side = load_yaml_file(side_file, source_map, issues) or {}
         overrides = _merge(overrides or {}, side, source_map, append_lists=False)
     if overrides is None:
         known = sorted(environments) if isinstance(environments, dict) else []

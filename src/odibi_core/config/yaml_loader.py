@@ -13,16 +13,27 @@ from odibi_core.errors import ConfigError, ConfigIssue
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml_file(path: Path, source_map: SourceMap) -> Any:
-    """Parse one YAML file; syntax errors become a located :class:`ConfigError`."""
+def load_yaml_file(
+    path: Path, source_map: SourceMap, issues: list[ConfigIssue] | None = None
+) -> Any:
+    """Parse one YAML file; syntax errors become a located :class:`ConfigError`.
+
+    Duplicate keys are added to ``issues`` when given (so the caller can report them together
+    with every other problem), else raised.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"project file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {path}: not UTF-8 text") from None
+    found: list[ConfigIssue] = []
     try:
         node = yaml.compose(text, Loader=_Loader)
+        # Constructing values can fail too (e.g. an unknown tag such as ``!Ref``).
+        data = None if node is None else _Converter(str(path), source_map, found).convert(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise ConfigError(
@@ -35,12 +46,16 @@ def load_yaml_file(path: Path, source_map: SourceMap) -> Any:
                 )
             ]
         ) from None
-    if node is None:
-        return None
-    issues: list[ConfigIssue] = []
-    data = _Converter(str(path), source_map, issues).convert(node)
-    if issues:
-        raise ConfigError(issues)
+    except yaml.reader.ReaderError as exc:  # e.g. a control character in the text
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(
+            [ConfigIssue(f"invalid YAML: {exc.reason}", str(path), line, column)]
+        ) from None
+    if found and issues is None:
+        raise ConfigError(found)
+    if issues is not None:
+        issues.extend(found)
     return data
 
 
@@ -65,6 +80,12 @@ class _Converter:
                         merged.update(src)
                     continue
                 key = self.constructor.construct_object(key_node, deep=True)
+                if isinstance(key, list | dict):
+                    m = self.mark(key_node)
+                    self.issues.append(
+                        ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
+                    )
+                    continue
                 if key in result:
                     m = self.mark(key_node)
                     self.issues.append(
