@@ -176,7 +176,7 @@ pipelines:
             "  format: csv",
             "  formt: csv",
             [
-                "13:11: missing required key 'format' in pipeline 'p', node 'a', read",
+                "12:9: missing required key 'format' in pipeline 'p', node 'a', read",
                 "14:11: unknown key 'formt' in pipeline 'p', node 'a', read "
                 "(did you mean 'format'?)",
             ],
@@ -247,7 +247,7 @@ def test_every_problem_is_reported_in_one_run(odibi_project: Make) -> None:
         f"{f}:17:60: pipeline 'p', node 'c', write.mode: Input should be 'overwrite', 'append', "
         "'upsert' or 'append_once' (got 'overwrit') (did you mean 'overwrite'?)",
         f"{f}:19:22: node 'd' depends on unknown node 'cc' (did you mean 'c'?)",
-        f"{f}:21:17: missing required key 'keys' in pipeline 'p', node 'd', params",
+        f"{f}:21:9: missing required key 'keys' in pipeline 'p', node 'd', params",
         f"{f}:21:18: unknown key 'key' in pipeline 'p', node 'd', params (did you mean 'keys'?)",
         f"{f}:22:9: missing required key 'name' in pipeline 'p', nodes[5]",
     ]
@@ -267,7 +267,7 @@ def test_json_report_of_an_invalid_project(odibi_project: Make) -> None:
         (f, 16, 9),
         (f, 17, 60),
         (f, 19, 22),
-        (f, 21, 17),
+        (f, 21, 9),
         (f, 21, 18),
         (f, 22, 9),
     ]

@@ -453,7 +453,7 @@ def test_misspelt_format_also_reports_the_missing_key(odibi_project: Make) -> No
     base = textwrap.dedent(TYPO_BASE).lstrip("\n")
     project = odibi_project({"odibi.yaml": base.replace("format: csv", "formt: csv")})
     assert issues_of(project) == [
-        ("odibi.yaml", 13, 11, "missing required key 'format' in pipeline 'p', node 'a', read"),
+        ("odibi.yaml", 12, 9, "missing required key 'format' in pipeline 'p', node 'a', read"),
         (
             "odibi.yaml",
             14,
@@ -547,8 +547,8 @@ def test_every_error_is_reported_in_one_pass(odibi_project: Make) -> None:
         ),
         (
             "odibi.yaml",
-            26,
-            11,
+            25,
+            9,
             "missing required key 'keys' in pipeline 'p', node 'orders', params",
         ),
         (
@@ -739,7 +739,7 @@ def test_connection_problems(odibi_project: Make) -> None:
             11,
             "connection 'cloud': unknown type 'locl'; installed: local (did you mean 'local'?)",
         ),
-        ("odibi.yaml", 5, 12, "missing required key 'type' in connections.untyped"),
+        ("odibi.yaml", 5, 3, "missing required key 'type' in connections.untyped"),
         (
             "odibi.yaml",
             7,

@@ -36,8 +36,7 @@ class SourceMap:
         """The mark of ``container[key]`` (or of the container itself)."""
         if key is not None:
             entry = self._marks.get(id(container))
-            if entry and key in entry[1]:
-                return entry[1][key]
+            return entry[1].get(key) if entry else None
         return self._self.get(id(container))
 
     def at_path(self, root: Any, path: tuple[Any, ...]) -> Mark | None:
