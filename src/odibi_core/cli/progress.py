@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from odibi_core.runner.results import NodeResult, PipelineResult
 
 T = TypeVar("T")
+_STATUSES = ("SUCCESS", "FAILURE", "SKIPPED")
 _STYLE = {
     "SUCCESS": "green",
     "FAILURE": "red",
@@ -101,42 +102,43 @@ class RunDisplay:
             )
 
 
-def print_summary(results: list[PipelineResult]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(soft_wrap=True)
-    table = Table(title="odibi run", title_justify="left")
-    for col in ("pipeline", "status", "ok", "failed", "skipped", "rows out", "duration", "DQ"):
-        table.add_column(col, overflow="fold")
+def print_summary(results: list[PipelineResult], rich: bool) -> None:
+    """The end-of-run table; a rich table on a terminal, plain aligned text in logs."""
+    header = ["pipeline", "status", "ok", "failed", "skipped", "rows out", "duration", "DQ"]
+    rows = []
     for r in results:
-        counts = {
-            s: sum(1 for n in r.nodes.values() if n.status == s)
-            for s in ("SUCCESS", "FAILURE", "SKIPPED")
-        }
-        table.add_row(
-            r.pipeline,
-            f"[{_STYLE[r.status]}]{r.status}[/]",
-            str(counts["SUCCESS"]),
-            str(counts["FAILURE"]),
-            str(counts["SKIPPED"]),
-            str(r.rows_out),
-            f"{r.duration_ms / 1000:.2f}s",
-            f"{r.dq_score:.1f}" if r.dq_score is not None else "",
+        counts = [sum(1 for n in r.nodes.values() if n.status == s) for s in _STATUSES]
+        dq = f"{r.dq_score:.1f}" if r.dq_score is not None else ""
+        rows.append(
+            [
+                r.pipeline,
+                r.status,
+                *map(str, counts),
+                str(r.rows_out),
+                f"{r.duration_ms / 1000:.2f}s",
+                dq,
+            ]
         )
-    console.print(table)
+    if rich:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="odibi run", title_justify="left")
+        for col in header:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(row[0], f"[{_STYLE[row[1]]}]{row[1]}[/]", *row[2:])
+        Console(soft_wrap=True).print(table)
+    else:
+        widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+        for row in [header, *rows]:
+            print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
     for r in results:
         if r.story_path:
             print(f"story ({r.pipeline}): {r.story_path}")
         for n in r.failed:
-            where = f" {r.pipeline}.{n.node}" + (f" ({n.error_step})" if n.error_step else "")
-            console.print(Text.assemble(("FAILURE", "red"), f"{where}: {n.error_message}"))
+            step = f" ({n.error_step})" if n.error_step else ""
+            print(f"FAILURE {r.pipeline}.{n.node}{step}: {n.error_message}")
         if r.catalog_error:
-            console.print(
-                f"catalog write failed for {r.pipeline}: {r.catalog_error}",
-                style="red",
-                highlight=False,
-                markup=False,
-            )
+            print(f"catalog write failed for {r.pipeline}: {r.catalog_error}")
     sys.stdout.flush()

@@ -86,7 +86,7 @@ def handle(args: argparse.Namespace) -> int:
         results = display.wrap(lambda: run_project(args.config, options, args.env, manager))
     finally:
         manager.pm.unregister(name="odibi.cli.display")
-    print_summary(results)
+    print_summary(results, rich=display.live_enabled)
     failed = any(r.status != "SUCCESS" or r.catalog_error for r in results)
     return 1 if failed else 0
 

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from odibi_core.errors import NodeError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from odibi_core.config.models import ReadConfig, WriteConfig
+    from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
     from odibi_core.connections.base import Connection
 
 FILE_FORMATS = ("csv", "parquet", "json")
@@ -29,6 +30,11 @@ FILE_FORMATS = ("csv", "parquet", "json")
 
 class PandasEngine(Engine):
     name = "pandas"
+
+    def __init__(self, project: ProjectConfig):
+        super().__init__(project)
+        self._database: Any = None
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ read
 
@@ -187,18 +193,34 @@ class PandasEngine(Engine):
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> pd.DataFrame:
         import duckdb
 
-        con = duckdb.connect()
+        # A cursor is a cheap connection to the run's one in-memory database; its registered
+        # frames are private to it, so concurrent nodes cannot see each other's tables.
+        cursor = self._duckdb().cursor()
         try:
             for name, frame in tables.items():
                 if frame is not None:
-                    con.register(name, frame)
-            return con.execute(query).df()
+                    cursor.register(name, frame)
+            return cursor.execute(query).df()
         except duckdb.Error as exc:
             raise NodeError(
                 f"SQL failed: {_first_line(exc)}\n  SQL: {_one_line(query)}", node=node, step="sql"
             ) from None
         finally:
-            con.close()
+            cursor.close()
+
+    def _duckdb(self) -> Any:
+        with self._lock:
+            if self._database is None:
+                import duckdb
+
+                self._database = duckdb.connect()
+            return self._database
+
+    def close(self) -> None:
+        with self._lock:
+            if self._database is not None:
+                self._database.close()
+                self._database = None
 
     def operation(self, name: str, params: Mapping[str, Any], frame: pd.DataFrame) -> Any:
         methods = {

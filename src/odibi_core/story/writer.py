@@ -213,12 +213,27 @@ def _environment() -> Any:
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["duration"] = _duration
     env.globals["render_section"] = lambda section, data: Markup(
         env.from_string(section.template).render(data=data)
     )
     return env
+
+
+def _bytecode_cache() -> Any:
+    """Compiled templates kept between runs (compiling costs more than a small run's work);
+    keyed by template source, so an upgrade never serves stale pages."""
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "odibi" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # read-only home: compile every time
+    return FileSystemBytecodeCache(str(folder))
 
 
 def _duration(ms: Any) -> str:

@@ -33,7 +33,8 @@ _RIGHT = "__odibi_right"
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a run validates only the transforms it uses.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _one_or_many(value: Any) -> Any:
