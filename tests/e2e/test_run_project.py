@@ -90,6 +90,7 @@ def test_odibi_format_project_runs_end_to_end_through_the_console_script(odibi_p
     assert by_node["revenue"]["rows_out"] == 3
     (pipeline_row,) = [r for r in runs if r["scope"] == "pipeline"]
     assert pipeline_row["pipeline_name"] == "sales" and pipeline_row["node_name"] is None
+    assert pipeline_row["rows_out"] == 4 + 3  # rows written by orders and revenue
     assert pipeline_row["timestamp"] >= pipeline_row["started_at"]
     assert str(pipeline_row["date"]) == pipeline_row["timestamp"].date().isoformat()
     # meta_runs is partitioned by pipeline_name (SPEC §3 layout).

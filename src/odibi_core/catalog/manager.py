@@ -273,7 +273,7 @@ def run_rows(
         "date": utc_date(ended),
         "duration_ms": result.duration_ms,
         "rows_in": None,
-        "rows_out": result.rows_out,
+        "rows_out": result.rows_written,
         "attempt": 1,
         "error_type": failed[0].error_type if failed else None,
         "error_message": (f"{len(failed)} node(s) failed: " + ", ".join(n.node for n in failed))

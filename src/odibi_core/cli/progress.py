@@ -104,7 +104,7 @@ class RunDisplay:
 
 def print_summary(results: list[PipelineResult], rich: bool) -> None:
     """The end-of-run table; a rich table on a terminal, plain aligned text in logs."""
-    header = ["pipeline", "status", "ok", "failed", "skipped", "rows out", "duration", "DQ"]
+    header = ["pipeline", "status", "ok", "failed", "skipped", "rows written", "duration", "DQ"]
     rows = []
     for r in results:
         counts = [sum(1 for n in r.nodes.values() if n.status == s) for s in _STATUSES]
@@ -114,7 +114,7 @@ def print_summary(results: list[PipelineResult], rich: bool) -> None:
                 r.pipeline,
                 r.status,
                 *map(str, counts),
-                str(r.rows_out),
+                str(r.rows_written),
                 f"{r.duration_ms / 1000:.2f}s",
                 dq,
             ]

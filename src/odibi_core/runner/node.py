@@ -165,6 +165,7 @@ def _attempt(
     if node.write is not None:
         conn = ctx.connections[node.write.connection]
         _step(node, "write", engine.write, frame, node.write, conn)
+        result.rows_written = result.rows_out
         result.steps.append(f"write {node.write.format} {node.write.target} ({node.write.mode})")
     return NodeOutcome(result, frame, new_state)
 

@@ -20,6 +20,8 @@ class NodeResult:
     attempt: int = 1
     rows_in: int | None = None
     rows_out: int | None = None
+    #: Rows handed to the node's write (None when it has no write or did not get there).
+    rows_written: int | None = None
     error_type: str | None = None
     error_message: str | None = None
     error_step: str | None = None
@@ -68,5 +70,5 @@ class PipelineResult:
         return sum(scores) / len(scores) if scores else None
 
     @property
-    def rows_out(self) -> int:
-        return sum(n.rows_out or 0 for n in self.nodes.values())
+    def rows_written(self) -> int:
+        return sum(n.rows_written or 0 for n in self.nodes.values())
