@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from odibi_core.catalog import tables as t
 from odibi_core.catalog.rows import CatalogRows
+from odibi_core.catalog.snapshots import Snapshot, SnapshotCache
+from odibi_core.config.models import MaintenanceConfig
 from odibi_core.errors import CatalogError
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ class Catalog:
         self.storage_options = storage_options or None
         self.partition_by_date = partition_by_date
         self.is_local = is_local
+        self.maintenance = MaintenanceConfig()
+        self.cache = SnapshotCache(self._open)
 
     @classmethod
     def for_project(cls, project: ProjectConfig, connections: dict[str, Connection]) -> Catalog:
@@ -47,51 +51,91 @@ class Catalog:
             path = system.path if system and "path" in system.model_fields_set else DEFAULT_LOCATION
             base = Path(path)
             base = base if base.is_absolute() else project.root / base
-            return cls(str(base.resolve()), None, bool(system and system.partition_by_date))
-        conn = connections[system.connection]
-        return cls(
-            conn.uri(system.path), conn.storage_options(), system.partition_by_date, conn.is_local
-        )
+            catalog = cls(str(base.resolve()), None, bool(system and system.partition_by_date))
+        else:
+            conn = connections[system.connection]
+            catalog = cls(
+                conn.uri(system.path),
+                conn.storage_options(),
+                system.partition_by_date,
+                conn.is_local,
+            )
+        if system is not None:
+            catalog.maintenance = system.maintenance
+        return catalog
 
     def table_uri(self, table: str) -> str:
         return f"{self.base_uri}/{table}"
 
     # ------------------------------------------------------------ reading
 
-    def exists(self, table: str) -> bool:
+    def _open(self, table: str) -> Any:
         from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
 
-        return DeltaTable.is_deltatable(self.table_uri(table), storage_options=self.storage_options)
+        try:
+            return DeltaTable(self.table_uri(table), storage_options=self.storage_options)
+        except TableNotFoundError:
+            return None
+
+    def snapshot(self, table: str) -> Snapshot | None:
+        """This execution's snapshot of a table (None if it does not exist yet)."""
+        return self.cache.get(table)
+
+    def exists(self, table: str) -> bool:
+        return self.snapshot(table) is not None
+
+    def table_names(self) -> list[str]:
+        """Catalog tables present, core ones first."""
+        core = [t.META_RUNS, t.META_STATE, t.META_PIPELINES, t.META_NODES]
+        found = [name for name in core if self.exists(name)]
+        if self.is_local and Path(self.base_uri).is_dir():
+            found += sorted(
+                p.name
+                for p in Path(self.base_uri).iterdir()
+                if p.name not in core and (p / "_delta_log").is_dir()
+            )
+        return found
 
     def read(
         self, table: str, pipeline: str | None = None, columns: list[str] | None = None
     ) -> pa.Table | None:
         """A table (one pipeline's partition when ``pipeline`` is given), or None if absent."""
-        from deltalake import DeltaTable
+        import pyarrow as pa
 
         if not self.exists(table):
             return None
-        dt = DeltaTable(self.table_uri(table), storage_options=self.storage_options)
-        filters = None
-        if pipeline is not None and "pipeline_name" in dt.metadata().partition_columns:
-            filters = [("pipeline_name", "=", pipeline)]
-        result = dt.to_pyarrow_table(filters=filters, columns=columns)
-        if pipeline is not None and filters is None and "pipeline_name" in result.column_names:
-            import pyarrow.compute as pc
+        from odibi_core.catalog.query import scan
 
-            result = result.filter(pc.equal(result["pipeline_name"], pipeline))
-        return result
+        return pa.Table.from_pylist(scan(self, table, pipeline=pipeline, columns=columns).rows)
+
+    def commits_since_checkpoint(self, table: str, version: int) -> int:
+        """Log entries a reader replays after the newest checkpoint."""
+        snap = self.snapshot(table)
+        if snap is None:
+            return 0
+        try:
+            fs = snap.dataset().filesystem
+            with fs.open_input_stream("_delta_log/_last_checkpoint") as stream:
+                checkpoint = json.loads(stream.read())["version"]
+        except (OSError, ValueError, KeyError):
+            checkpoint = -1
+        return version - checkpoint
 
     def last_node_runs(self, pipeline: str) -> dict[str, dict[str, Any]]:
-        """Each node's most recent run that actually executed (not SKIPPED)."""
-        table = self.read(
-            t.META_RUNS, pipeline, ["node_name", "scope", "status", "version_hash", "timestamp"]
-        )
+        """Each node's most recent run that actually executed (SKIPPED rows are ignored)."""
+        from odibi_core.catalog.query import scan
+
+        rows = scan(
+            self,
+            t.META_RUNS,
+            pipeline=pipeline,
+            equals={"scope": "node"},
+            columns=["node_name", "status", "version_hash", "timestamp"],
+        ).rows
         latest: dict[str, dict[str, Any]] = {}
-        if table is None:
-            return latest
-        for row in table.to_pylist():
-            if row["scope"] != "node" or row["status"] == "SKIPPED":
+        for row in rows:
+            if row["status"] == "SKIPPED":
                 continue
             seen = latest.get(row["node_name"])
             if seen is None or row["timestamp"] > seen["timestamp"]:
@@ -100,10 +144,12 @@ class Catalog:
 
     def states(self, pipeline: str) -> dict[tuple[str, str], Any]:
         """``(node, key) -> value`` of one pipeline's state."""
-        table = self.read(t.META_STATE, pipeline, ["node_name", "key", "value"])
-        if table is None:
-            return {}
-        return {(r["node_name"], r["key"]): json.loads(r["value"]) for r in table.to_pylist()}
+        from odibi_core.catalog.query import scan
+
+        rows = scan(
+            self, t.META_STATE, pipeline=pipeline, columns=["node_name", "key", "value"]
+        ).rows
+        return {(r["node_name"], r["key"]): json.loads(r["value"]) for r in rows}
 
     # ------------------------------------------------------------ writing
 
@@ -120,38 +166,25 @@ class Catalog:
             if partition_by and not all(c in data.column_names for c in partition_by):
                 partition_by = None
         uri = self.table_uri(batch.table)
+        self._ensure(batch.table, data.schema, partition_by)
         _with_retry(
-            lambda: write_deltalake(
-                uri,
-                data,
-                mode="append",
-                partition_by=partition_by,
-                storage_options=self.storage_options,
-            )
+            lambda: write_deltalake(uri, data, mode="append", storage_options=self.storage_options)
         )
+        self.cache.invalidate(batch.table)
 
     def upsert(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert or replace rows by the table's keys, in one commit."""
         if not rows:
             return
-        from deltalake import DeltaTable, write_deltalake
+        from deltalake import DeltaTable
 
         data = self._arrow(CatalogRows(table, rows))
         uri = self.table_uri(table)
-        keys = t.KEYS[table]
+        self._ensure(table, data.schema, t.partitioning(table, self.partition_by_date))
+        predicate = " AND ".join(f"t.{k} = s.{k}" for k in t.KEYS[table])
 
         def commit() -> None:
-            if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
-                write_deltalake(
-                    uri,
-                    data,
-                    mode="append",
-                    partition_by=t.partitioning(table, self.partition_by_date),
-                    storage_options=self.storage_options,
-                )
-                return
             dt = DeltaTable(uri, storage_options=self.storage_options)
-            predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
             (
                 dt.merge(data, predicate=predicate, source_alias="s", target_alias="t")
                 .when_matched_update_all()
@@ -160,6 +193,27 @@ class Catalog:
             )
 
         _with_retry(commit)
+        self.cache.invalidate(table)
+
+    def _ensure(self, table: str, schema: Any, partition_by: list[str] | None) -> None:
+        """Create an empty table first, so concurrent first writers cannot both create it."""
+        if self.exists(table):
+            return
+        from deltalake import DeltaTable
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        try:
+            DeltaTable.create(
+                self.table_uri(table),
+                schema,
+                mode="ignore",
+                partition_by=partition_by,
+                storage_options=self.storage_options,
+            )
+        except (CommitFailedError, DeltaError):
+            if self._open(table) is None:  # lost a race, and nobody else created it either
+                raise
+        self.cache.invalidate(table)
 
     def register_definitions(self, pipeline: PipelineConfig) -> None:
         """Record the pipeline's and its nodes' definitions when their hashes changed."""
@@ -167,11 +221,7 @@ class Catalog:
 
         now = datetime.now(UTC)
         p_hash = hashing.pipeline_hash(pipeline)
-        current = self.read(t.META_PIPELINES, columns=["pipeline_name", "version_hash"])
-        known = (
-            {r["pipeline_name"]: r["version_hash"] for r in current.to_pylist()} if current else {}
-        )
-        if known.get(pipeline.pipeline) == p_hash:
+        if self.definition_hashes().get(pipeline.pipeline) == p_hash:
             return
         self.upsert(
             t.META_PIPELINES,
@@ -197,6 +247,19 @@ class Catalog:
                 for n in pipeline.nodes
             ],
         )
+
+    def definition_hashes(self) -> dict[str, str]:
+        """pipeline → version_hash of what ``meta_pipelines`` holds (cached per version)."""
+
+        def compute(snap: Snapshot | None) -> dict[str, str]:
+            if snap is None:
+                return {}
+            from odibi_core.catalog.query import scan
+
+            rows = scan(self, t.META_PIPELINES, columns=["pipeline_name", "version_hash"]).rows
+            return {r["pipeline_name"]: r["version_hash"] for r in rows}
+
+        return self.cache.derived(t.META_PIPELINES, "hashes", compute)
 
     def _arrow(self, batch: CatalogRows) -> pa.Table:
         import pyarrow as pa

@@ -52,12 +52,25 @@ class StoryConfig(_Strict):
     generate_lineage: bool = True
 
 
+class MaintenanceConfig(_Strict):
+    """When the catalog compacts, Z-orders, checkpoints and vacuums itself after a run."""
+
+    enabled: bool = True
+    #: Compact a touched partition once it holds more files than this.
+    max_files: int = Field(16, ge=1)
+    #: Checkpoint once this many commits were made since the last checkpoint.
+    max_commits: int = Field(50, ge=1)
+    #: Vacuum removes unreferenced files older than this.
+    retention_hours: int = Field(168, ge=0)
+    vacuum: bool = True
+
+
 class SystemConfig(_Strict):
     connection: str | None = None
     path: str = "_odibi_system"
     environment: str | None = None
     partition_by_date: bool = False
-    maintenance: dict[str, Any] = Field(default_factory=dict)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
 
 
 class LoggingConfig(_Strict):

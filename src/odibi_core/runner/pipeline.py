@@ -23,15 +23,13 @@ log = logging.getLogger("odibi")
 
 
 def resumable_nodes(ctx: RunContext, hashes: dict[str, str]) -> set[str]:
-    """Nodes whose latest run succeeded (or was itself resumed) with an unchanged definition."""
-    ok = set()
-    for name, row in ctx.catalog.last_node_runs(ctx.pipeline_name).items():
-        good = row["status"] == SUCCESS or (
-            row["status"] == SKIPPED and "resume" in (row.get("metrics_json") or "")
-        )
-        if good and row["version_hash"] == hashes.get(name):
-            ok.add(name)
-    return ok
+    """Nodes whose latest executed run succeeded with an unchanged definition (a resumed,
+    SKIPPED run leaves that run standing)."""
+    return {
+        name
+        for name, row in ctx.catalog.last_node_runs(ctx.pipeline_name).items()
+        if row["status"] == SUCCESS and row["version_hash"] == hashes.get(name)
+    }
 
 
 def make_plan(ctx: RunContext, hashes: dict[str, str]) -> Plan:

@@ -1,0 +1,263 @@
+"""Catalog queries that read only the partitions and files they need.
+
+Pruning uses what Delta keeps per file: partition values and min/max statistics. The pyarrow
+dataset built from a snapshot carries both as each fragment's guarantee, so asking it for the
+fragments matching a filter skips the rest without opening them. ``last_run`` goes further and
+reads a pipeline's files newest-first by their ``timestamp`` maximum, stopping as soon as no
+remaining file can hold a newer run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.catalog import tables as t
+from odibi_core.errors import OdibiError
+
+if TYPE_CHECKING:
+    from odibi_core.catalog.manager import Catalog
+    from odibi_core.catalog.snapshots import Snapshot
+
+
+@dataclass
+class QueryStats:
+    """What a query touched: tests and ``--format json`` show it."""
+
+    table: str
+    version: int | None = None
+    files_total: int = 0
+    files_read: int = 0
+    rows_read: int = 0
+    read_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueryResult:
+    rows: list[dict[str, Any]]
+    stats: QueryStats
+
+
+_SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """``7d``, ``12h``, ``30m``, ``2w`` or an ISO date/time (UTC if no zone)."""
+    if not value:
+        return None
+    now = now or datetime.now(UTC)
+    match = _SINCE.match(value)
+    if match:
+        return now - timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise OdibiError(
+            f"--since '{value}' is not a duration (7d, 12h, 30m, 2w) or an ISO date"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def scan(
+    catalog: Catalog,
+    table: str,
+    *,
+    pipeline: str | None = None,
+    since: datetime | None = None,
+    equals: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+) -> QueryResult:
+    """Rows of ``table`` matching the filters, reading only the files that may hold them."""
+    import pyarrow as pa
+
+    snap = catalog.snapshot(table)
+    stats = QueryStats(table)
+    if snap is None:
+        return QueryResult([], stats)
+    expr = _filter(snap, pipeline, since, equals)
+    dataset = snap.dataset()
+    stats.version = snap.version
+    stats.files_total = _file_count(snap)
+    fragments = (
+        list(dataset.get_fragments(filter=expr))
+        if expr is not None
+        else list(dataset.get_fragments())
+    )
+    parts = []
+    for fragment in fragments:
+        part = fragment.to_table(schema=dataset.schema, columns=columns, filter=expr)
+        stats.read_paths.append(fragment.path)
+        parts.append(part)
+    stats.files_read = len(fragments)
+    data = pa.concat_tables(parts) if parts else dataset.schema.empty_table()
+    if columns and not parts:
+        data = data.select(columns)
+    stats.rows_read = data.num_rows
+    return QueryResult(data.to_pylist(), stats)
+
+
+def runs(
+    catalog: Catalog,
+    pipeline: str | None = None,
+    since: datetime | None = None,
+    status: str | None = None,
+    scope: str = "pipeline",
+) -> QueryResult:
+    """Runs newest first (pipeline rows, node rows or both)."""
+    equals: dict[str, Any] = {}
+    if scope != "all":
+        equals["scope"] = scope
+    if status:
+        equals["status"] = status.upper()
+    result = scan(catalog, t.META_RUNS, pipeline=pipeline, since=since, equals=equals)
+    result.rows.sort(key=lambda r: r["timestamp"], reverse=True)
+    return result
+
+
+def last_run(catalog: Catalog, pipeline: str) -> QueryResult:
+    """The newest pipeline-scope run of ``pipeline``, reading as few files as possible."""
+    import pyarrow.compute as pc
+
+    snap = catalog.snapshot(t.META_RUNS)
+    stats = QueryStats(t.META_RUNS)
+    if snap is None:
+        return QueryResult([], stats)
+    stats.version = snap.version
+    stats.files_total = _file_count(snap)
+    dataset = snap.dataset()
+    expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "pipeline")
+    newest_first = _files_by_newest(snap, pipeline)
+    fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
+    best: dict[str, Any] | None = None
+    for path, max_ts in newest_first:
+        if best is not None and max_ts is not None and max_ts < best["timestamp"]:
+            break  # no older file can hold a newer run
+        fragment = fragments.get(path)
+        if fragment is None:
+            continue  # pruned: holds no pipeline-scope rows of this pipeline
+        rows = fragment.to_table(schema=dataset.schema, filter=expr).to_pylist()
+        stats.files_read += 1
+        stats.read_paths.append(path)
+        stats.rows_read += len(rows)
+        for row in rows:
+            if best is None or row["timestamp"] > best["timestamp"]:
+                best = row
+    return QueryResult([best] if best else [], stats)
+
+
+def last_runs(catalog: Catalog) -> QueryResult:
+    """The newest pipeline run of every pipeline in the catalog."""
+    rows: list[dict[str, Any]] = []
+    stats = QueryStats(t.META_RUNS)
+    for pipeline in pipelines(catalog):
+        result = last_run(catalog, pipeline)
+        rows.extend(result.rows)
+        stats.version = result.stats.version
+        stats.files_total = result.stats.files_total
+        stats.files_read += result.stats.files_read
+        stats.rows_read += result.stats.rows_read
+    rows.sort(key=lambda r: r["timestamp"], reverse=True)
+    return QueryResult(rows, stats)
+
+
+def pipelines(catalog: Catalog) -> list[str]:
+    """Pipelines with history, from partition values alone."""
+    snap = catalog.snapshot(t.META_RUNS)
+    if snap is None:
+        return []
+    actions = snap.actions()
+    if "partition.pipeline_name" in actions.column_names:
+        values = actions.column("partition.pipeline_name").to_pylist()
+    else:
+        values = [
+            r["pipeline_name"] for r in scan(catalog, t.META_RUNS, columns=["pipeline_name"]).rows
+        ]
+    return sorted({v for v in values if v is not None})
+
+
+def state(catalog: Catalog, pipeline: str | None = None) -> QueryResult:
+    result = scan(catalog, t.META_STATE, pipeline=pipeline)
+    result.rows.sort(key=lambda r: (r["pipeline_name"], r["node_name"], r["key"]))
+    return result
+
+
+def table_stats(catalog: Catalog) -> list[dict[str, Any]]:
+    """Per table: version, files, rows, bytes, partitions, commits since the last checkpoint."""
+    out = []
+    for table in catalog.table_names():
+        snap = catalog.snapshot(table)
+        if snap is None:
+            continue
+        actions = snap.actions()
+        partitions = {c for c in actions.column_names if c.startswith("partition.")}
+        n_partitions = (
+            len(set(zip(*(actions.column(c).to_pylist() for c in partitions), strict=True)))
+            if partitions
+            else 0
+        )
+        out.append(
+            {
+                "table": table,
+                "version": snap.version,
+                "files": actions.num_rows,
+                "rows": sum(actions.column("num_records").to_pylist()),
+                "bytes": sum(actions.column("size_bytes").to_pylist()),
+                "partition_by": snap.partition_columns,
+                "partitions": n_partitions,
+                "commits_since_checkpoint": catalog.commits_since_checkpoint(table, snap.version),
+            }
+        )
+    return out
+
+
+def _filter(
+    snap: Snapshot, pipeline: str | None, since: datetime | None, equals: dict[str, Any] | None
+) -> Any:
+    import pyarrow.compute as pc
+
+    terms = []
+    if pipeline is not None:
+        terms.append(pc.field("pipeline_name") == pipeline)
+    if since is not None:
+        column = "timestamp" if "timestamp" in snap.dataset().schema.names else "updated_at"
+        terms.append(pc.field(column) >= since)
+    for name, value in (equals or {}).items():
+        terms.append(pc.field(name) == value)
+    if not terms:
+        return None
+    expr = terms[0]
+    for term in terms[1:]:
+        expr = expr & term
+    return expr
+
+
+def _file_count(snap: Snapshot) -> int:
+    return int(snap.actions().num_rows)
+
+
+def _files_by_newest(snap: Snapshot, pipeline: str) -> list[tuple[str, Any]]:
+    """(path, max timestamp) of one pipeline's files, newest first; from the log alone."""
+    actions = snap.actions()
+    paths = actions.column("path").to_pylist()
+    maxima = (
+        actions.column("max.timestamp").to_pylist()
+        if "max.timestamp" in actions.column_names
+        else [None] * len(paths)
+    )
+    if "partition.pipeline_name" in actions.column_names:
+        owners = actions.column("partition.pipeline_name").to_pylist()
+    else:
+        owners = [pipeline] * len(paths)  # unpartitioned: rely on the fragment filter
+    files = [(p, m) for p, m, o in zip(paths, maxima, owners, strict=True) if o == pipeline]
+    # Files without statistics sort first: they must be read to be ruled out.
+    return sorted(files, key=_newest_key)
+
+
+def _newest_key(item: tuple[str, Any]) -> tuple[int, float]:
+    _, max_ts = item
+    if max_ts is None:
+        return (0, 0.0)
+    return (1, -max_ts.timestamp())

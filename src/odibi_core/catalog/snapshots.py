@@ -1,0 +1,87 @@
+"""Per-execution cache of catalog table snapshots.
+
+A CLI execution opens each catalog table once and reuses the snapshot (its Delta log replay,
+file list and statistics) for every read; the process's own commits invalidate it. Results
+derived from a snapshot are cached under its version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass
+class Snapshot:
+    """One version of one catalog table, with lazily built views of it."""
+
+    table: str
+    dt: Any  # deltalake.DeltaTable
+    version: int
+    partition_columns: list[str]
+    _dataset: Any = None
+    _actions: Any = None
+
+    def dataset(self) -> Any:
+        """A pyarrow dataset whose fragments carry partition values and file statistics."""
+        if self._dataset is None:
+            self._dataset = self.dt.to_pyarrow_dataset()
+        return self._dataset
+
+    def actions(self) -> Any:
+        """The add actions (path, size, rows, min/max per column) as a pyarrow table."""
+        if self._actions is None:
+            import pyarrow as pa
+
+            self._actions = pa.table(self.dt.get_add_actions(flatten=True))
+        return self._actions
+
+
+@dataclass
+class CacheStats:
+    loads: int = 0
+    hits: int = 0
+    invalidations: int = 0
+    loaded: list[str] = field(default_factory=list)
+
+
+class SnapshotCache:
+    def __init__(self, opener: Callable[[str], Any | None]):
+        self._open = opener
+        self._snapshots: dict[str, Snapshot | None] = {}
+        self._derived: dict[tuple[str, int, Any], Any] = {}
+        self._lock = threading.RLock()
+        self.stats = CacheStats()
+
+    def get(self, table: str) -> Snapshot | None:
+        with self._lock:
+            if table in self._snapshots:
+                self.stats.hits += 1
+                return self._snapshots[table]
+            self.stats.loads += 1
+            self.stats.loaded.append(table)
+            dt = self._open(table)
+            snap = None
+            if dt is not None:
+                snap = Snapshot(table, dt, dt.version(), list(dt.metadata().partition_columns))
+            self._snapshots[table] = snap
+            return snap
+
+    def derived(self, table: str, key: Any, compute: Callable[[Snapshot | None], T]) -> T:
+        """``compute(snapshot)`` once per table version and key."""
+        with self._lock:
+            snap = self.get(table)
+            version = snap.version if snap else -1
+            cache_key = (table, version, key)
+            if cache_key not in self._derived:
+                self._derived[cache_key] = compute(snap)
+            return self._derived[cache_key]  # type: ignore[no-any-return]
+
+    def invalidate(self, table: str) -> None:
+        with self._lock:
+            self.stats.invalidations += 1
+            self._snapshots.pop(table, None)
