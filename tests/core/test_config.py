@@ -1000,7 +1000,7 @@ def test_substitution_of_env_vars_and_dates(
     assert read is not None
     assert read.path in {f"sales/{d.isoformat()}.csv" for d in (before, after)}
     opts = read.options
-    assert opts["rows"] == "25"  # environment variables are text
+    assert opts["rows"] == 25  # a whole-value number, as with substitution in the raw text
     assert opts["size"] == 10 and type(opts["size"]) is int  # a whole ${vars.x} keeps its type
     assert opts["sized"] == "n10"
     assert opts["ratio"] == 0.5
@@ -1482,3 +1482,24 @@ def test_loaded_data_is_plain_yaml(odibi_project: Make) -> None:
     cfg = load(project)
     assert cfg.version == 3
     assert cfg.vars == yaml.safe_load("day: 2024-01-31\ntext: '2024-01-31'\nnothing: null\n")
+
+
+def test_placeholders_work_unquoted_in_flow_collections(tmp_path, monkeypatch):
+    # Odibi substitutes in the raw text, so projects write ${...} bare inside {...}.
+    monkeypatch.setenv("ODIBI_T_PW", "s3cr3t")
+    monkeypatch.setenv("ODIBI_T_N", "0")
+    path = tmp_path / "odibi.yaml"
+    path.write_text(
+        "project: p\n"
+        "vars: {limit: 5}\n"
+        "connections: {d: {type: local, base_path: .}}\n"
+        "pipelines:\n"
+        "  - pipeline: p\n"
+        "    nodes:\n"
+        "      - name: n\n"
+        "        read: {connection: d, format: csv, path: x.csv,"
+        " options: {password: ${ODIBI_T_PW}, skiprows: ${ODIBI_T_N}, nrows: ${vars.limit}}}\n"
+    )
+    project = load_project(path)
+    options = project.pipelines[0].nodes[0].read.options
+    assert options == {"password": "s3cr3t", "skiprows": 0, "nrows": 5}

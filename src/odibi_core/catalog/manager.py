@@ -78,6 +78,13 @@ class Catalog:
         except TableNotFoundError:
             return None
 
+    def writable(self, table: str) -> Any:
+        """A fresh DeltaTable handle for maintenance operations (not the cached snapshot)."""
+        dt = self._open(table)
+        if dt is None:
+            raise CatalogError(f"catalog table '{table}' does not exist at {self.base_uri}")
+        return dt
+
     def snapshot(self, table: str) -> Snapshot | None:
         """This execution's snapshot of a table (None if it does not exist yet)."""
         return self.cache.get(table)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from odibi_core import hookimpl
+from odibi_core.cli.output import STATUS_STYLE as _STYLE
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _STATUSES = ("SUCCESS", "FAILURE", "SKIPPED")
-_STYLE = {
-    "SUCCESS": "green",
-    "FAILURE": "red",
-    "SKIPPED": "yellow",
-    "RUNNING": "cyan",
-    "PENDING": "dim",
-}
 
 
 class RunDisplay:
@@ -103,36 +97,18 @@ class RunDisplay:
 
 
 def print_summary(results: list[PipelineResult], rich: bool) -> None:
-    """The end-of-run table; a rich table on a terminal, plain aligned text in logs."""
-    header = ["pipeline", "status", "ok", "failed", "skipped", "rows written", "duration", "DQ"]
+    """The end-of-run table, then each story path and failure on a line of its own."""
+    from odibi_core.cli.output import print_table
+
     rows = []
     for r in results:
         counts = [sum(1 for n in r.nodes.values() if n.status == s) for s in _STATUSES]
         dq = f"{r.dq_score:.1f}" if r.dq_score is not None else ""
         rows.append(
-            [
-                r.pipeline,
-                r.status,
-                *map(str, counts),
-                str(r.rows_written),
-                f"{r.duration_ms / 1000:.2f}s",
-                dq,
-            ]
+            [r.pipeline, r.status, *counts, r.rows_written, f"{r.duration_ms / 1000:.2f}s", dq]
         )
-    if rich:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title="odibi run", title_justify="left")
-        for col in header:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(row[0], f"[{_STYLE[row[1]]}]{row[1]}[/]", *row[2:])
-        Console(soft_wrap=True).print(table)
-    else:
-        widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-        for row in [header, *rows]:
-            print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+    header = ["pipeline", "status", "ok", "failed", "skipped", "rows written", "duration", "DQ"]
+    print_table(header, rows, title="odibi run", rich=rich)
     for r in results:
         if r.story_path:
             print(f"story ({r.pipeline}): {r.story_path}")

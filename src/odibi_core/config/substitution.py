@@ -41,11 +41,28 @@ def substitute(
     try:
         whole = _PATTERN.fullmatch(value)
         if whole:
-            return _resolve(whole.group(1).strip(), variables)
+            expr = whole.group(1).strip()
+            resolved = _resolve(expr, variables)
+            return resolved if expr.startswith(("vars.", "date:")) else _typed(resolved)
         return _PATTERN.sub(lambda m: str(_resolve(m.group(1).strip(), variables)), value)
     except SubstitutionError as exc:
         on_error(container, key, str(exc))
         return value
+
+
+def _typed(value: Any) -> Any:
+    """An environment variable that is a whole value and a number becomes that number, as with
+    Odibi's substitution in the raw YAML text (``threshold: ${LIMIT}``). Only canonical
+    spellings: ``007`` stays the string it probably is."""
+    if isinstance(value, str):
+        for kind in (int, float):
+            try:
+                number = kind(value)
+            except ValueError:
+                continue
+            if str(number) == value:
+                return number
+    return value
 
 
 def _resolve(expr: str, variables: dict[str, Any]) -> Any:

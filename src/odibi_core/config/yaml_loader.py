@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def load_yaml_file(
         raise ConfigError(f"cannot read {path}: not UTF-8 text") from None
     found: list[ConfigIssue] = []
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(_shield_placeholders(text), Loader=_Loader)
         # Constructing values can fail too (e.g. an unknown tag such as ``!Ref``).
         data = None if node is None else _Converter(str(path), source_map, found).convert(node)
     except yaml.MarkedYAMLError as exc:
@@ -79,7 +80,7 @@ class _Converter:
                     for src in self._merge_sources(value_node):
                         merged.update(src)
                     continue
-                key = self.constructor.construct_object(key_node, deep=True)
+                key = _unshield(self.constructor.construct_object(key_node, deep=True))
                 if isinstance(key, list | dict):
                     m = self.mark(key_node)
                     self.issues.append(
@@ -103,8 +104,26 @@ class _Converter:
                 items.append(self.convert(item))
                 self.map.record(items, i, self.mark(item))
             return items
-        return self.constructor.construct_object(node, deep=True)
+        return _unshield(self.constructor.construct_object(node, deep=True))
 
     def _merge_sources(self, node: yaml.Node) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         return [self.convert(n) for n in nodes if isinstance(n, yaml.MappingNode)]
+
+
+# Odibi substitutes ${...} in the raw text, so projects write placeholders unquoted even inside
+# flow collections ({password: ${DB_PASSWORD}}), where YAML forbids '{' and '}' in plain
+# scalars. Placeholders are parsed with braces YAML accepts there (the same number of
+# characters, so reported columns stay right) and restored in every string afterwards.
+_PLACEHOLDER = re.compile(r"\$\{([^{}\n]*)\}")
+_SHIELDED = re.compile("\\$\u27e8([^\u27e8\u27e9\\n]*)\u27e9")
+
+
+def _shield_placeholders(text: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"$\u27e8{m.group(1)}\u27e9", text)
+
+
+def _unshield(value: Any) -> Any:
+    if isinstance(value, str) and "$\u27e8" in value:
+        return _SHIELDED.sub(lambda m: "${" + m.group(1) + "}", value)
+    return value

@@ -239,6 +239,10 @@ def run_pipeline(ctx: RunContext) -> PipelineResult:
     ]
     result.status = FAILURE if failed else SUCCESS
     _record(ctx, result, scheduler.new_state, hashes)
+    if result.status == SUCCESS and not result.catalog_error and ctx.catalog.maintenance.enabled:
+        from odibi_core.catalog.maintenance import after_run
+
+        after_run(ctx.catalog, {table: [ctx.pipeline_name] for table in result.catalog_tables})
     return result
 
 
@@ -281,6 +285,11 @@ def _record(
                     )
         for batch in extra.values():
             catalog.append(batch)
+        result.catalog_tables = [
+            tables.META_RUNS,
+            *([tables.META_STATE] if new_state else []),
+            *extra,
+        ]
         catalog.append(
             CatalogRows(
                 tables.META_RUNS,

@@ -54,6 +54,8 @@ class PipelineResult:
     story_path: str | None = None
     environment: str | None = None
     catalog_error: str | None = None
+    #: Catalog tables this run appended to (maintenance looks at these).
+    catalog_tables: list[str] = field(default_factory=list)
 
     @property
     def duration_ms(self) -> int:

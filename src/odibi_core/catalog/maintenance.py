@@ -1,0 +1,155 @@
+"""Keeping the catalog fast: compact and Z-order touched partitions, checkpoint, vacuum.
+
+After a successful run, maintenance runs for the tables the run wrote when a threshold is
+crossed (``system.maintenance``): a touched partition holds more than ``max_files`` files, or
+``max_commits`` commits were made since the last checkpoint. It never fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.catalog import tables as t
+from odibi_core.catalog.locks import maintenance_lock
+
+if TYPE_CHECKING:
+    from odibi_core.catalog.manager import Catalog
+
+log = logging.getLogger("odibi.catalog")
+
+
+@dataclass
+class TableMaintenance:
+    """What maintenance did to one table."""
+
+    table: str
+    partitions: list[str] = field(default_factory=list)
+    files_before: int = 0
+    files_after: int = 0
+    compacted: bool = False
+    checkpointed: bool = False
+    vacuumed: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    error: str | None = None
+
+
+def due(catalog: Catalog, table: str, partitions: list[str] | None) -> bool:
+    """Whether a threshold is crossed for ``table`` (in the given partitions)."""
+    snap = catalog.snapshot(table)
+    if snap is None:
+        return False
+    cfg = catalog.maintenance
+    if catalog.commits_since_checkpoint(table, snap.version) >= cfg.max_commits:
+        return True
+    return any(n > cfg.max_files for n in _files_per_partition(catalog, table, partitions).values())
+
+
+def optimize(
+    catalog: Catalog,
+    table: str,
+    partitions: list[str] | None = None,
+    force: bool = True,
+    wait_seconds: float = 60.0,
+) -> TableMaintenance:
+    """Compact (Z-ordered by ``timestamp`` for history tables) and checkpoint a table, under
+    the table's maintenance lock (skipped if another process holds it past ``wait_seconds``).
+
+    ``partitions``: pipeline names to compact (None: every partition).
+    """
+    with maintenance_lock(catalog.base_uri, table, catalog.is_local, wait_seconds) as locked:
+        if not locked and catalog.is_local:
+            return TableMaintenance(
+                table, partitions or [], skipped="another process is maintaining this table"
+            )
+        if not locked and not force:
+            return TableMaintenance(
+                table, partitions or [], skipped="automatic maintenance needs a local catalog"
+            )
+        catalog.cache.invalidate(table)  # decide on the newest version, not a stale snapshot
+        return _optimize(catalog, table, partitions, force)
+
+
+def _optimize(
+    catalog: Catalog, table: str, partitions: list[str] | None, force: bool
+) -> TableMaintenance:
+    report = TableMaintenance(table, partitions or [])
+    snap = catalog.snapshot(table)
+    if snap is None:
+        report.skipped = "table does not exist"
+        return report
+    report.files_before = int(snap.actions().num_rows)
+    if not force and not due(catalog, table, partitions):
+        report.skipped = "below thresholds"
+        report.files_after = report.files_before
+        return report
+    dt = catalog.writable(table)
+    counts = _files_per_partition(catalog, table, partitions)
+    targets: list[Any] = (
+        [[("pipeline_name", "=", p)] for p, n in counts.items() if n > 1]
+        if "pipeline_name" in snap.partition_columns
+        else ([None] if report.files_before > 1 else [])
+    )
+    for filters in targets:
+        if table in t.HISTORY_TABLES:
+            dt.optimize.z_order(["timestamp"], partition_filters=filters)
+        else:
+            dt.optimize.compact(partition_filters=filters)
+        report.compacted = True
+    dt.create_checkpoint()
+    dt.cleanup_metadata()
+    report.checkpointed = True
+    catalog.cache.invalidate(table)
+    after = catalog.snapshot(table)
+    report.files_after = int(after.actions().num_rows) if after else 0
+    return report
+
+
+def vacuum(
+    catalog: Catalog, table: str, retention_hours: int | None = None, dry_run: bool = False
+) -> list[str]:
+    """Delete files no version within the retention needs, including files a failed or killed
+    writer left behind without a commit (a full vacuum: a plain one only knows files the log
+    once referenced). Returns the paths (to be) deleted."""
+    if catalog.snapshot(table) is None:
+        return []
+    hours = catalog.maintenance.retention_hours if retention_hours is None else retention_hours
+    dt = catalog.writable(table)
+    removed: list[str] = dt.vacuum(
+        retention_hours=hours, dry_run=dry_run, enforce_retention_duration=False, full=True
+    )
+    if not dry_run:
+        catalog.cache.invalidate(table)
+    return sorted(removed)
+
+
+def after_run(catalog: Catalog, touched: dict[str, list[str]]) -> list[TableMaintenance]:
+    """Maintenance for the partitions a run wrote, where due. Never raises."""
+    reports = []
+    for table, partitions in touched.items():
+        try:
+            report = optimize(catalog, table, partitions, force=False, wait_seconds=0)
+            if report.skipped is None and catalog.maintenance.vacuum:
+                report.vacuumed = vacuum(catalog, table)
+        except Exception as exc:  # another writer's optimize, a full disk...: next run retries
+            log.warning("catalog maintenance of %s failed: %s", table, exc)
+            report = TableMaintenance(table, partitions, error=f"{type(exc).__name__}: {exc}")
+        reports.append(report)
+    return reports
+
+
+def _files_per_partition(
+    catalog: Catalog, table: str, partitions: list[str] | None
+) -> dict[str | None, int]:
+    snap = catalog.snapshot(table)
+    if snap is None:
+        return {}
+    actions = snap.actions()
+    if "partition.pipeline_name" not in actions.column_names:
+        return {None: int(actions.num_rows)}
+    counts: dict[str | None, int] = {}
+    for owner in actions.column("partition.pipeline_name").to_pylist():
+        if partitions is None or owner in partitions:
+            counts[owner] = counts.get(owner, 0) + 1
+    return counts
