@@ -15,7 +15,20 @@ from odibi_core.config.models import NodeConfig, ProjectConfig
 from odibi_core.engines.pandas_engine import PandasEngine
 from odibi_core.errors import NodeError
 from odibi_core.transforms import builtin
+from odibi_core.transforms.columns import (
+    FillNullsParams,
+    cast_columns,
+    clean_text,
+    derive_columns,
+    drop_columns,
+    fill_nulls,
+    rename_columns,
+    select_columns,
+    sql_type,
+)
 from odibi_core.transforms.registry import Transform, TransformContext
+from odibi_core.transforms.relational import JoinParams, aggregate, join, union
+from odibi_core.transforms.rows import deduplicate, distinct, filter_rows, limit, sort
 
 ENGINE = PandasEngine(ProjectConfig(project="t"))
 
@@ -101,21 +114,21 @@ def test_module_imports_nothing_heavy() -> None:
 @pytest.mark.parametrize(
     ("t", "params", "bad_key"),
     [
-        (builtin.deduplicate, {"keys": ["id"], "order": "x"}, "order"),
-        (builtin.filter_rows, {"condition": "id > 1", "where": "x"}, "where"),
-        (builtin.derive_columns, {"derivation": {"a": "1"}}, "derivation"),
-        (builtin.cast_columns, {"casts": {"id": "int"}, "strict": True}, "strict"),
-        (builtin.rename_columns, {"mappings": {"id": "x"}}, "mappings"),
-        (builtin.select_columns, {"columns": ["id"], "column": "id"}, "column"),
-        (builtin.drop_columns, {"cols": ["id"]}, "cols"),
-        (builtin.fill_nulls, {"values": {"id": 0}, "value": 0}, "value"),
-        (builtin.join, {"right_dataset": "r", "on": "id", "type": "left"}, "type"),
-        (builtin.union, {"datasets": ["a"], "byname": True}, "byname"),
-        (builtin.aggregate, {"group_by": ["id"], "aggregations": {"x": "sum"}, "agg": 1}, "agg"),
-        (builtin.sort, {"by": "id", "asc": True}, "asc"),
-        (builtin.clean_text, {"columns": ["name"], "lower": True}, "lower"),
-        (builtin.limit, {"n": 1, "skip": 1}, "skip"),
-        (builtin.distinct, {"column": ["id"]}, "column"),
+        (deduplicate, {"keys": ["id"], "order": "x"}, "order"),
+        (filter_rows, {"condition": "id > 1", "where": "x"}, "where"),
+        (derive_columns, {"derivation": {"a": "1"}}, "derivation"),
+        (cast_columns, {"casts": {"id": "int"}, "strict": True}, "strict"),
+        (rename_columns, {"mappings": {"id": "x"}}, "mappings"),
+        (select_columns, {"columns": ["id"], "column": "id"}, "column"),
+        (drop_columns, {"cols": ["id"]}, "cols"),
+        (fill_nulls, {"values": {"id": 0}, "value": 0}, "value"),
+        (join, {"right_dataset": "r", "on": "id", "type": "left"}, "type"),
+        (union, {"datasets": ["a"], "byname": True}, "byname"),
+        (aggregate, {"group_by": ["id"], "aggregations": {"x": "sum"}, "agg": 1}, "agg"),
+        (sort, {"by": "id", "asc": True}, "asc"),
+        (clean_text, {"columns": ["name"], "lower": True}, "lower"),
+        (limit, {"n": 1, "skip": 1}, "skip"),
+        (distinct, {"column": ["id"]}, "column"),
     ],
 )
 def test_unknown_param_is_a_validation_error(
@@ -131,20 +144,20 @@ def test_unknown_param_is_a_validation_error(
 
 
 def test_deduplicate_keeps_first_in_input_order(people: pd.DataFrame) -> None:
-    out = run(builtin.deduplicate, people, {"keys": ["id"]})
+    out = run(deduplicate, people, {"keys": ["id"]})
     assert cols(out) == ["id", "name", "score", "updated"]
     assert rows(out) == [(1, "  Ann ", 10.0, 1), (2, "bob", None, 5), (3, None, 5.0, 2)]
 
 
 def test_deduplicate_with_order_by(people: pd.DataFrame) -> None:
-    out = run(builtin.deduplicate, people, {"keys": "id", "order_by": "updated DESC"})
+    out = run(deduplicate, people, {"keys": "id", "order_by": "updated DESC"})
     # Kept rows come back in their input order.
     assert rows(out) == [(2, "bob", None, 5), (1, "ANN", 30.0, 3), (3, None, 5.0, 2)]
 
 
 def test_deduplicate_ties_in_order_by_keep_input_order() -> None:
     df = pd.DataFrame({"k": ["a", "a", "a"], "v": [1, 2, 3], "t": [5, 9, 9]})
-    out = run(builtin.deduplicate, df, {"keys": ["k"], "order_by": "t DESC"})
+    out = run(deduplicate, df, {"keys": ["k"], "order_by": "t DESC"})
     assert rows(out) == [("a", 2, 9)]
 
 
@@ -152,7 +165,7 @@ def test_deduplicate_on_several_keys_with_null_keys() -> None:
     df = pd.DataFrame(
         {"a": [1, 1, None, None, 1], "b": ["x", "y", "x", "x", "x"], "v": [1, 2, 3, 4, 5]}
     )
-    out = run(builtin.deduplicate, df, {"keys": ["a", "b"]})
+    out = run(deduplicate, df, {"keys": ["a", "b"]})
     # Null keys count as equal, like pandas drop_duplicates.
     assert rows(out) == [(1.0, "x", 1), (1.0, "y", 2), (None, "x", 3)]
 
@@ -161,20 +174,20 @@ def test_deduplicate_keeps_order_of_a_larger_frame() -> None:
     n = 20_000
     df = pd.DataFrame({"k": [i % 7 for i in range(n)], "v": list(range(n))})
     df = df.iloc[::-1].reset_index(drop=True)
-    out = run(builtin.deduplicate, df, {"keys": ["k"]})
+    out = run(deduplicate, df, {"keys": ["k"]})
     assert rows(out) == [(k, v) for k, v in zip(df["k"][:7], df["v"][:7], strict=True)]
 
 
 def test_deduplicate_unknown_key_names_it(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"key column 'idd' not in the data.*did you mean 'id'"):
-        run(builtin.deduplicate, people, {"keys": ["idd"]})
+        run(deduplicate, people, {"keys": ["idd"]})
 
 
 def test_deduplicate_needs_keys(people: pd.DataFrame) -> None:
     with pytest.raises(ValidationError):
-        run(builtin.deduplicate, people, {"keys": []})
+        run(deduplicate, people, {"keys": []})
     with pytest.raises(ValidationError) as info:
-        run(builtin.deduplicate, people, {"order_by": "id"})
+        run(deduplicate, people, {"order_by": "id"})
     # Reported under the YAML name, so `odibi validate` points at 'keys'.
     assert [e["loc"] for e in info.value.errors()] == [("keys",)]
 
@@ -183,19 +196,19 @@ def test_deduplicate_needs_keys(people: pd.DataFrame) -> None:
 
 
 def test_filter_rows(people: pd.DataFrame) -> None:
-    out = run(builtin.filter_rows, people, {"condition": "score >= 10 AND id <> 3"})
+    out = run(filter_rows, people, {"condition": "score >= 10 AND id <> 3"})
     assert cols(out) == cols(people)
     assert rows(out) == [(1, "  Ann ", 10.0, 1), (1, "ANN", 30.0, 3), (2, "Bob  ", 20.0, 4)]
 
 
 def test_filter_rows_nan_is_null(people: pd.DataFrame) -> None:
-    out = run(builtin.filter_rows, people, {"condition": "score IS NULL"})
+    out = run(filter_rows, people, {"condition": "score IS NULL"})
     assert [r[0] for r in rows(out)] == [2, 1]
 
 
 def test_filter_rows_bad_sql_is_a_node_error(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match="nope"):
-        run(builtin.filter_rows, people, {"condition": "nope > 1"})
+        run(filter_rows, people, {"condition": "nope > 1"})
 
 
 # ---------------------------------------------------------------- derive_columns
@@ -204,7 +217,7 @@ def test_filter_rows_bad_sql_is_a_node_error(people: pd.DataFrame) -> None:
 def test_derive_columns_replaces_in_place_and_appends_in_order() -> None:
     df = pd.DataFrame({"a": [1, 2, None], "b": [10, 20, 30], "c": ["x", "y", "z"]})
     out = run(
-        builtin.derive_columns,
+        derive_columns,
         df,
         {
             "derivations": {
@@ -225,14 +238,14 @@ def test_derive_columns_replaces_in_place_and_appends_in_order() -> None:
 
 def test_derive_columns_null_propagation() -> None:
     df = pd.DataFrame({"a": [1.0, None]})
-    out = run(builtin.derive_columns, df, {"derivations": {"a2": "a * 2", "flag": "a IS NULL"}})
+    out = run(derive_columns, df, {"derivations": {"a2": "a * 2", "flag": "a IS NULL"}})
     assert rows(out) == [(1.0, 2.0, False), (None, None, True)]
 
 
 def test_derive_columns_bad_expression_names_it() -> None:
     df = pd.DataFrame({"a": [1]})
     with pytest.raises(NodeError, match="missing_col"):
-        run(builtin.derive_columns, df, {"derivations": {"b": "missing_col + 1"}})
+        run(derive_columns, df, {"derivations": {"b": "missing_col + 1"}})
 
 
 # ---------------------------------------------------------------- cast_columns
@@ -252,7 +265,7 @@ def test_cast_columns_aliases_and_raw_types() -> None:
         }
     )
     out = run(
-        builtin.cast_columns,
+        cast_columns,
         df,
         {
             "casts": {
@@ -302,82 +315,82 @@ def test_cast_columns_aliases_and_raw_types() -> None:
     ],
 )
 def test_cast_type_aliases(alias: str, expected: str) -> None:
-    assert builtin.sql_type(alias) == expected
+    assert sql_type(alias) == expected
 
 
 def test_cast_bigint_keeps_integers() -> None:
     df = pd.DataFrame({"x": ["9000000000", "-1"]})
-    out = run(builtin.cast_columns, df, {"casts": {"x": "long"}})
+    out = run(cast_columns, df, {"casts": {"x": "long"}})
     assert rows(out) == [(9_000_000_000,), (-1,)]
 
 
 def test_cast_unknown_column_names_it() -> None:
     df = pd.DataFrame({"a": [1], "b": [2]})
     with pytest.raises(NodeError, match=r"cast column 'nope' not in the data") as info:
-        run(builtin.cast_columns, df, {"casts": {"a": "int", "nope": "int"}})
+        run(cast_columns, df, {"casts": {"a": "int", "nope": "int"}})
     assert "node 'n'" in str(info.value)
 
 
 def test_cast_failure_is_a_node_error() -> None:
     df = pd.DataFrame({"a": ["x"]})
     with pytest.raises(NodeError, match="SQL failed"):
-        run(builtin.cast_columns, df, {"casts": {"a": "int"}})
+        run(cast_columns, df, {"casts": {"a": "int"}})
 
 
 # ---------------------------------------------------------------- rename / select / drop
 
 
 def test_rename_columns_keeps_positions(people: pd.DataFrame) -> None:
-    out = run(builtin.rename_columns, people, {"mapping": {"name": "full_name", "id": "ID"}})
+    out = run(rename_columns, people, {"mapping": {"name": "full_name", "id": "ID"}})
     assert cols(out) == ["ID", "full_name", "score", "updated"]
     assert rows(out) == rows(people)
 
 
 def test_rename_swap() -> None:
     df = pd.DataFrame({"a": [1], "b": [2]})
-    out = run(builtin.rename_columns, df, {"mapping": {"a": "b", "b": "a"}})
+    out = run(rename_columns, df, {"mapping": {"a": "b", "b": "a"}})
     assert cols(out) == ["b", "a"]
     assert rows(out) == [(1, 2)]
 
 
 def test_rename_unknown_column_names_it(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"column to rename 'nam' not in the data.*'name'"):
-        run(builtin.rename_columns, people, {"mapping": {"nam": "x"}})
+        run(rename_columns, people, {"mapping": {"nam": "x"}})
 
 
 def test_rename_to_existing_name_is_an_error(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"duplicate column.*'score'"):
-        run(builtin.rename_columns, people, {"mapping": {"name": "score"}})
+        run(rename_columns, people, {"mapping": {"name": "score"}})
 
 
 def test_select_columns_in_given_order(people: pd.DataFrame) -> None:
-    out = run(builtin.select_columns, people, {"columns": ["score", "id"]})
+    out = run(select_columns, people, {"columns": ["score", "id"]})
     assert cols(out) == ["score", "id"]
     assert rows(out) == [(10.0, 1), (None, 2), (30.0, 1), (5.0, 3), (20.0, 2), (None, 1)]
 
 
 def test_select_unknown_columns_names_them(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"columns 'x', 'y' not in the data"):
-        run(builtin.select_columns, people, {"columns": ["id", "x", "y"]})
+        run(select_columns, people, {"columns": ["id", "x", "y"]})
 
 
 def test_drop_columns(people: pd.DataFrame) -> None:
-    out = run(builtin.drop_columns, people, {"columns": ["name", "updated"]})
+    out = run(drop_columns, people, {"columns": ["name", "updated"]})
     assert cols(out) == ["id", "score"]
     assert len(out) == 6
 
 
 def test_drop_unknown_or_every_column(people: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match="column 'nope' not in the data"):
-        run(builtin.drop_columns, people, {"columns": ["nope"]})
+        run(drop_columns, people, {"columns": ["nope"]})
     with pytest.raises(NodeError, match="every column"):
-        run(builtin.drop_columns, people, {"columns": cols(people)})
+        run(drop_columns, people, {"columns": cols(people)})
 
 
 def test_column_names_needing_quotes() -> None:
     df = pd.DataFrame({"my col": [1, 2], 'we"ird': ["a", "b"], "select": [True, False]})
-    out = run(builtin.rename_columns, df, {"mapping": {"my col": 'new "name"'}})
-    out = run(builtin.select_columns, out, {"columns": ["select", 'new "name"', 'we"ird']})
+    out = run(rename_columns, df, {"mapping": {"my col": 'new "name"'}})
+    out = run(select_columns, out, {"columns": ["select", 'new "name"', 'we"ird']})
     assert cols(out) == ["select", 'new "name"', 'we"ird']
     assert rows(out) == [(True, 1, "a"), (False, 2, "b")]
 
@@ -395,7 +408,7 @@ def test_fill_nulls_literals_and_positions() -> None:
             "other": [None, "x", None],
         }
     )
-    out = run(builtin.fill_nulls, df, {"values": {"s": "it's", "i": 0, "f": -1.5, "b": True}})
+    out = run(fill_nulls, df, {"values": {"s": "it's", "i": 0, "f": -1.5, "b": True}})
     assert cols(out) == ["s", "i", "f", "b", "other"]
     assert rows(out) == [
         ("a", 1.0, -1.5, True, None),
@@ -406,12 +419,12 @@ def test_fill_nulls_literals_and_positions() -> None:
 
 def test_fill_nulls_accepts_fills_alias() -> None:
     df = pd.DataFrame({"s": [None, "b"]})
-    out = run(builtin.fill_nulls, df, {"fills": {"s": "unknown"}})
+    out = run(fill_nulls, df, {"fills": {"s": "unknown"}})
     assert rows(out) == [("unknown",), ("b",)]
 
 
 def test_fill_nulls_bool_stays_bool() -> None:
-    params = builtin.FillNullsParams.model_validate({"values": {"a": False, "b": 1, "c": "1"}})
+    params = FillNullsParams.model_validate({"values": {"a": False, "b": 1, "c": "1"}})
     assert params.values == {"a": False, "b": 1, "c": "1"}
     assert type(params.values["a"]) is bool and type(params.values["b"]) is int
 
@@ -419,7 +432,7 @@ def test_fill_nulls_bool_stays_bool() -> None:
 def test_fill_nulls_unknown_column_names_it() -> None:
     df = pd.DataFrame({"a": [None]})
     with pytest.raises(NodeError, match="column 'b' not in the data"):
-        run(builtin.fill_nulls, df, {"values": {"b": 1}})
+        run(fill_nulls, df, {"values": {"b": 1}})
 
 
 # ---------------------------------------------------------------- join
@@ -448,9 +461,7 @@ def customers() -> pd.DataFrame:
 
 
 def test_join_left_default(orders: pd.DataFrame, customers: pd.DataFrame) -> None:
-    out = run(
-        builtin.join, orders, {"right_dataset": "customers", "on": "cust"}, customers=customers
-    )
+    out = run(join, orders, {"right_dataset": "customers", "on": "cust"}, customers=customers)
     assert cols(out) == ["cust", "amount", "name", "customers_name", "tier"]
     assert rows(out) == [
         (1.0, 10, "o1", "Ann", "gold"),
@@ -463,7 +474,7 @@ def test_join_left_default(orders: pd.DataFrame, customers: pd.DataFrame) -> Non
 
 def test_join_inner_with_prefix(orders: pd.DataFrame, customers: pd.DataFrame) -> None:
     out = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": ["cust"], "how": "inner", "prefix": "c"},
         customers=customers,
@@ -480,7 +491,7 @@ def test_join_right_takes_keys_from_the_right(
     orders: pd.DataFrame, customers: pd.DataFrame
 ) -> None:
     out = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": "cust", "how": "right"},
         customers=customers,
@@ -497,7 +508,7 @@ def test_join_right_takes_keys_from_the_right(
 
 def test_join_full_coalesces_keys(orders: pd.DataFrame, customers: pd.DataFrame) -> None:
     out = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": "cust", "how": "full"},
         customers=customers,
@@ -518,7 +529,7 @@ def test_join_anti_and_semi_keep_left_columns(
     orders: pd.DataFrame, customers: pd.DataFrame
 ) -> None:
     anti = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": "cust", "how": "anti"},
         customers=customers,
@@ -526,7 +537,7 @@ def test_join_anti_and_semi_keep_left_columns(
     assert cols(anti) == ["cust", "amount", "name"]
     assert rows(anti) == [(4.0, 40, "o4"), (None, 99, "o6")]
     semi = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": "cust", "how": "semi"},
         customers=customers,
@@ -535,7 +546,7 @@ def test_join_anti_and_semi_keep_left_columns(
     # Each left row at most once, even with several matches on the right.
     dup = pd.concat([customers, customers], ignore_index=True)
     semi_dup = run(
-        builtin.join,
+        join,
         orders,
         {"right_dataset": "customers", "on": "cust", "how": "semi"},
         customers=dup,
@@ -546,7 +557,7 @@ def test_join_anti_and_semi_keep_left_columns(
 def test_join_cross() -> None:
     left = pd.DataFrame({"a": [1, 2], "x": ["l1", "l2"]})
     right = pd.DataFrame({"x": ["r1", "r2"], "b": [True, False]})
-    out = run(builtin.join, left, {"right_dataset": "r", "how": "cross"}, r=right)
+    out = run(join, left, {"right_dataset": "r", "how": "cross"}, r=right)
     assert cols(out) == ["a", "x", "r_x", "b"]
     assert rows(out) == [
         (1, "l1", "r1", True),
@@ -559,33 +570,31 @@ def test_join_cross() -> None:
 def test_join_on_several_keys_duplicates_match() -> None:
     left = pd.DataFrame({"k1": [1, 1, 2], "k2": ["a", "b", "a"], "v": [1, 2, 3]})
     right = pd.DataFrame({"k2": ["a", "a", "b"], "k1": [1, 1, 1], "w": [10, 11, 12]})
-    out = run(
-        builtin.join, left, {"right_dataset": "r", "on": ["k1", "k2"], "how": "inner"}, r=right
-    )
+    out = run(join, left, {"right_dataset": "r", "on": ["k1", "k2"], "how": "inner"}, r=right)
     assert cols(out) == ["k1", "k2", "v", "w"]
     assert rows(out) == [(1, "a", 1, 10), (1, "a", 1, 11), (1, "b", 2, 12)]
 
 
 def test_join_params() -> None:
-    assert builtin.JoinParams.model_validate({"right_dataset": "r", "on": "id"}).on == ["id"]
-    assert builtin.JoinParams.model_validate({"right_dataset": "r", "on": "id"}).how == "left"
+    assert JoinParams.model_validate({"right_dataset": "r", "on": "id"}).on == ["id"]
+    assert JoinParams.model_validate({"right_dataset": "r", "on": "id"}).how == "left"
     with pytest.raises(ValidationError, match="needs 'on'"):
-        builtin.JoinParams.model_validate({"right_dataset": "r", "how": "inner"})
+        JoinParams.model_validate({"right_dataset": "r", "how": "inner"})
     with pytest.raises(ValidationError):
-        builtin.JoinParams.model_validate({"right_dataset": "r", "on": "id", "how": "outer"})
+        JoinParams.model_validate({"right_dataset": "r", "on": "id", "how": "outer"})
 
 
 def test_join_missing_dependency_names_it(orders: pd.DataFrame, customers: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"'clients' is not a dependency.*have: customers"):
-        run(builtin.join, orders, {"right_dataset": "clients", "on": "cust"}, customers=customers)
+        run(join, orders, {"right_dataset": "clients", "on": "cust"}, customers=customers)
 
 
 def test_join_missing_key_names_side(orders: pd.DataFrame) -> None:
     right = pd.DataFrame({"customer": [1]})
     with pytest.raises(NodeError, match=r"join key 'cust' not in 'r'"):
-        run(builtin.join, orders, {"right_dataset": "r", "on": "cust"}, r=right)
+        run(join, orders, {"right_dataset": "r", "on": "cust"}, r=right)
     with pytest.raises(NodeError, match=r"join key 'customer' not in the data"):
-        run(builtin.join, orders, {"right_dataset": "r", "on": "customer"}, r=right)
+        run(join, orders, {"right_dataset": "r", "on": "customer"}, r=right)
 
 
 # ---------------------------------------------------------------- union
@@ -595,7 +604,7 @@ def test_union_by_name_fills_missing_columns() -> None:
     df = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
     other = pd.DataFrame({"b": ["y"], "c": [True], "a": [3]})
     third = pd.DataFrame({"a": [4, 5]})
-    out = run(builtin.union, df, {"datasets": ["other", "third"]}, other=other, third=third)
+    out = run(union, df, {"datasets": ["other", "third"]}, other=other, third=third)
     assert cols(out) == ["a", "b", "c"]
     assert rows(out) == [
         (1, "x", None),
@@ -609,7 +618,7 @@ def test_union_by_name_fills_missing_columns() -> None:
 def test_union_positional() -> None:
     df = pd.DataFrame({"a": [1], "b": ["x"]})
     other = pd.DataFrame({"b": [2], "a": ["y"]})
-    out = run(builtin.union, df, {"datasets": "other", "by_name": False}, other=other)
+    out = run(union, df, {"datasets": "other", "by_name": False}, other=other)
     assert cols(out) == ["a", "b"]
     assert rows(out) == [(1, "x"), (2, "y")]
 
@@ -618,19 +627,19 @@ def test_union_positional_needs_same_width() -> None:
     df = pd.DataFrame({"a": [1], "b": ["x"]})
     other = pd.DataFrame({"a": [2]})
     with pytest.raises(NodeError, match="'other' has 1 columns"):
-        run(builtin.union, df, {"datasets": ["other"], "by_name": False}, other=other)
+        run(union, df, {"datasets": ["other"], "by_name": False}, other=other)
 
 
 def test_union_keeps_duplicates_and_order() -> None:
     df = pd.DataFrame({"a": list(range(3000))})
-    out = run(builtin.union, df, {"datasets": ["df2"]}, df2=df)
+    out = run(union, df, {"datasets": ["df2"]}, df2=df)
     assert out["a"].tolist() == list(range(3000)) * 2
 
 
 def test_union_missing_dependency_names_it() -> None:
     df = pd.DataFrame({"a": [1]})
     with pytest.raises(NodeError, match="'ghost' is not a dependency"):
-        run(builtin.union, df, {"datasets": ["ghost"]})
+        run(union, df, {"datasets": ["ghost"]})
 
 
 # ---------------------------------------------------------------- aggregate
@@ -650,7 +659,7 @@ def sales() -> pd.DataFrame:
 
 def test_aggregate(sales: pd.DataFrame) -> None:
     out = run(
-        builtin.aggregate,
+        aggregate,
         sales,
         {
             "group_by": ["region"],
@@ -675,7 +684,7 @@ def test_aggregate(sales: pd.DataFrame) -> None:
 def test_aggregate_functions(
     sales: pd.DataFrame, func: str, expected: list[tuple[Any, ...]]
 ) -> None:
-    out = run(builtin.aggregate, sales, {"group_by": "region", "aggregations": {"price": func}})
+    out = run(aggregate, sales, {"group_by": "region", "aggregations": {"price": func}})
     got = rows(out)
     assert [r[0] for r in got] == [e[0] for e in expected]
     assert [r[1] for r in got] == [
@@ -685,7 +694,7 @@ def test_aggregate_functions(
 
 def test_aggregate_first_is_first_non_null_in_input_order(sales: pd.DataFrame) -> None:
     out = run(
-        builtin.aggregate,
+        aggregate,
         sales,
         {"group_by": ["region"], "aggregations": {"item": "first", "price": "first"}},
     )
@@ -694,27 +703,27 @@ def test_aggregate_first_is_first_non_null_in_input_order(sales: pd.DataFrame) -
 
 
 def test_aggregate_without_group_by(sales: pd.DataFrame) -> None:
-    out = run(builtin.aggregate, sales, {"aggregations": {"qty": "sum", "item": "count"}})
+    out = run(aggregate, sales, {"aggregations": {"qty": "sum", "item": "count"}})
     assert cols(out) == ["qty", "item"]
     assert rows(out) == [(21, 5)]
 
 
 def test_aggregate_errors(sales: pd.DataFrame) -> None:
     with pytest.raises(NodeError, match=r"group_by column 'regoin'.*did you mean 'region'"):
-        run(builtin.aggregate, sales, {"group_by": ["regoin"], "aggregations": {"qty": "sum"}})
+        run(aggregate, sales, {"group_by": ["regoin"], "aggregations": {"qty": "sum"}})
     with pytest.raises(NodeError, match="aggregated column 'amount'"):
-        run(builtin.aggregate, sales, {"group_by": ["region"], "aggregations": {"amount": "sum"}})
+        run(aggregate, sales, {"group_by": ["region"], "aggregations": {"amount": "sum"}})
     with pytest.raises(NodeError, match="both grouped and aggregated"):
-        run(builtin.aggregate, sales, {"group_by": ["region"], "aggregations": {"region": "count"}})
+        run(aggregate, sales, {"group_by": ["region"], "aggregations": {"region": "count"}})
     with pytest.raises(ValidationError, match="median"):
-        run(builtin.aggregate, sales, {"group_by": ["region"], "aggregations": {"qty": "median"}})
+        run(aggregate, sales, {"group_by": ["region"], "aggregations": {"qty": "median"}})
 
 
 # ---------------------------------------------------------------- sort
 
 
 def test_sort_nulls_last_and_stable(people: pd.DataFrame) -> None:
-    out = run(builtin.sort, people, {"by": "score"})
+    out = run(sort, people, {"by": "score"})
     assert cols(out) == cols(people)
     assert [(r[0], r[2]) for r in rows(out)] == [
         (3, 5.0),
@@ -724,7 +733,7 @@ def test_sort_nulls_last_and_stable(people: pd.DataFrame) -> None:
         (2, None),
         (1, None),
     ]
-    out = run(builtin.sort, people, {"by": "score", "ascending": False})
+    out = run(sort, people, {"by": "score", "ascending": False})
     assert [(r[0], r[2]) for r in rows(out)] == [
         (1, 30.0),
         (2, 20.0),
@@ -736,22 +745,22 @@ def test_sort_nulls_last_and_stable(people: pd.DataFrame) -> None:
 
 
 def test_sort_several_columns(people: pd.DataFrame) -> None:
-    out = run(builtin.sort, people, {"by": ["id", "updated"], "ascending": [False, True]})
+    out = run(sort, people, {"by": ["id", "updated"], "ascending": [False, True]})
     assert [(r[0], r[3]) for r in rows(out)] == [(3, 2), (2, 4), (2, 5), (1, 1), (1, 2), (1, 3)]
 
 
 def test_sort_errors(people: pd.DataFrame) -> None:
     with pytest.raises(ValidationError, match="'ascending' has 1 values"):
-        run(builtin.sort, people, {"by": ["id", "score"], "ascending": [True]})
+        run(sort, people, {"by": ["id", "score"], "ascending": [True]})
     with pytest.raises(NodeError, match="sort column 'nope'"):
-        run(builtin.sort, people, {"by": "nope"})
+        run(sort, people, {"by": "nope"})
 
 
 # ---------------------------------------------------------------- clean_text
 
 
 def test_clean_text(people: pd.DataFrame) -> None:
-    out = run(builtin.clean_text, people, {"columns": ["name"], "case": "lower"})
+    out = run(clean_text, people, {"columns": ["name"], "case": "lower"})
     assert cols(out) == cols(people)
     assert [_plain(v) for v in out["name"]] == ["ann", "bob", "ann", None, "bob", "ann"]
     assert rows(out.drop(columns="name")) == rows(people.drop(columns="name"))
@@ -759,43 +768,43 @@ def test_clean_text(people: pd.DataFrame) -> None:
 
 def test_clean_text_variants() -> None:
     df = pd.DataFrame({"a": ["  x Y  ", None], "b": [" Keep ", "z"]})
-    out = run(builtin.clean_text, df, {"columns": "a"})
+    out = run(clean_text, df, {"columns": "a"})
     assert rows(out) == [("x Y", " Keep "), (None, "z")]
-    out = run(builtin.clean_text, df, {"columns": ["a", "b"], "trim": False, "case": "upper"})
+    out = run(clean_text, df, {"columns": ["a", "b"], "trim": False, "case": "upper"})
     assert rows(out) == [("  X Y  ", " KEEP "), (None, "Z")]
     with pytest.raises(ValidationError):
-        run(builtin.clean_text, df, {"columns": ["a"], "case": "title"})
+        run(clean_text, df, {"columns": ["a"], "case": "title"})
     with pytest.raises(NodeError, match="column 'c' not in the data"):
-        run(builtin.clean_text, df, {"columns": ["c"]})
+        run(clean_text, df, {"columns": ["c"]})
 
 
 # ---------------------------------------------------------------- limit / distinct
 
 
 def test_limit(people: pd.DataFrame) -> None:
-    out = run(builtin.limit, people, {"n": 2})
+    out = run(limit, people, {"n": 2})
     assert cols(out) == cols(people)
     assert [r[-1] for r in rows(out)] == [1, 5]
-    out = run(builtin.limit, people, {"n": 3, "offset": 4})
+    out = run(limit, people, {"n": 3, "offset": 4})
     assert [r[-1] for r in rows(out)] == [4, 2]
-    assert len(run(builtin.limit, people, {"n": 0})) == 0
+    assert len(run(limit, people, {"n": 0})) == 0
     with pytest.raises(ValidationError):
-        run(builtin.limit, people, {"n": -1})
+        run(limit, people, {"n": -1})
 
 
 def test_distinct_all_columns_in_first_appearance_order() -> None:
     df = pd.DataFrame({"a": [2, 1, 2, None, None, 1], "b": ["x", "y", "x", None, None, "z"]})
-    out = run(builtin.distinct, df, {})
+    out = run(distinct, df, {})
     assert cols(out) == ["a", "b"]
     assert rows(out) == [(2.0, "x"), (1.0, "y"), (None, None), (1.0, "z")]
 
 
 def test_distinct_columns(people: pd.DataFrame) -> None:
-    out = run(builtin.distinct, people, {"columns": ["id"]})
+    out = run(distinct, people, {"columns": ["id"]})
     assert cols(out) == ["id"]
     assert rows(out) == [(1,), (2,), (3,)]
     with pytest.raises(NodeError, match="column 'idx' not in the data"):
-        run(builtin.distinct, people, {"columns": ["idx"]})
+        run(distinct, people, {"columns": ["idx"]})
 
 
 # ---------------------------------------------------------------- chaining and sql record
@@ -804,10 +813,10 @@ def test_distinct_columns(people: pd.DataFrame) -> None:
 def test_transforms_chain_and_record_sql(people: pd.DataFrame) -> None:
     node = NodeConfig(name="n")
     ctx = TransformContext(engine=ENGINE, node=node)
-    frame = builtin.clean_text(ctx, people, {"columns": ["name"], "case": "lower"})
-    frame = builtin.fill_nulls(ctx, frame, {"values": {"name": "unknown", "score": 0}})
-    frame = builtin.deduplicate(ctx, frame, {"keys": ["name"], "order_by": "updated DESC"})
-    frame = builtin.sort(ctx, frame, {"by": "name"})
+    frame = clean_text(ctx, people, {"columns": ["name"], "case": "lower"})
+    frame = fill_nulls(ctx, frame, {"values": {"name": "unknown", "score": 0}})
+    frame = deduplicate(ctx, frame, {"keys": ["name"], "order_by": "updated DESC"})
+    frame = sort(ctx, frame, {"by": "name"})
     assert rows(frame) == [(1, "ann", 30.0, 3), (2, "bob", 0.0, 5), (3, "unknown", 5.0, 2)]
     assert len(ctx.executed_sql) == 4
     assert all("df" in q for q in ctx.executed_sql)
@@ -816,11 +825,11 @@ def test_transforms_chain_and_record_sql(people: pd.DataFrame) -> None:
 def test_empty_frame() -> None:
     df = pd.DataFrame({"a": pd.Series([], dtype="int64"), "b": pd.Series([], dtype="str")})
     for t, params in [
-        (builtin.deduplicate, {"keys": ["a"]}),
-        (builtin.sort, {"by": "a"}),
-        (builtin.distinct, {}),
-        (builtin.limit, {"n": 5}),
-        (builtin.aggregate, {"group_by": ["b"], "aggregations": {"a": "sum"}}),
+        (deduplicate, {"keys": ["a"]}),
+        (sort, {"by": "a"}),
+        (distinct, {}),
+        (limit, {"n": 5}),
+        (aggregate, {"group_by": ["b"], "aggregations": {"a": "sum"}}),
     ]:
         out = run(t, df, params)
         assert len(out) == 0
