@@ -56,10 +56,19 @@ class NodeError(OdibiError):
 
     exit_code = 1
 
-    def __init__(self, detail: str, *, node: str | None = None, step: str | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        node: str | None = None,
+        step: str | None = None,
+        retryable: bool = False,
+    ):
         self.detail = detail
         self.node = node
         self.step = step
+        #: True when another attempt may succeed (I/O trouble, a commit conflict).
+        self.retryable = retryable
         super().__init__(detail)
 
     def __str__(self) -> str:

@@ -111,7 +111,8 @@ def odibi_check_node_output(ctx: RunContext, node: NodeConfig, frame: Any) -> Ou
     ``frame`` is the engine's frame. Return ``None`` to pass, or an
     :class:`~odibi_core.runner.checks.OutputCheck` that may replace the frame to write (e.g. with
     quarantined rows removed), attach results for the story and catalog, or fail the node by
-    setting ``error``. Results from all plugins are combined in registration order."""
+    setting ``error``. Unlike other hooks, implementations are called one after another in
+    registration order (built-ins first), each receiving the frame the previous one returned."""
 
 
 @hookspec

@@ -133,7 +133,7 @@ class PluginManager:
             except Exception as exc:
                 sys.modules.pop(modname, None)
                 raise PluginError(f"project plugin {path} failed to load: {exc}") from exc
-            self._register(module, path.stem, "project", None)
+            self._register(module, f"project:{path.stem}", "project", None)
 
     def register(self, plugin: Any, name: str, source: str = "api") -> None:
         """Register an object or module implementing hooks (tests and embedding use this)."""

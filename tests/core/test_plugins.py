@@ -122,7 +122,7 @@ pipelines:
     assert project.run().exit_code == 0
     assert project.path("out.csv").read_text().splitlines() == ["name", "ADA"]
     listed = project.odibi("plugins", "--format", "json", "--project", "{config}")
-    assert "shouting" in {p["name"] for p in json.loads(listed.stdout)}
+    assert "project:shouting" in {p["name"] for p in json.loads(listed.stdout)}
 
     project.write({"plugins/broken.py": "import does_not_exist\n"})
     reset_plugin_manager()  # each CLI invocation is a fresh process

@@ -179,8 +179,15 @@ class Catalog:
         )
         self.cache.invalidate(batch.table)
 
-    def upsert(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Insert or replace rows by the table's keys, in one commit."""
+    def upsert(
+        self,
+        table: str,
+        rows: list[dict[str, Any]],
+        replace_partition: tuple[str, str] | None = None,
+    ) -> None:
+        """Insert or replace rows by the table's keys, in one commit. With
+        ``replace_partition=(column, value)``, rows with that value the batch lacks are
+        deleted in the same commit."""
         if not rows:
             return
         from deltalake import DeltaTable
@@ -192,12 +199,16 @@ class Catalog:
 
         def commit() -> None:
             dt = DeltaTable(uri, storage_options=self.storage_options)
-            (
+            merge = (
                 dt.merge(data, predicate=predicate, source_alias="s", target_alias="t")
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
-                .execute()
             )
+            if replace_partition is not None:
+                column, value = replace_partition
+                quoted = value.replace("'", "''")
+                merge = merge.when_not_matched_by_source_delete(f"t.{column} = '{quoted}'")
+            merge.execute()
 
         _with_retry(commit)
         self.cache.invalidate(table)
@@ -223,20 +234,21 @@ class Catalog:
         self.cache.invalidate(table)
 
     def register_definitions(self, pipeline: PipelineConfig) -> None:
-        """Record the pipeline's and its nodes' definitions when their hashes changed."""
+        """Record the pipeline's and its nodes' definitions when they changed (documentation
+        edits included); nodes no longer in the pipeline leave ``meta_nodes``."""
         from odibi_core.config import hashing
 
-        now = datetime.now(UTC)
-        p_hash = hashing.pipeline_hash(pipeline)
-        if self.definition_hashes().get(pipeline.pipeline) == p_hash:
+        config_json = hashing.pipeline_config_json(pipeline)
+        if self.definitions().get(pipeline.pipeline) == config_json:
             return
+        now = datetime.now(UTC)
         self.upsert(
             t.META_PIPELINES,
             [
                 {
                     "pipeline_name": pipeline.pipeline,
-                    "version_hash": p_hash,
-                    "config_json": hashing.pipeline_config_json(pipeline),
+                    "version_hash": hashing.pipeline_hash(pipeline),
+                    "config_json": config_json,
                     "updated_at": now,
                 }
             ],
@@ -253,20 +265,21 @@ class Catalog:
                 }
                 for n in pipeline.nodes
             ],
+            replace_partition=("pipeline_name", pipeline.pipeline),
         )
 
-    def definition_hashes(self) -> dict[str, str]:
-        """pipeline → version_hash of what ``meta_pipelines`` holds (cached per version)."""
+    def definitions(self) -> dict[str, str]:
+        """pipeline → config_json that ``meta_pipelines`` holds (cached per table version)."""
 
         def compute(snap: Snapshot | None) -> dict[str, str]:
             if snap is None:
                 return {}
             from odibi_core.catalog.query import scan
 
-            rows = scan(self, t.META_PIPELINES, columns=["pipeline_name", "version_hash"]).rows
-            return {r["pipeline_name"]: r["version_hash"] for r in rows}
+            rows = scan(self, t.META_PIPELINES, columns=["pipeline_name", "config_json"]).rows
+            return {r["pipeline_name"]: r["config_json"] for r in rows}
 
-        return self.cache.derived(t.META_PIPELINES, "hashes", compute)
+        return self.cache.derived(t.META_PIPELINES, "definitions", compute)
 
     def _arrow(self, batch: CatalogRows) -> pa.Table:
         import pyarrow as pa

@@ -22,7 +22,8 @@ def handle(args: argparse.Namespace) -> int:
 
     manager = get_plugin_manager()
     if args.project:
-        manager.load_project_plugins(Path(args.project).resolve().parent)
+        project = Path(args.project).resolve()
+        manager.load_project_plugins(project if project.is_dir() else project.parent)
     manager.registry  # noqa: B018  (fills each plugin's "provides")
     infos = list(manager.infos.values())
     if args.format == "json":

@@ -39,7 +39,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--env", help="environment overrides to apply")
     p.add_argument("--parallel", action="store_true", help="run independent nodes concurrently")
     p.add_argument(
-        "--workers", type=int, default=4, metavar="N", help="threads for --parallel (default 4)"
+        "--workers",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="threads for --parallel (default 4)",
     )
     p.add_argument(
         "--resume",
@@ -60,8 +64,6 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from odibi_core.runner.context import RunOptions
 
-    if args.workers < 1:
-        raise SystemExit("odibi: error: --workers must be at least 1")
     options = RunOptions(
         pipelines=args.pipeline,
         nodes=args.node,
@@ -112,3 +114,10 @@ def _dry_run(args: argparse.Namespace, options: Any) -> int:
                 print(f"        warning: {warning}")
     print("dry run: nothing was read, written or recorded")
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -157,10 +157,21 @@ class _Checker:
                     + did_you_mean(dep, names),
                     (*path, "depends_on", k),
                 )
+        engine = self.registry.engines.get(self.engine)
         for block in ("read", "write"):
             spec = node.get(block)
-            if isinstance(spec, dict) and "connection" in spec:
+            if not isinstance(spec, dict):
+                continue
+            if "connection" in spec:
                 self.check_connection_ref(spec["connection"], (*path, block, "connection"))
+            formats = getattr(engine, f"{block}_formats", None)
+            fmt = spec.get("format")
+            if formats and isinstance(fmt, str) and fmt.lower() not in formats:
+                self.add(
+                    f"{block}.format '{fmt}' is not supported by the {self.engine} engine "
+                    f"({', '.join(sorted(formats))})" + did_you_mean(fmt, formats),
+                    (*path, block, "format"),
+                )
         if not node.get("read") and not deps and not _only_sql_steps(node):
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
@@ -174,7 +185,15 @@ class _Checker:
             )
         transform = node.get("transform")
         steps = transform.get("steps") if isinstance(transform, dict) else None
+        operations = getattr(engine, "operations", None)
         for k, step in enumerate(steps if isinstance(steps, list) else []):
+            op = step.get("operation") if isinstance(step, dict) else None
+            if operations and isinstance(op, str) and op not in operations:
+                self.add(
+                    f"unknown operation '{op}' for the {self.engine} engine "
+                    f"({', '.join(sorted(operations))})" + did_you_mean(op, operations),
+                    (*path, "transform", "steps", k, "operation"),
+                )
             if isinstance(step, dict) and isinstance(step.get("function"), str):
                 self.check_transform(
                     step["function"],
@@ -189,6 +208,14 @@ class _Checker:
     ) -> None:
         found = self.registry.transform(name, self.engine) or self.registry.transform(name, "any")
         if found is None:
+            engines = sorted(e for n, e in self.registry.transforms if n == name)
+            if engines:
+                self.add(
+                    f"transform '{name}' is not available on the {self.engine} engine "
+                    f"(only on: {', '.join(engines)})",
+                    name_path,
+                )
+                return
             known = self.registry.transform_names()
             self.add(
                 f"unknown transform '{name}'"
@@ -207,12 +234,12 @@ class _Checker:
 
 
 def _only_sql_steps(node: dict[str, Any]) -> bool:
-    """A node may start from pure SQL (e.g. ``SELECT 1 AS x``) with no input at all."""
+    """A node may start from SQL alone (``SELECT 1 AS x``): its first step makes the frame."""
     transform = node.get("transform")
     steps = transform.get("steps") if isinstance(transform, dict) else None
-    return (
-        isinstance(steps, list)
-        and bool(steps)
-        and not node.get("transformer")
-        and all(isinstance(s, str) or (isinstance(s, dict) and "sql" in s) for s in steps)
+    if not isinstance(steps, list) or not steps or node.get("transformer"):
+        return False
+    first = steps[0]
+    return isinstance(first, str) or (
+        isinstance(first, dict) and bool(first.get("sql") or first.get("sql_file"))
     )

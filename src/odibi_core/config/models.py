@@ -193,6 +193,9 @@ class ColumnConfig(_Strict):
 
 OnError = Literal["fail_fast", "fail_later", "ignore"]
 
+#: Stands for "every column" in :attr:`NodeConfig.masked_columns` (``sensitive: true``).
+ALL_COLUMNS = "*"
+
 
 class NodeConfig(_Strict):
     name: str
@@ -224,10 +227,12 @@ class NodeConfig(_Strict):
 
     @property
     def masked_columns(self) -> set[str]:
-        """Columns whose values never appear in stories."""
+        """Columns whose values never appear in stories (``ALL_COLUMNS`` for every column)."""
         cols = {c for c, meta in self.columns.items() if meta.pii or meta.sensitive}
         if isinstance(self.sensitive, list):
             cols.update(self.sensitive)
+        elif self.sensitive:
+            cols.add(ALL_COLUMNS)
         return cols
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from collections.abc import Callable
@@ -107,7 +108,8 @@ def _date(expr: str) -> str:
         else:
             months = n * (12 if unit == "y" else 1)
             y, mo = divmod(today.month - 1 + months, 12)
-            value = today.replace(year=today.year + y, month=mo + 1, day=min(today.day, 28))
+            last_day = calendar.monthrange(today.year + y, mo + 1)[1]
+            value = today.replace(year=today.year + y, month=mo + 1, day=min(today.day, last_day))
     else:
         raise SubstitutionError(f"unknown date expression '${{date:{expr}}}'")
     if fmt:

@@ -21,6 +21,11 @@ class Engine(ABC):
     """
 
     name: ClassVar[str]
+    #: Formats ``read``/``write`` accept; ``odibi validate`` checks projects against them.
+    read_formats: ClassVar[frozenset[str]] = frozenset()
+    write_formats: ClassVar[frozenset[str]] = frozenset()
+    #: Names of ``{operation: ...}`` steps.
+    operations: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, project: ProjectConfig):
         self.project = project
@@ -59,10 +64,6 @@ class Engine(ABC):
     @abstractmethod
     def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
         """Rows whose ``column`` is greater than (or equal to) ``value``."""
-
-    @abstractmethod
-    def empty_like(self) -> Any:
-        """A frame with no rows and no columns (a node whose read found nothing new)."""
 
     def quote(self, identifier: str) -> str:
         """Quote an identifier for this engine's SQL dialect."""

@@ -30,6 +30,10 @@ FILE_FORMATS = ("csv", "parquet", "json")
 
 class PandasEngine(Engine):
     name = "pandas"
+    # sql/azure_sql/sql_server reads are served by the connection (``read_sql``).
+    read_formats = frozenset({*FILE_FORMATS, "delta", "sql", "azure_sql", "sql_server"})
+    write_formats = frozenset({*FILE_FORMATS, "delta"})
+    operations = frozenset({"drop_duplicates", "fillna", "drop", "rename", "sort", "sample"})
 
     def __init__(self, project: ProjectConfig):
         super().__init__(project)
@@ -59,7 +63,9 @@ class PandasEngine(Engine):
         except FileNotFoundError:
             raise NodeError(f"cannot read {where}: not found ({uri})", step="read") from None
         except Exception as exc:
-            raise NodeError(f"cannot read {where}: {_first_line(exc)}", step="read") from exc
+            raise NodeError(
+                f"cannot read {where}: {_first_line(exc)}", step="read", retryable=_transient(exc)
+            ) from exc
         if spec.filter:
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
         return frame
@@ -92,11 +98,10 @@ class PandasEngine(Engine):
             frames = [pd.read_parquet(p, **opts) for p in paths]
         else:
             frames = []
+            lines = opts.pop("lines", None)
             for p in paths:
-                lines = opts.pop("lines", None)
-                if lines is None:
-                    lines = p.endswith((".jsonl", ".ndjson"))
-                frames.append(pd.read_json(p, lines=lines, **opts))
+                per_file = p.endswith((".jsonl", ".ndjson")) if lines is None else lines
+                frames.append(pd.read_json(p, lines=per_file, **opts))
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def _read_delta(self, uri: str, spec: ReadConfig, connection: Connection) -> pd.DataFrame:
@@ -131,7 +136,9 @@ class PandasEngine(Engine):
             exc.step = exc.step or "write"
             raise
         except Exception as exc:
-            raise NodeError(f"cannot write {where}: {_first_line(exc)}", step="write") from exc
+            raise NodeError(
+                f"cannot write {where}: {_first_line(exc)}", step="write", retryable=_transient(exc)
+            ) from exc
 
     def _write_file(self, frame: pd.DataFrame, fmt: str, uri: str, spec: WriteConfig) -> None:
         target = Path(uri)
@@ -291,11 +298,6 @@ class PandasEngine(Engine):
         mask = series >= bound if inclusive else series > bound
         return frame[mask.fillna(False)].reset_index(drop=True)
 
-    def empty_like(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame()
-
 
 def _read_options(fmt: str, spec: WriteConfig) -> dict[str, Any]:
     if fmt == "json" and spec.target.endswith((".jsonl", ".ndjson")):
@@ -348,6 +350,15 @@ def _dq(identifier: str) -> str:
 
 def _looks_like_time(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
+
+
+def _transient(exc: BaseException) -> bool:
+    """Failures another attempt may not repeat: network and storage trouble, commit conflicts.
+    A missing file, bad permissions or unparsable data fail the same way every time."""
+    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    if isinstance(exc, OSError) and not isinstance(exc, permanent):
+        return True
+    return type(exc).__name__ == "CommitFailedError"
 
 
 def _first_line(exc: BaseException) -> str:

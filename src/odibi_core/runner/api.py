@@ -29,17 +29,29 @@ class PlannedNode:
     warnings: list[str] = field(default_factory=list)
 
 
-def select_pipelines(project: ProjectConfig, names: list[str]) -> list[PipelineConfig]:
-    if not names:
-        return list(project.pipelines)
+def select_pipelines(project: ProjectConfig, options: RunOptions) -> list[PipelineConfig]:
+    """The pipelines ``--pipeline`` names (all by default) that hold a ``--node`` if any is
+    given; every unknown name is an error before anything runs."""
     known = [p.pipeline for p in project.pipelines]
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in options.pipelines if n not in known]
     if unknown:
         raise ConfigError(
             f"unknown pipeline '{unknown[0]}'; pipelines: {', '.join(known)}"
             + did_you_mean(unknown[0], known)
         )
-    return [p for p in project.pipelines if p.pipeline in names]
+    chosen = [
+        p for p in project.pipelines if not options.pipelines or p.pipeline in options.pipelines
+    ]
+    if options.nodes:
+        names = {n.name for p in chosen for n in p.nodes}
+        missing = [n for n in options.nodes if n not in names]
+        if missing:
+            raise ConfigError(
+                f"no node '{missing[0]}' in the selected pipelines"
+                + did_you_mean(missing[0], names)
+            )
+        chosen = [p for p in chosen if any(n.name in options.nodes for n in p.nodes)]
+    return chosen
 
 
 def run_project(
@@ -61,7 +73,7 @@ def run_project(
     manager = plugins or get_plugin_manager()
     project = project or load_project(config, env, manager)
     manager.hook.odibi_project_loaded(project=project)
-    pipelines = select_pipelines(project, options.pipelines)
+    pipelines = select_pipelines(project, options)
     connections = build_connections(project, manager.registry)
     engine = manager.registry.engines[project.engine](project)
     catalog = Catalog.for_project(project, connections)
@@ -105,17 +117,19 @@ def plan_project(
     plugins: PluginManager | None = None,
 ) -> dict[str, list[PlannedNode]]:
     """What ``odibi run --dry-run`` would do, touching nothing: no reads, writes or catalog."""
+    from odibi_core.catalog.manager import Catalog
     from odibi_core.config.loader import load_project
     from odibi_core.connections.base import build_connections
     from odibi_core.plugin_manager import get_plugin_manager
-    from odibi_core.runner.dag import plan_pipeline
+    from odibi_core.runner.pipeline import make_plan
 
     manager = plugins or get_plugin_manager()
     project = load_project(config, env, manager)
     connections = build_connections(project, manager.registry)
+    catalog = Catalog.for_project(project, connections)  # read for --resume, never written
     planned: dict[str, list[PlannedNode]] = {}
-    for pipeline in select_pipelines(project, options.pipelines):
-        plan = plan_pipeline(pipeline, options.nodes or None, options.tags or None)
+    for pipeline in select_pipelines(project, options):
+        plan = make_plan(catalog, pipeline, options)
         rows: list[PlannedNode] = []
         for name in plan.run:
             node = pipeline.node(name)

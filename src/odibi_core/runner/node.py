@@ -30,12 +30,16 @@ class NodeOutcome:
 def run_node(
     ctx: RunContext,
     node: NodeConfig,
-    inputs: Mapping[str, Any],
+    load_inputs: Callable[[], Mapping[str, Any]],
     state: Mapping[tuple[str, str], Any],
     version_hash: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> NodeOutcome:
-    """Run a node with its retry policy; never raises for node failures."""
+    """Run a node with its retry policy; never raises for node failures.
+
+    ``load_inputs`` returns the dependencies' outputs (reading back those loaded from their
+    write targets), inside the attempt so its failures are the node's, hooks and all.
+    """
     policy = node.retry or ctx.project.retry
     attempts = policy.max_attempts if policy.enabled else 1
     hook = ctx.plugins.hook
@@ -46,14 +50,14 @@ def run_node(
             node.name, SUCCESS, started, started, attempt=attempt, version_hash=version_hash
         )
         try:
+            inputs = _step(node, "load dependencies", load_inputs)
             outcome = _attempt(ctx, node, inputs, state, result)
             result.ended_at = datetime.now(UTC)
             hook.odibi_after_node_run(ctx=ctx, node=node, result=result)
             return outcome
         except Exception as exc:
             hook.odibi_on_node_error(ctx=ctx, node=node, error=exc)
-            # User errors (bad SQL, missing file, failed checks) fail the same way every time.
-            if attempt < attempts and not isinstance(exc, OdibiError):
+            if attempt < attempts and _retryable(exc):
                 sleep(policy.delay(attempt))
                 continue
             _fail(ctx, result, exc)
@@ -61,6 +65,15 @@ def run_node(
             hook.odibi_after_node_run(ctx=ctx, node=node, result=result)
             return NodeOutcome(result)
     raise AssertionError("unreachable")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """User errors (bad SQL, a missing file, failed checks) fail the same way every time;
+    anything else, and node errors the engine marked transient (I/O, commit conflicts), may
+    succeed on another attempt."""
+    if isinstance(exc, NodeError):
+        return exc.retryable
+    return not isinstance(exc, OdibiError)
 
 
 def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
@@ -148,7 +161,10 @@ def _attempt(
             "produced no data: give it 'read', 'depends_on' or a SQL step", node=node.name
         )
 
-    for check in ctx.plugins.hook.odibi_check_node_output(ctx=ctx, node=node, frame=frame):
+    # Each plugin sees the frame the previous one left, in registration order (built-ins
+    # first), so e.g. a second checker validates what remains after quarantine.
+    for impl in ctx.plugins.hook.odibi_check_node_output.get_hookimpls():
+        check = impl.function(ctx=ctx, node=node, frame=frame)
         if check is None:
             continue
         result.checks[check.name] = check.data

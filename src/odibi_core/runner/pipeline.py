@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from odibi_core.catalog import tables
-from odibi_core.catalog.manager import run_rows
+from odibi_core.catalog.manager import Catalog, run_rows
 from odibi_core.catalog.rows import CatalogRows
 from odibi_core.config import hashing
-from odibi_core.config.models import NodeConfig, ReadConfig
-from odibi_core.runner.context import RunContext
+from odibi_core.config.models import NodeConfig, PipelineConfig, ReadConfig
+from odibi_core.runner.context import RunContext, RunOptions
 from odibi_core.runner.dag import Plan, plan_pipeline
 from odibi_core.runner.node import NodeOutcome, run_node
 from odibi_core.runner.results import FAILURE, SKIPPED, SUCCESS, NodeResult, PipelineResult
@@ -22,20 +22,21 @@ from odibi_core.runner.results import FAILURE, SKIPPED, SUCCESS, NodeResult, Pip
 log = logging.getLogger("odibi")
 
 
-def resumable_nodes(ctx: RunContext, hashes: dict[str, str]) -> set[str]:
+def resumable_nodes(catalog: Catalog, pipeline: PipelineConfig) -> set[str]:
     """Nodes whose latest executed run succeeded with an unchanged definition (a resumed,
     SKIPPED run leaves that run standing)."""
+    hashes = {n.name: hashing.node_hash(n) for n in pipeline.nodes}
     return {
         name
-        for name, row in ctx.catalog.last_node_runs(ctx.pipeline_name).items()
+        for name, row in catalog.last_node_runs(pipeline.pipeline).items()
         if row["status"] == SUCCESS and row["version_hash"] == hashes.get(name)
     }
 
 
-def make_plan(ctx: RunContext, hashes: dict[str, str]) -> Plan:
-    opts = ctx.options
-    resumable = resumable_nodes(ctx, hashes) if opts.resume else None
-    return plan_pipeline(ctx.pipeline, opts.nodes or None, opts.tags or None, resumable)
+def make_plan(catalog: Catalog, pipeline: PipelineConfig, options: RunOptions) -> Plan:
+    """What runs, what is read back and what is skipped (reads the catalog for --resume)."""
+    resumable = resumable_nodes(catalog, pipeline) if options.resume else None
+    return plan_pipeline(pipeline, options.nodes or None, options.tags or None, resumable)
 
 
 class _Scheduler:
@@ -52,7 +53,7 @@ class _Scheduler:
         self.results: dict[str, NodeResult] = {}
         self.outputs: dict[str, Any] = {}
         self.new_state: dict[tuple[str, str], Any] = {}
-        self.stopped = False
+        self.stopped_by: str | None = None  # the fail_fast node that stopped the run
         self.lock = threading.Lock()
         # How many pending consumers each output has, so frames are freed when done.
         self.consumers: dict[str, int] = {}
@@ -73,14 +74,9 @@ class _Scheduler:
                 continue
             if dep in self.plan.load:
                 continue
-            if (
-                res is not None
-                and res.status == FAILURE
-                and self.on_error(self.by_name[dep]) == "ignore"
-            ):
-                continue
             if res is not None and res.status == FAILURE:
-                return f"dependency '{dep}' failed"
+                ignored = self.on_error(self.by_name[dep]) == "ignore"
+                return f"dependency '{dep}' failed" + (" (on_error: ignore)" if ignored else "")
             if res is not None and res.status == SKIPPED:
                 return f"dependency '{dep}' was skipped"
             return f"dependency '{dep}' did not run (disabled or not selected, and has no write)"
@@ -99,9 +95,7 @@ class _Scheduler:
     def load(self, name: str) -> Any:
         """A node's output read back from its write target (resume, --node, disabled)."""
         node = self.by_name[name]
-        result = self.results.get(name)
-        if node.write is None or (result is not None and result.status == FAILURE):
-            return self.ctx.engine.empty_like()  # a failed node under on_error: ignore
+        assert node.write is not None  # the planner only loads nodes that write
         spec = ReadConfig(
             connection=node.write.connection,
             format=node.write.format,
@@ -117,21 +111,9 @@ class _Scheduler:
 
     def execute(self, name: str) -> NodeOutcome:
         node = self.by_name[name]
-        try:
-            inputs = self.inputs_for(node)
-        except Exception as exc:
-            now = datetime.now(UTC)
-            res = NodeResult(
-                name,
-                FAILURE,
-                now,
-                now,
-                version_hash=self.hashes.get(name),
-                error_type=type(exc).__name__,
-                error_message=f"could not load a dependency's output: {exc}",
-            )
-            return NodeOutcome(res)
-        return run_node(self.ctx, node, inputs, self.state, self.hashes.get(name, ""))
+        return run_node(
+            self.ctx, node, lambda: self.inputs_for(node), self.state, self.hashes.get(name, "")
+        )
 
     def finish(self, name: str, outcome: NodeOutcome) -> None:
         node = self.by_name[name]
@@ -141,8 +123,8 @@ class _Scheduler:
                 if self.consumers.get(name):
                     self.outputs[name] = outcome.frame
                 self.new_state.update(outcome.state)
-            elif self.on_error(node) == "fail_fast":
-                self.stopped = True
+            elif self.on_error(node) == "fail_fast" and self.stopped_by is None:
+                self.stopped_by = name
             for dep in node.depends_on:
                 self.consumers[dep] = self.consumers.get(dep, 1) - 1
                 if self.consumers[dep] <= 0:
@@ -166,6 +148,9 @@ class _Scheduler:
             for dep in node.depends_on:
                 self.consumers[dep] = self.consumers.get(dep, 1) - 1
 
+    def _stop_reason(self) -> str:
+        return f"pipeline stopped: node '{self.stopped_by}' failed with on_error: fail_fast"
+
     def run(self) -> None:
         for name, reason in self.plan.skip.items():
             self.skip(name, reason)
@@ -176,8 +161,8 @@ class _Scheduler:
                 self._maybe_run(name)
 
     def _maybe_run(self, name: str) -> None:
-        if self.stopped:
-            self.skip(name, "pipeline stopped: an upstream node failed with on_error: fail_fast")
+        if self.stopped_by:
+            self.skip(name, self._stop_reason())
             return
         reason = self.blocked_by(self.by_name[name])
         if reason:
@@ -198,11 +183,8 @@ class _Scheduler:
                         continue  # waits for a dependency still to run
                     pending.remove(name)
                     reason = self.blocked_by(self.by_name[name])
-                    if self.stopped:
-                        self.skip(
-                            name,
-                            "pipeline stopped: an upstream node failed with on_error: fail_fast",
-                        )
+                    if self.stopped_by:
+                        self.skip(name, self._stop_reason())
                     elif reason:
                         self.skip(name, reason)
                     else:
@@ -224,7 +206,7 @@ def run_pipeline(ctx: RunContext) -> PipelineResult:
         ctx.started_at,
         environment=ctx.environment,
     )
-    plan = make_plan(ctx, hashes)
+    plan = make_plan(ctx.catalog, ctx.pipeline, ctx.options)
     state = ctx.catalog.states(ctx.pipeline_name) if _uses_state(ctx.pipeline.nodes) else {}
     ctx.plugins.hook.odibi_before_pipeline_run(ctx=ctx)
     scheduler = _Scheduler(ctx, plan, hashes, state)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from odibi_core.config.models import ALL_COLUMNS
 from odibi_core.redact import MASK
 
 if TYPE_CHECKING:
@@ -94,7 +95,10 @@ def _node_story(
     sections: dict[str, Any],
 ) -> dict[str, Any]:
     sample = [
-        {k: (MASK if k in masked and v is not None else v) for k, v in row.items()}
+        {
+            k: (MASK if (k in masked or ALL_COLUMNS in masked) and v is not None else v)
+            for k, v in row.items()
+        }
         for row in res.sample
     ]
     return {
