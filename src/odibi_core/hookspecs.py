@@ -74,6 +74,17 @@ def odibi_register_story_sections() -> list[StorySection]:
 
 
 @hookspec
+def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
+    """Check the keys of a node a plugin owns (``quality``, ``validation``, ``contracts`` ...)
+    while a project loads, so ``odibi validate`` reports them with every other problem.
+
+    ``node`` is the node's raw mapping after ``${...}`` substitution; ``engine`` the project's
+    engine name. Return ``(path, message)`` pairs with ``path`` relative to the node, e.g.
+    ``(("quality", "assertions", 2, "column"), "unknown column key")``; core adds the file,
+    line and column. Return an empty list when all is well."""
+
+
+@hookspec
 def odibi_project_loaded(project: ProjectConfig) -> None:
     """Called after a project file was loaded and validated, before anything runs.
 

@@ -20,18 +20,23 @@ if TYPE_CHECKING:
 
 
 def check_project(
-    data: dict[str, Any], source_map: SourceMap, registry: Registry
+    data: dict[str, Any], source_map: SourceMap, registry: Registry, hook: Any = None
 ) -> list[ConfigIssue]:
-    checker = _Checker(data, source_map, registry)
+    """Every reference problem in the raw project; ``hook`` (the plugin manager's) lets
+    plugins check the node keys they own."""
+    checker = _Checker(data, source_map, registry, hook)
     checker.run()
     return checker.issues
 
 
 class _Checker:
-    def __init__(self, data: dict[str, Any], source_map: SourceMap, registry: Registry):
+    def __init__(
+        self, data: dict[str, Any], source_map: SourceMap, registry: Registry, hook: Any = None
+    ):
         self.data = data
         self.map = source_map
         self.registry = registry
+        self.hook = hook
         self.issues: list[ConfigIssue] = []
         conns = data.get("connections")
         self.connections: dict[str, Any] = conns if isinstance(conns, dict) else {}
@@ -201,6 +206,10 @@ class _Checker:
                     (*path, "transform", "steps", k, "function"),
                     (*path, "transform", "steps", k, "params"),
                 )
+        if self.hook is not None:
+            for problems in self.hook.odibi_validate_node(node=node, engine=self.engine):
+                for rel_path, message in problems or []:
+                    self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         return valid
 
     def check_transform(

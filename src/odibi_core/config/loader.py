@@ -45,7 +45,7 @@ def load_project(
         project = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         issues.extend(pydantic_issues(exc, ProjectConfig, data, source_map))
-    issues.extend(check_project(data, source_map, manager.registry))
+    issues.extend(check_project(data, source_map, manager.registry, manager.hook))
     if issues or project is None:
         raise ConfigError(_ordered(issues))
     project._path = project_file
