@@ -1,0 +1,372 @@
+"""The built-in assertion types: SPEC §4 names, plus Odibi's test names mapped onto them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from odibi_quality.types import AssertionType, CheckContext
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _gxe() -> Any:
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------- not_null
+
+
+class ColumnsParams(_Params):
+    columns: list[str] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _column_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "column" in data and "columns" not in data:
+            data = {**data, "columns": data["column"]}
+            data.pop("column")
+        return data
+
+    _one = field_validator("columns", mode="before")(lambda cls, v: _as_list(v))
+
+
+not_null = AssertionType(
+    "not_null",
+    ColumnsParams,
+    lambda p, ctx: [_gxe().ExpectColumnValuesToNotBeNull(column=c) for c in p.columns],
+    lambda p: list(p.columns),
+    lambda frame, p, ctx: frame[p.columns].isna().any(axis=1),
+    description="no missing values (None, NaN, NaT) in the columns",
+)
+
+
+def _unique_expectations(p: ColumnsParams, ctx: CheckContext) -> list[Any]:
+    gxe = _gxe()
+    if len(p.columns) == 1:
+        return [gxe.ExpectColumnValuesToBeUnique(column=p.columns[0])]
+    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=p.columns)]
+
+
+def _duplicated(frame: Any, p: ColumnsParams, ctx: CheckContext) -> Any:
+    # Every row of a duplicate group counts (GX's rule); a single column ignores nulls.
+    dup = frame.duplicated(subset=p.columns, keep=False)
+    if len(p.columns) == 1:
+        dup &= frame[p.columns[0]].notna()
+    return dup
+
+
+unique = AssertionType(
+    "unique",
+    ColumnsParams,
+    _unique_expectations,
+    lambda p: list(p.columns),
+    _duplicated,
+    description="no value (or combination of values) appears twice",
+)
+
+# ---------------------------------------------------------------- single-column checks
+
+
+class BetweenParams(_Params):
+    column: str
+    min: Any = Field(None, validation_alias="min", alias="min")
+    max: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for long, short in (("min_value", "min"), ("max_value", "max")):
+                if long in data and short not in data:
+                    data[short] = data.pop(long)
+        return data
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> BetweenParams:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        return self
+
+
+def _outside(frame: Any, p: BetweenParams, ctx: CheckContext) -> Any:
+    col = frame[p.column]
+    bad = col.notna() & False
+    if p.min is not None:
+        bad |= col < p.min
+    if p.max is not None:
+        bad |= col > p.max
+    return bad.fillna(False)
+
+
+between = AssertionType(
+    "between",
+    BetweenParams,
+    lambda p, ctx: [
+        _gxe().ExpectColumnValuesToBeBetween(column=p.column, min_value=p.min, max_value=p.max)
+    ],
+    lambda p: [p.column],
+    _outside,
+    description="values within [min, max] (inclusive)",
+)
+
+
+class AcceptedValuesParams(_Params):
+    column: str
+    values: list[Any] = Field(min_length=1)
+
+
+accepted_values = AssertionType(
+    "accepted_values",
+    AcceptedValuesParams,
+    lambda p, ctx: [_gxe().ExpectColumnValuesToBeInSet(column=p.column, value_set=p.values)],
+    lambda p: [p.column],
+    lambda frame, p, ctx: frame[p.column].notna() & ~frame[p.column].isin(p.values),
+    description="values from a fixed list",
+)
+
+
+class RegexParams(_Params):
+    column: str
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+def _not_matching(frame: Any, p: RegexParams, ctx: CheckContext) -> Any:
+    col = frame[p.column]
+    matched = col.astype("string").str.contains(p.pattern, regex=True)
+    return (col.notna() & ~matched.fillna(False).astype(bool)).astype(bool)
+
+
+regex = AssertionType(
+    "regex",
+    RegexParams,
+    lambda p, ctx: [_gxe().ExpectColumnValuesToMatchRegex(column=p.column, regex=p.pattern)],
+    lambda p: [p.column],
+    _not_matching,
+    description="values match a regular expression (re.search)",
+)
+
+# ---------------------------------------------------------------- table checks
+
+
+class RowCountParams(_Params):
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
+row_count = AssertionType(
+    "row_count",
+    RowCountParams,
+    lambda p, ctx: [_gxe().ExpectTableRowCountToBeBetween(min_value=p.min, max_value=p.max)],
+    lambda p: [],
+    table_level=True,
+    description="the number of rows is within [min, max]",
+)
+
+
+class SchemaParams(_Params):
+    #: Expected columns; default: the node's declared ``columns:``.
+    columns: list[str] | None = None
+    #: True: exactly these columns; False: at least these.
+    strict: bool = True
+
+
+def _schema_expectations(p: SchemaParams, ctx: CheckContext) -> list[Any]:
+    expected = p.columns if p.columns is not None else ctx.declared_columns
+    return [_gxe().ExpectTableColumnsToMatchSet(column_set=expected, exact_match=p.strict)]
+
+
+schema = AssertionType(
+    "schema",
+    SchemaParams,
+    _schema_expectations,
+    lambda p: None,
+    table_level=True,
+    description="the frame has the expected columns",
+)
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class FreshnessParams(_Params):
+    column: str = "updated_at"
+    max_age: str
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _AGE.match(value):
+            raise ValueError("max_age must be a duration like 30m, 24h or 7d")
+        return value
+
+    def oldest_allowed(self, ctx: CheckContext) -> Any:
+        import pandas as pd
+
+        match = _AGE.match(self.max_age)
+        assert match
+        age = timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+        return pd.Timestamp(ctx.now - age)
+
+
+def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
+    return [
+        _gxe().ExpectColumnMaxToBeBetween(
+            column=p.column, min_value=p.oldest_allowed(ctx).isoformat()
+        )
+    ]
+
+
+freshness = AssertionType(
+    "freshness",
+    FreshnessParams,
+    _freshness_expectations,
+    lambda p: [p.column],
+    table_level=True,
+    description="the newest value of a time column is recent enough",
+)
+
+
+class ExpectParams(_Params):
+    expectation: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    def expectation_class(self) -> Any:
+        name = self.expectation
+        if "_" in name or name.islower():
+            name = "".join(part.capitalize() for part in name.split("_"))
+        cls = getattr(_gxe(), name, None)
+        if cls is None:
+            raise ValueError(f"Great Expectations has no expectation '{self.expectation}'")
+        return cls
+
+
+def _expect_columns(p: ExpectParams) -> list[str] | None:
+    if "column" in p.kwargs:
+        return [p.kwargs["column"]]
+    if "column_list" in p.kwargs:
+        return list(p.kwargs["column_list"])
+    return None
+
+
+expect = AssertionType(
+    "expect",
+    ExpectParams,
+    lambda p, ctx: [p.expectation_class()(**p.kwargs)],
+    _expect_columns,
+    description="any Great Expectations expectation by name, with its kwargs",
+)
+
+
+class DistributionParams(_Params):
+    column: str
+    metric: Literal["mean", "min", "max", "null_percentage"]
+    threshold: str
+
+    @field_validator("threshold")
+    @classmethod
+    def _comparison(cls, value: str) -> str:
+        if not re.match(r"^\s*(>=|<=|>|<|==)\s*-?\d+(\.\d+)?\s*$", value):
+            raise ValueError("threshold must look like '>100', '<=0.5' or '==3'")
+        return value
+
+    def bounds(self) -> tuple[float | None, float | None, bool]:
+        match = re.match(r"^\s*(>=|<=|>|<|==)\s*(-?\d+(?:\.\d+)?)\s*$", self.threshold)
+        assert match
+        op, number = match.group(1), float(match.group(2))
+        strict = op in (">", "<")
+        if op in (">", ">="):
+            return number, None, strict
+        if op in ("<", "<="):
+            return None, number, strict
+        return number, number, False
+
+
+def _distribution_expectations(p: DistributionParams, ctx: CheckContext) -> list[Any]:
+    gxe = _gxe()
+    low, high, strict = p.bounds()
+    if p.metric == "null_percentage":
+        # "null_percentage < 5" means at least 95% of values are present.
+        share = (high if high is not None else 100.0) / 100.0
+        return [gxe.ExpectColumnValuesToNotBeNull(column=p.column, mostly=max(1e-9, 1 - share))]
+    cls = {
+        "mean": gxe.ExpectColumnMeanToBeBetween,
+        "min": gxe.ExpectColumnMinToBeBetween,
+        "max": gxe.ExpectColumnMaxToBeBetween,
+    }[p.metric]
+    return [
+        cls(
+            column=p.column,
+            min_value=low,
+            max_value=high,
+            strict_min=strict and low is not None,
+            strict_max=strict and high is not None,
+        )
+    ]
+
+
+distribution = AssertionType(
+    "distribution",
+    DistributionParams,
+    _distribution_expectations,
+    lambda p: [p.column],
+    table_level=True,
+    description="a column statistic (mean, min, max, null %) against a threshold",
+)
+
+
+class VolumeDropParams(_Params):
+    threshold: float = Field(0.5, gt=0, le=1)
+    lookback_days: int = Field(7, ge=1)
+
+
+def _volume_expectations(p: VolumeDropParams, ctx: CheckContext) -> list[Any]:
+    history = ctx.history(p.lookback_days)
+    minimum = int(sum(history) / len(history) * (1 - p.threshold)) if history else 0
+    return [_gxe().ExpectTableRowCountToBeBetween(min_value=minimum, max_value=None)]
+
+
+volume_drop = AssertionType(
+    "volume_drop",
+    VolumeDropParams,
+    _volume_expectations,
+    lambda p: [],
+    table_level=True,
+    description="row count did not drop by more than threshold vs. the recent average",
+)
+
+
+BUILTIN_TYPES = [
+    not_null,
+    unique,
+    between,
+    accepted_values,
+    regex,
+    row_count,
+    schema,
+    freshness,
+    expect,
+    distribution,
+    volume_drop,
+]

@@ -1,0 +1,168 @@
+"""Turning a node's quality block into one GX suite, running it, and normalising the results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from odibi_quality.config import AssertionConfig, QualityConfig
+from odibi_quality.results import ERROR, FAILED, PASSED, AssertionResult
+from odibi_quality.types import AssertionType, CheckContext
+
+
+@dataclass
+class Prepared:
+    """An assertion with its validated params and its type."""
+
+    index: int
+    config: AssertionConfig
+    kind: AssertionType
+    params: Any
+
+    @property
+    def label(self) -> str:
+        return self.config.label(self.index)
+
+
+@dataclass
+class Validation:
+    suite_name: str
+    results: list[AssertionResult] = field(default_factory=list)
+    prepared: list[Prepared] = field(default_factory=list)
+
+
+def prepare(quality: QualityConfig, types: dict[str, AssertionType]) -> list[Prepared]:
+    out = []
+    for i, assertion in enumerate(quality.assertions):
+        kind = types[assertion.type]
+        out.append(
+            Prepared(i, assertion, kind, kind.params_model.model_validate(assertion.params()))
+        )
+    return out
+
+
+def run(
+    frame: Any,
+    quality: QualityConfig,
+    types: dict[str, AssertionType],
+    ctx: CheckContext,
+    suite_name: str,
+) -> Validation:
+    from odibi_quality import gx_runner
+
+    prepared = prepare(quality, types)
+    validation = Validation(suite_name, prepared=prepared)
+    expectations = []
+    needed: set[str] | None = set()
+    for item in prepared:
+        try:
+            built = item.kind.expectations(item.params, ctx)
+        except Exception as exc:  # e.g. an unknown GX expectation name: an error, not a crash
+            validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
+            continue
+        for exp in built:
+            if item.config.mostly is not None and hasattr(exp, "mostly"):
+                exp.mostly = item.config.mostly
+            exp.meta = {"odibi_assertion": item.index}
+            expectations.append(exp)
+        cols = item.kind.columns(item.params)
+        needed = None if cols is None or needed is None else needed | set(cols)
+    by_index: dict[int, list[Any]] = {}
+    if expectations:
+        # GX filters whole frames in its map metrics: hand it only the columns checked.
+        subset = frame
+        if needed is not None and set(needed) <= set(frame.columns):
+            subset = frame[[c for c in frame.columns if c in needed]]
+        for res in gx_runner.validate(subset, suite_name, expectations):
+            by_index.setdefault(res.expectation_config.meta["odibi_assertion"], []).append(res)
+    done = {r.name for r in validation.results}
+    for item in prepared:
+        if item.label not in done:
+            validation.results.append(_combine(item, by_index.get(item.index, [])))
+    validation.results.sort(key=lambda r: [p.label for p in prepared].index(r.name))
+    return validation
+
+
+def _errored(item: Prepared, message: str) -> AssertionResult:
+    return AssertionResult(
+        item.label,
+        item.config.type,
+        _columns(item),
+        item.config.severity,
+        ERROR,
+        0,
+        0,
+        message=message,
+        table_level=item.kind.table_level,
+    )
+
+
+def _columns(item: Prepared) -> list[str]:
+    return list(item.kind.columns(item.params) or [])
+
+
+def _combine(item: Prepared, results: list[Any]) -> AssertionResult:
+    """One assertion result from its expectations' results (several for several columns)."""
+    out = AssertionResult(
+        item.label,
+        item.config.type,
+        _columns(item),
+        item.config.severity,
+        PASSED,
+        0,
+        0,
+        table_level=item.kind.table_level,
+    )
+    observed = []
+    for res in results:
+        out.expectation_types.append(res.expectation_config.type)
+        error = _exception(res)
+        if error:
+            out.status = ERROR
+            out.message = error
+            continue
+        detail = res.result or {}
+        if item.kind.table_level:
+            out.element_count += 1
+            out.violation_count += 0 if res.success else 1
+            observed.append(detail.get("observed_value"))
+        else:
+            out.element_count += int(detail.get("element_count") or 0)
+            out.violation_count += int(detail.get("unexpected_count") or 0)
+            out.failing_examples.extend(detail.get("partial_unexpected_list") or [])
+            missing = detail.get("missing_count")
+            if (
+                item.config.type != "not_null"
+                and missing is not None
+                and missing == detail.get("element_count")
+            ):
+                # GX passes a check of an empty or all-null column; say so instead.
+                out.message = "no non-null values to check"
+        if not res.success and out.status != ERROR:
+            out.status = FAILED
+    if out.message == "no non-null values to check" and out.status == PASSED:
+        out.status, out.severity = FAILED, "warn"
+    if observed:
+        out.observed_value = _jsonable(observed[0] if len(observed) == 1 else observed)
+    out.failing_examples = [_jsonable(v) for v in out.failing_examples[:5]]
+    return out
+
+
+def _exception(res: Any) -> str | None:
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    # For metric errors GX nests the details under each metric id.
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
