@@ -20,14 +20,28 @@ def schema() -> Any:
     import pyarrow as pa
 
     s = pa.string()
-    return pa.schema([
-        ("run_id", s), ("pipeline_name", s), ("node_name", s), ("assertion_name", s),
-        ("assertion_type", s), ("columns", s), ("severity", s), ("status", s),
-        ("violation_count", pa.int64()), ("element_count", pa.int64()),
-        ("violation_pct", pa.float64()), ("observed_value", s), ("expectation_type", s),
-        ("suite_name", s), ("failing_examples", s), ("message", s),
-        ("timestamp", pa.timestamp("us", tz="UTC")), ("date", pa.date32()),
-    ])
+    return pa.schema(
+        [
+            ("run_id", s),
+            ("pipeline_name", s),
+            ("node_name", s),
+            ("assertion_name", s),
+            ("assertion_type", s),
+            ("columns", s),
+            ("severity", s),
+            ("status", s),
+            ("violation_count", pa.int64()),
+            ("element_count", pa.int64()),
+            ("violation_pct", pa.float64()),
+            ("observed_value", s),
+            ("expectation_type", s),
+            ("suite_name", s),
+            ("failing_examples", s),
+            ("message", s),
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            ("date", pa.date32()),
+        ]
+    )
 
 
 @hookimpl
@@ -39,25 +53,28 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
             continue
         when = node.ended_at.astimezone(UTC) if node.ended_at else datetime.now(UTC)
         for a in quality["assertions"]:
-            rows.append({
-                "run_id": result.run_id,
-                "pipeline_name": result.pipeline,
-                "node_name": node.node,
-                "assertion_name": a["name"],
-                "assertion_type": a["assertion_type"],
-                "columns": ",".join(a["columns"]),
-                "severity": a["severity"],
-                "status": a["status"],
-                "violation_count": a["violation_count"],
-                "element_count": a["element_count"],
-                "violation_pct": a["violation_pct"],
-                "observed_value": None if a["observed_value"] is None
-                else json.dumps(a["observed_value"], default=str),
-                "expectation_type": ",".join(a["expectation_types"]),
-                "suite_name": quality["suite"],
-                "failing_examples": json.dumps(a["failing_examples"], default=str),
-                "message": a["message"],
-                "timestamp": when,
-                "date": when.date(),
-            })
+            rows.append(
+                {
+                    "run_id": result.run_id,
+                    "pipeline_name": result.pipeline,
+                    "node_name": node.node,
+                    "assertion_name": a["name"],
+                    "assertion_type": a["assertion_type"],
+                    "columns": ",".join(a["columns"]),
+                    "severity": a["severity"],
+                    "status": a["status"],
+                    "violation_count": a["violation_count"],
+                    "element_count": a["element_count"],
+                    "violation_pct": a["violation_pct"],
+                    "observed_value": None
+                    if a["observed_value"] is None
+                    else json.dumps(a["observed_value"], default=str),
+                    "expectation_type": ",".join(a["expectation_types"]),
+                    "suite_name": quality["suite"],
+                    "failing_examples": json.dumps(a["failing_examples"], default=str),
+                    "message": a["message"],
+                    "timestamp": when,
+                    "date": when.date(),
+                }
+            )
     return [CatalogRows(TABLE, rows, schema())] if rows else []
