@@ -1,0 +1,276 @@
+"""Quality blocks through ``odibi run`` with real Great Expectations; ``meta_quality`` and the
+quarantine table read back with the independent Delta reader."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+# Known defects, counted by hand: order_id 2 twice (2 rows of a duplicate group), one missing
+# amount (NaN), one amount above 10000, one unknown status, two bad emails, one 4-digit zip.
+ORDERS = """\
+order_id,amount,status,email,zip
+1,10.0,completed,a@x.org,12345
+2,20.0,completed,bad-email,12345
+2,30.0,weird,c@x.org,1234
+4,,pending,d@x.org,54321
+5,50000,shipped,noat,99999
+6,60.0,pending,f@x.org,11111
+"""
+
+PROJECT = """\
+project: q
+retry: {{enabled: false}}
+connections: {{d: {{type: local, base_path: .}}}}
+pipelines:
+  - pipeline: orders
+    nodes:
+      - name: orders_silver
+        read: {{connection: d, format: csv, path: orders.csv}}
+        quality:
+          assertions:
+{assertions}
+          quarantine: {{connection: d, path: quarantine}}
+        write: {{connection: d, format: parquet, path: silver.parquet}}
+      - name: downstream
+        depends_on: [orders_silver]
+        write: {{connection: d, format: csv, path: downstream.csv}}
+"""
+
+ALL_WARN = """\
+            - {type: not_null, columns: [order_id, amount], severity: warn}
+            - {type: unique, columns: [order_id], severity: warn}
+            - {type: between, column: amount, min: 0, max: 10000, severity: warn}
+            - {type: accepted_values, column: status, values: [completed, pending, shipped], severity: warn}
+            - {type: regex, column: email, pattern: "^[^@]+@[^@]+$", severity: warn, name: email_ok}
+            - {type: row_count, min: 1, max: 100, severity: warn}
+            - {type: expect, expectation: expect_column_value_lengths_to_be_between, kwargs: {column: zip, min_value: 5, max_value: 5}, severity: warn}
+"""
+
+
+def project_with(odibi_project, assertions: str):
+    return odibi_project(
+        {"odibi.yaml": PROJECT.format(assertions=assertions.rstrip("\n")), "orders.csv": ORDERS}
+    )
+
+
+def quality_rows(project) -> dict[str, dict]:
+    return {r["assertion_name"]: r for r in project.catalog("meta_quality")}
+
+
+def test_exact_violation_counts_land_in_meta_quality(odibi_project):
+    project = project_with(odibi_project, ALL_WARN)
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = quality_rows(project)
+    counts = {
+        name: (r["status"], r["violation_count"], r["element_count"]) for name, r in rows.items()
+    }
+    assert counts == {
+        "not_null_1": ("failed", 1, 12),  # 2 columns x 6 rows checked, one NaN
+        "unique_2": ("failed", 2, 6),  # every row of the duplicate group counts
+        "between_3": ("failed", 1, 6),
+        "accepted_values_4": ("failed", 1, 6),
+        "email_ok": ("failed", 2, 6),
+        "row_count_6": ("passed", 0, 1),
+        "expect_7": ("failed", 1, 6),
+    }
+    assert rows["email_ok"]["violation_pct"] == pytest.approx(100 * 2 / 6)
+    assert json.loads(rows["email_ok"]["failing_examples"]) == ["bad-email", "noat"]
+    assert rows["row_count_6"]["observed_value"] == "6"
+    assert rows["unique_2"]["expectation_type"] == "expect_column_values_to_be_unique"
+    assert {r["suite_name"] for r in rows.values()} == {"orders.orders_silver"}
+    assert {r["severity"] for r in rows.values()} == {"warn"}
+    (partition,) = project.path(".odibi/system/meta_quality").glob("pipeline_name=*")
+    assert partition.name == "pipeline_name=orders"
+
+    # The node's DQ score: mean of (1 - v/e), a table check counting 0 or 1.
+    expected = (
+        100
+        * ((1 - 1 / 12) + (1 - 2 / 6) + (1 - 1 / 6) + (1 - 1 / 6) + (1 - 2 / 6) + 1 + (1 - 1 / 6))
+        / 7
+    )
+    node_row = next(r for r in project.catalog("meta_runs") if r["node_name"] == "orders_silver")
+    assert node_row["dq_score"] == pytest.approx(expected)
+    run_row = next(r for r in project.catalog("meta_runs") if r["scope"] == "pipeline")
+    assert run_row["dq_score"] == pytest.approx(expected)
+    assert pq.read_table(project.path("silver.parquet")).num_rows == 6  # warn writes all
+
+
+def test_an_error_failure_fails_the_node_and_writes_nothing(odibi_project):
+    project = project_with(
+        odibi_project,
+        """\
+            - {type: not_null, columns: [amount]}
+            - {type: unique, columns: [order_id], severity: warn}
+""",
+    )
+    run = project.run()
+    assert run.exit_code == 1
+    assert "not_null_1(amount) 1 of 6 violate it" in run.stdout
+    assert not project.path("silver.parquet").exists()
+    status = {r["node_name"]: r["status"] for r in project.catalog("meta_runs")}
+    assert status["orders_silver"] == "FAILURE" and status["downstream"] == "SKIPPED"
+    rows = quality_rows(project)
+    assert rows["not_null_1"]["status"] == "failed" and rows["unique_2"]["status"] == "failed"
+
+
+def test_mostly_lets_a_small_share_through(odibi_project):
+    project = project_with(
+        odibi_project,
+        """\
+            - {type: between, column: amount, min: 0, max: 10000, mostly: 0.75}
+            - {type: regex, column: email, pattern: "@", mostly: 0.9}
+""",
+    )
+    run = project.run()
+    assert run.exit_code == 1  # 1 of 5 non-null amounts passes 0.75; 2 of 6 emails fail 0.9
+    rows = quality_rows(project)
+    assert rows["between_1"]["status"] == "passed" and rows["between_1"]["violation_count"] == 1
+    assert rows["regex_2"]["status"] == "failed"
+
+
+def test_quarantine_splits_rows_and_a_retry_does_not_add_them_twice(odibi_project):
+    project = project_with(
+        odibi_project,
+        """\
+            - {type: regex, column: email, pattern: "^[^@]+@[^@]+$", severity: quarantine}
+            - {type: between, column: amount, max: 10000, severity: quarantine}
+""",
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    kept = pq.read_table(project.path("silver.parquet")).to_pylist()
+    assert sorted(r["order_id"] for r in kept) == [1, 2, 4, 6]
+    quarantined = project.delta("quarantine")
+    reasons = {r["order_id"]: r["_rejection_reason"] for r in quarantined}
+    assert reasons == {2: "regex_1", 5: "regex_1; between_2"}
+    (run_id,) = {r["_run_id"] for r in quarantined}
+    assert run_id == next(r["run_id"] for r in project.catalog("meta_runs"))
+    assert project.path("downstream.csv").read_text().count("\n") == 1 + 4
+
+
+FLAKY_AFTER_QUALITY = """
+from pathlib import Path
+from odibi_core import hookimpl
+
+
+@hookimpl
+def odibi_check_node_output(ctx, node, frame):
+    # Project plugins load after odibi_quality, so this runs after quarantine was written.
+    marker = Path(ctx.project.root) / "failed_once"
+    if not marker.exists():
+        marker.write_text("x")
+        raise ConnectionError("storage blip after the quality check")
+    return None
+"""
+
+
+def test_a_retried_node_does_not_quarantine_twice(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                assertions="""\
+            - {type: regex, column: email, pattern: "^[^@]+@[^@]+$", severity: quarantine}"""
+            ).replace("retry: {enabled: false}", "retry: {max_attempts: 2, backoff_seconds: 0}"),
+            "orders.csv": ORDERS,
+            "plugins/flaky.py": FLAKY_AFTER_QUALITY,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    node = next(r for r in project.catalog("meta_runs") if r["node_name"] == "orders_silver")
+    assert node["attempt"] == 2
+    assert sorted(r["order_id"] for r in project.delta("quarantine")) == [2, 5]
+
+
+def test_odibi_validation_and_contracts_spelling(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: orders
+    nodes:
+      - name: orders_silver
+        read: {connection: d, format: csv, path: orders.csv}
+        contracts:
+          - {type: row_count, min: 1}
+        validation:
+          mode: warn
+          tests:
+            - {type: not_null, columns: [amount]}
+            - {type: range, column: amount, min: 0, max: 100, on_fail: warn}
+            - {type: regex_match, column: email, pattern: "@", on_fail: quarantine}
+            - {type: distribution, column: amount, metric: mean, threshold: ">1000"}
+          quarantine: {connection: d, path: rejected}
+        write: {connection: d, format: parquet, path: silver.parquet}
+""",
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output  # mode: warn records the error-severity failure only
+    rows = project.catalog("meta_quality")
+    by_type = {r["assertion_type"]: r for r in rows}
+    assert set(by_type) == {"row_count", "not_null", "between", "regex", "distribution"}
+    assert by_type["between"]["severity"] == "warn" and by_type["between"]["violation_count"] == 1
+    assert by_type["regex"]["severity"] == "quarantine"
+    assert by_type["distribution"]["severity"] == "warn"  # Odibi's default for distribution
+    assert by_type["not_null"]["severity"] == "error" and by_type["not_null"]["status"] == "failed"
+    assert sorted(r["order_id"] for r in project.delta("rejected")) == [2, 5]
+
+
+def test_a_missing_column_is_an_error_never_a_silent_pass(odibi_project):
+    project = project_with(
+        odibi_project,
+        """\
+            - {type: not_null, columns: [no_such_column], severity: warn}
+            - {type: between, column: amount, min: 0}
+""",
+    )
+    run = project.run()
+    rows = quality_rows(project)
+    assert rows["not_null_1"]["status"] == "error"
+    assert "no_such_column" in rows["not_null_1"]["message"]
+    assert run.exit_code == 0  # severity warn: recorded, the node goes on
+
+
+def test_empty_and_all_null_columns_do_not_pass_silently(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                assertions="""\
+            - {type: between, column: amount, min: 0}
+            - {type: accepted_values, column: status, values: [a]}"""
+            ).replace("orders.csv", "nulls.csv"),
+            "nulls.csv": "order_id,amount,status,email,zip\n1,,,,\n2,,,,\n",
+        }
+    )
+    project.run()
+    rows = quality_rows(project)
+    for name in ("between_1", "accepted_values_2"):
+        assert rows[name]["status"] == "failed" and rows[name]["severity"] == "warn"
+        assert rows[name]["message"] == "no non-null values to check"
+
+
+def test_bad_quality_blocks_are_reported_by_validate(odibi_project):
+    project = project_with(
+        odibi_project,
+        """\
+            - {type: not_nul, columns: [a]}
+            - {type: between, column: amount, mni: 0}
+            - {type: row_count, min: 1, severity: quarantine}
+""",
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    err = run.stderr
+    assert "unknown assertion type 'not_nul' (did you mean 'not_null'?)" in err
+    assert "between: unknown key 'mni'" in err
+    assert "cannot quarantine rows" in err
+    assert "odibi.yaml:12:" in err  # located at the assertion's line
