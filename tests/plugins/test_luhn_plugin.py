@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.metadata
 import json
 import subprocess
@@ -17,26 +18,17 @@ CARDS = "id,card\n1,4539578763621486\n2,4539578763621487\n3,79927398713\n4,12ab\
 
 
 @pytest.fixture(scope="module")
-def luhn_installed() -> None:
-    """Install the sample plugin into this environment (as its users would), once."""
-    try:
-        importlib.metadata.distribution("odibi-luhn")
-    except importlib.metadata.PackageNotFoundError:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-deps",
-                "--no-build-isolation",
-                "-e",
-                str(PLUGIN),
-            ],
-            check=True,
-            timeout=300,
-        )
+def luhn_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Install the sample plugin into this environment (as its users would), once, even
+    with several test workers asking at the same time."""
+    lock = tmp_path_factory.getbasetemp().parent / "odibi-luhn-install.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            importlib.metadata.distribution("odibi-luhn")
+        except importlib.metadata.PackageNotFoundError:
+            pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(PLUGIN)]
+            subprocess.run(pip, check=True, timeout=300)
 
 
 def test_the_installed_plugin_adds_luhn_and_its_own_expectation(luhn_installed, odibi_project):
