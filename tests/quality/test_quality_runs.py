@@ -274,3 +274,34 @@ def test_bad_quality_blocks_are_reported_by_validate(odibi_project):
     assert "between: unknown key 'mni'" in err
     assert "cannot quarantine rows" in err
     assert "odibi.yaml:12:" in err  # located at the assertion's line
+
+
+def test_catalog_quality_command_filters_by_status(odibi_project):
+    project = project_with(odibi_project, ALL_WARN)
+    assert project.run().exit_code == 0
+    out = project.odibi(
+        "catalog",
+        "quality",
+        "{config}",
+        "--status",
+        "failed",
+        "--since",
+        "1d",
+        "--pipeline",
+        "orders",
+        "--format",
+        "json",
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert sorted(r["assertion_name"] for r in data["rows"]) == [
+        "accepted_values_4",
+        "between_3",
+        "email_ok",
+        "expect_7",
+        "not_null_1",
+        "unique_2",
+    ]
+    assert data["stats"]["files_read"] == 1
+    table = project.odibi("catalog", "quality", "{config}")
+    assert table.exit_code == 0 and "row_count_6" in table.stdout and "passed" in table.stdout

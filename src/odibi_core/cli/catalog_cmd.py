@@ -7,7 +7,37 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-QUERIES = ("runs", "last-run", "state", "stats")
+#: History tables plugins fill (the catalog owns their layout): action → (table, columns shown).
+HISTORY = {
+    "quality": (
+        "meta_quality",
+        [
+            "timestamp",
+            "pipeline_name",
+            "node_name",
+            "assertion_name",
+            "severity",
+            "status",
+            "violation_count",
+            "element_count",
+            "violation_pct",
+            "run_id",
+        ],
+    ),
+    "metrics": (
+        "meta_metrics",
+        [
+            "timestamp",
+            "pipeline_name",
+            "node_name",
+            "metric_name",
+            "kind",
+            "value",
+            "unit",
+            "run_id",
+        ],
+    ),
+}
 
 
 def add_parser(sub: Any) -> None:
@@ -23,6 +53,8 @@ def add_parser(sub: Any) -> None:
         ("runs", "pipeline (or node) runs, newest first"),
         ("last-run", "the newest run of each pipeline"),
         ("state", "incremental high-water marks"),
+        ("quality", "assertion results (meta_quality), newest first"),
+        ("metrics", "telemetry data points (meta_metrics), newest first"),
         ("stats", "files, rows, partitions and log length of each table"),
     ):
         q = actions.add_parser(name, help=text)
@@ -35,7 +67,12 @@ def add_parser(sub: Any) -> None:
             )
             q.add_argument("--status", choices=["SUCCESS", "FAILURE", "SKIPPED"], type=str.upper)
             q.add_argument("--scope", choices=["pipeline", "node", "all"], default="pipeline")
+        if name in ("runs", "quality", "metrics"):
             q.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+        if name in ("quality", "metrics"):
+            q.add_argument("--since", metavar="AGE", help="only rows newer than this (7d, 12h...)")
+        if name == "quality":
+            q.add_argument("--status", choices=["passed", "failed", "error"], type=str.lower)
         q.set_defaults(handler=handle)
     opt = actions.add_parser("optimize", help="compact, Z-order by timestamp and checkpoint")
     _common(opt)
@@ -108,6 +145,18 @@ def handle(args: argparse.Namespace) -> int:
                 "run_id",
             ],
         )
+    if args.action in HISTORY:
+        table, columns = HISTORY[args.action]
+        equals = {"status": args.status} if getattr(args, "status", None) else None
+        result = query.scan(
+            catalog,
+            table,
+            pipeline=args.pipeline,
+            since=query.parse_since(args.since),
+            equals=equals,
+        )
+        result.rows.sort(key=lambda r: r["timestamp"], reverse=True)
+        return _show(args, result.rows[: args.limit], result.stats, columns)
     if args.action == "state":
         result = query.state(catalog, args.pipeline)
         return _show(
