@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from datetime import timedelta
 from typing import Any, Literal
@@ -231,11 +233,15 @@ class FreshnessParams(_Params):
 
 
 def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
-    return [
-        _gxe().ExpectColumnMaxToBeBetween(
-            column=p.column, min_value=p.oldest_allowed(ctx).isoformat()
-        )
-    ]
+    oldest = p.oldest_allowed(ctx)
+    dtype = ctx.dtypes.get(p.column, "")
+    if dtype.startswith("datetime64") and "," not in dtype:
+        bound: Any = oldest.tz_convert("UTC").tz_localize(None)  # naive times are read as UTC
+    elif dtype.startswith("datetime64"):
+        bound = oldest
+    else:
+        bound = oldest.strftime("%Y-%m-%d %H:%M:%S")  # ISO text compares in time order
+    return [_gxe().ExpectColumnMaxToBeBetween(column=p.column, min_value=bound)]
 
 
 freshness = AssertionType(
@@ -343,7 +349,8 @@ class VolumeDropParams(_Params):
 
 def _volume_expectations(p: VolumeDropParams, ctx: CheckContext) -> list[Any]:
     history = ctx.history(p.lookback_days)
-    minimum = int(sum(history) / len(history) * (1 - p.threshold)) if history else 0
+    # Odibi fails when (count - avg) / avg < -threshold: the count must reach avg * (1 - t).
+    minimum = math.ceil(sum(history) / len(history) * (1 - p.threshold)) if history else 0
     return [_gxe().ExpectTableRowCountToBeBetween(min_value=minimum, max_value=None)]
 
 
@@ -355,6 +362,48 @@ volume_drop = AssertionType(
     table_level=True,
     description="row count did not drop by more than threshold vs. the recent average",
 )
+
+
+class CustomSqlParams(_Params):
+    #: A SQL boolean expression over the frame's columns, true for valid rows.
+    condition: str
+    #: Share of rows allowed to fail (0..1).
+    threshold: float = Field(0.0, ge=0, lt=1)
+
+    @property
+    def column(self) -> str:
+        digest = hashlib.sha1(self.condition.encode()).hexdigest()[:8]
+        return f"__odibi_custom_sql_{digest}"
+
+
+def _custom_sql_valid(frame: Any, p: CustomSqlParams, ctx: CheckContext) -> Any:
+    if ctx.sql is None:
+        raise ValueError("custom_sql needs an engine that runs SQL")
+    # NULL (unknown) counts as invalid. A plain projection keeps the frame's row order (DuckDB
+    # preserves insertion order unless told otherwise), so the answer lines up with the frame.
+    result = ctx.sql(f"SELECT COALESCE(({p.condition}), FALSE) AS ok FROM df", frame)
+    return result["ok"].astype(bool).to_numpy()
+
+
+custom_sql = AssertionType(
+    "custom_sql",
+    CustomSqlParams,
+    lambda p, ctx: [
+        _gxe().ExpectColumnValuesToBeInSet(
+            column=p.column, value_set=[True], mostly=1 - p.threshold
+        )
+    ],
+    lambda p: [p.column],
+    lambda frame, p, ctx: ~pd_series(_custom_sql_valid(frame, p, ctx), frame.index),
+    derive=lambda frame, p, ctx: {p.column: _custom_sql_valid(frame, p, ctx)},
+    description="a SQL condition holds for (nearly) every row",
+)
+
+
+def pd_series(values: Any, index: Any) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, index=index)
 
 
 BUILTIN_TYPES = [
@@ -369,4 +418,5 @@ BUILTIN_TYPES = [
     expect,
     distribution,
     volume_drop,
+    custom_sql,
 ]

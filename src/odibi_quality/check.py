@@ -30,6 +30,8 @@ def check_node(
         now=datetime.now(UTC),
         declared_columns=list(node.columns),
         history=lambda days: _recent_rows_out(ctx, node.name, days),
+        sql=lambda query, df: ctx.engine.sql(query, {"df": df}, node=node.name),
+        dtypes={str(c): str(t) for c, t in ctx.engine.schema(frame)},
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
     validation = run(frame, quality, types, check_ctx, suite)

@@ -24,6 +24,8 @@ class CheckContext:
     history: Callable[[int], list[int]] = lambda days: []
     #: Runs SQL over the frame (named ``df``) on the node's engine (for ``custom_sql``).
     sql: Callable[[str, Any], Any] | None = None
+    #: Column → type name of the frame being checked.
+    dtypes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,6 @@ class AssertionType:
     failing_rows: Callable[[Any, Any, CheckContext], Any] | None = None
     table_level: bool = False
     description: str = ""
+    #: Columns computed before validation, ``{name: values}`` aligned with the frame, for
+    #: checks GX cannot express directly (``custom_sql``); ``columns`` should name them.
+    derive: Callable[[Any, Any, CheckContext], dict[str, Any]] | None = None

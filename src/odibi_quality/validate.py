@@ -55,8 +55,11 @@ def run(
     validation = Validation(suite_name, prepared=prepared)
     expectations = []
     needed: set[str] | None = set()
+    derived: dict[str, Any] = {}
     for item in prepared:
         try:
+            if item.kind.derive is not None:
+                derived.update(item.kind.derive(frame, item.params, ctx))
             built = item.kind.expectations(item.params, ctx)
         except Exception as exc:  # e.g. an unknown GX expectation name: an error, not a crash
             validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
@@ -72,8 +75,10 @@ def run(
     if expectations:
         # GX filters whole frames in its map metrics: hand it only the columns checked.
         subset = frame
-        if needed is not None and set(needed) <= set(frame.columns):
+        if needed is not None and set(needed) <= set(frame.columns) | set(derived):
             subset = frame[[c for c in frame.columns if c in needed]]
+        if derived:
+            subset = subset.assign(**derived)
         for res in gx_runner.validate(subset, suite_name, expectations):
             by_index.setdefault(res.expectation_config.meta["odibi_assertion"], []).append(res)
     done = {r.name for r in validation.results}

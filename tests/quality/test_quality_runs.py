@@ -305,3 +305,52 @@ def test_catalog_quality_command_filters_by_status(odibi_project):
     assert data["stats"]["files_read"] == 1
     table = project.odibi("catalog", "quality", "{config}")
     assert table.exit_code == 0 and "row_count_6" in table.stdout and "passed" in table.stdout
+
+
+def test_custom_sql_freshness_volume_and_distribution(odibi_project):
+    now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+    recent = (now - __import__("datetime").timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read: {connection: d, format: csv, path: events.csv, options: {parse_dates: [updated_at]}}
+        quality:
+          assertions:
+            - {type: custom_sql, condition: "amount * 2 < 100", severity: quarantine, name: small}
+            - {type: freshness, column: updated_at, max_age: 2h, name: fresh}
+            - {type: freshness, column: updated_at, max_age: 1m, name: stale, severity: warn}
+            - {type: distribution, column: amount, metric: max, threshold: "<=100", name: dist}
+            - {type: volume_drop, threshold: 0.5, lookback_days: 7, name: volume}
+          quarantine: {connection: d, path: rejected}
+""",
+            "events.csv": f"id,amount,updated_at\n1,10,{recent}\n2,60,{recent}\n3,,{recent}\n",
+        }
+    )
+    assert project.run().exit_code == 0
+    rows = {r["assertion_name"]: r for r in project.catalog("meta_quality")}
+    assert (rows["small"]["violation_count"], rows["small"]["element_count"]) == (2, 3)
+    assert rows["fresh"]["status"] == "passed" and rows["stale"]["status"] == "failed"
+    assert rows["dist"]["status"] == "passed" and rows["volume"]["status"] == "passed"
+    assert sorted(r["id"] for r in project.delta("rejected")) == [2, 3]  # NULL is not valid
+
+    # Volume drop compares with the node's rows_out in the catalog (1 above, after quarantine):
+    # 6 rows pass, then 1 row is below half the average (1 + 6) / 2 and fails.
+    six = "".join(f"{i},1,{recent}\n" for i in range(6))
+    project.write({"events.csv": f"id,amount,updated_at\n{six}"})
+    assert project.run().exit_code == 0
+    project.write({"events.csv": f"id,amount,updated_at\n1,10,{recent}\n"})
+    assert project.run().exit_code == 1
+    latest = max(project.catalog("meta_quality"), key=lambda r: r["timestamp"])["run_id"]
+    volume = next(
+        r
+        for r in project.catalog("meta_quality")
+        if r["run_id"] == latest and r["assertion_name"] == "volume"
+    )
+    assert volume["status"] == "failed" and volume["observed_value"] == "1"
