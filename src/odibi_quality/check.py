@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.runner.checks import OutputCheck
+from odibi_quality import data_docs
 from odibi_quality.config import QualityConfig
 from odibi_quality.quarantine import write_quarantine
 from odibi_quality.results import ERROR, FAILED, AssertionResult, dq_score
@@ -35,6 +36,8 @@ def check_node(
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
     validation = run(frame, quality, types, check_ctx, suite)
+    if validation.raw is not None:
+        data_docs.remember(ctx, node.name, validation.raw)
     results = validation.results
     out = OutputCheck("quality", dq_score=dq_score(results))
 

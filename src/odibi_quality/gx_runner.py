@@ -42,13 +42,12 @@ def _definition() -> Any:
     return _batch_definition
 
 
-def validate(frame: Any, suite_name: str, expectations: list[Any]) -> list[Any]:
-    """ExpectationValidationResults of ``expectations`` on ``frame`` (in no particular order:
-    match them by ``expectation_config.meta``)."""
+def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
+    """The ExpectationSuiteValidationResult of ``expectations`` on ``frame``; its ``results``
+    come in no particular order (match them by ``expectation_config.meta``)."""
     import great_expectations as gx
 
     with _lock:  # the context is shared; nodes may validate concurrently with --parallel
         batch = _definition().get_batch(batch_parameters={"dataframe": frame})
         suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
-    return list(result.results)
+        return batch.validate(suite, result_format=RESULT_FORMAT)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
+    from odibi_core.runner.results import PipelineResult
     from odibi_core.story.sections import StorySection
     from odibi_quality.types import AssertionType
 
@@ -108,6 +109,13 @@ def odibi_check_node_output(ctx: RunContext, node: NodeConfig, frame: Any) -> Ou
     from odibi_quality.check import check_node
 
     return check_node(ctx, node, frame, QualityConfig.model_validate(data), _types())
+
+
+@hookimpl
+def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
+    from odibi_quality.data_docs import build
+
+    build(ctx, result)
 
 
 @hookimpl

@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 
 
 def _collect(ctx: RunContext, result: NodeResult) -> dict[str, Any] | None:
+    from odibi_quality.data_docs import link_for
+
     data: dict[str, Any] | None = result.checks.get("quality")
-    return data
+    if data is None:
+        return None
+    return {**data, "data_docs": link_for(ctx, result.node)}
 
 
 def quality_section() -> StorySection:

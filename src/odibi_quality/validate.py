@@ -30,6 +30,8 @@ class Validation:
     suite_name: str
     results: list[AssertionResult] = field(default_factory=list)
     prepared: list[Prepared] = field(default_factory=list)
+    #: GX's own result object (rendered into Data Docs), None when nothing ran in GX.
+    raw: Any = None
 
 
 def prepare(quality: QualityConfig, types: dict[str, AssertionType]) -> list[Prepared]:
@@ -79,7 +81,8 @@ def run(
             subset = frame[[c for c in frame.columns if c in needed]]
         if derived:
             subset = subset.assign(**derived)
-        for res in gx_runner.validate(subset, suite_name, expectations):
+        validation.raw = gx_runner.validate(subset, suite_name, expectations)
+        for res in validation.raw.results:
             by_index.setdefault(res.expectation_config.meta["odibi_assertion"], []).append(res)
     done = {r.name for r in validation.results}
     for item in prepared:

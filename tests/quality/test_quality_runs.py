@@ -354,3 +354,21 @@ pipelines:
         if r["run_id"] == latest and r["assertion_name"] == "volume"
     )
     assert volume["status"] == "failed" and volume["observed_value"] == "1"
+
+
+def test_data_docs_are_built_beside_the_story_and_render_offline(odibi_project):
+    import re
+
+    project = project_with(odibi_project, ALL_WARN)
+    assert project.run().exit_code == 0
+    (story,) = project.path(".odibi/stories/orders").glob("*/run_*.html")
+    docs = story.with_suffix("") / "gx"
+    page = docs / "orders_silver.html"
+    assert page.exists() and (docs / "index.html").exists()
+    assert f'href="{story.stem}/gx/orders_silver.html"' in story.read_text()
+    html = page.read_text()
+    assert "orders.orders_silver" in html and "Content-Security-Policy" in html
+    # Nothing is fetched from a network: no remote scripts, stylesheets or images remain.
+    assert not re.search(r"<(script|link|img)\b[^>]*(src|href)=\"https?://", html)
+    assert "<script" not in html
+    assert 'href="orders_silver.html"' in (docs / "index.html").read_text()

@@ -44,6 +44,9 @@ class RunContext:
     started_at: datetime
     #: Free space for plugins, keyed by plugin name (e.g. a tracer's open spans).
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The story's HTML file, known once the story is being written (plugins put their own
+    #: files for the run beside it, in a folder named like it without ``.html``).
+    story_path: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -136,6 +136,7 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     stem = f"run_{started.strftime('%H-%M-%S')}"
     if (folder / f"{stem}.json").exists():
         stem = f"{stem}_{result.run_id[:8]}"
+    ctx.story_path = str(folder / f"{stem}.html")
     story = build_story(ctx, result)
     sections = ctx.plugins.registry.story_sections
     _atomic_write(folder / f"{stem}.json", json.dumps(story, indent=2, default=str))
