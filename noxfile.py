@@ -15,7 +15,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typing", "tests"]  # bench and demo run only when asked for
 
 ROOT = Path(__file__).parent
-LINT_PATHS = ["src", "tests", "benchmarks", "noxfile.py"]
+LINT_PATHS = ["src", "tests", "plugins", "benchmarks", "noxfile.py"]
 
 
 def _dev_requirements(*names: str) -> list[str]:
@@ -35,7 +35,7 @@ def _dev_requirements(*names: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with pytest (extra arguments go to pytest)."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", "-e", "plugins/odibi-catalog-quality")
     session.run("pytest", *session.posargs)
 
 
