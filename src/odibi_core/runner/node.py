@@ -164,7 +164,9 @@ def _attempt(
     # Each plugin sees the frame the previous one left, in registration order (built-ins
     # first), so e.g. a second checker validates what remains after quarantine.
     for impl in ctx.plugins.hook.odibi_check_node_output.get_hookimpls():
-        check = impl.function(ctx=ctx, node=node, frame=frame)
+        offered = {"ctx": ctx, "node": node, "frame": frame}
+        # pluggy lets an implementation take only some of the hook's arguments.
+        check = impl.function(*(offered[name] for name in impl.argnames))
         if check is None:
             continue
         result.checks[check.name] = check.data
