@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -18,17 +16,24 @@ CARDS = "id,card\n1,4539578763621486\n2,4539578763621487\n3,79927398713\n4,12ab\
 
 
 @pytest.fixture(scope="module")
-def luhn_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Install the sample plugin into this environment (as its users would), once, even
-    with several test workers asking at the same time."""
-    lock = tmp_path_factory.getbasetemp().parent / "odibi-luhn-install.lock"
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            importlib.metadata.distribution("odibi-luhn")
-        except importlib.metadata.PackageNotFoundError:
-            pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(PLUGIN)]
-            subprocess.run(pip, check=True, timeout=300)
+def luhn_installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Install the sample plugin as its users would (pip, from its own folder), into a
+    separate directory that only the odibi processes started by these tests see: installing
+    into the running environment would surprise every other test process mid-run."""
+    target = tmp_path_factory.mktemp("luhn-site")
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--target",
+        str(target),
+        str(PLUGIN),
+    ]
+    subprocess.run(pip, check=True, timeout=300)
+    return {"PYTHONPATH": str(target)}
 
 
 def test_the_installed_plugin_adds_luhn_and_its_own_expectation(luhn_installed, odibi_project):
@@ -51,12 +56,13 @@ pipelines:
             "cards.csv": CARDS,
         }
     )
-    listed = project.odibi("plugins", "--format", "json", subprocess_=True)
+    listed = project.odibi("plugins", "--format", "json", subprocess_=True, env=luhn_installed)
     luhn = next(p for p in json.loads(listed.stdout) if p["name"] == "luhn")
     assert luhn["source"] == "entrypoint" and luhn["distribution"] == "odibi-luhn"
     assert luhn["provides"] == {"assertion_types": ["luhn"]}
 
-    run = project.run(subprocess_=True)  # a fresh process finds the plugin by its entry point
+    # A fresh process finds the plugin by its entry point.
+    run = project.run(subprocess_=True, env=luhn_installed)
     assert run.exit_code == 0, run.output
     (row,) = project.catalog("meta_quality")
     assert row["assertion_type"] == "luhn"
@@ -89,6 +95,6 @@ def test_a_second_luhn_is_rejected_loudly(luhn_installed, odibi_project):
             "plugins/impostor.py": DUPLICATE,
         }
     )
-    run = project.odibi("validate", "{config}", subprocess_=True)
+    run = project.odibi("validate", "{config}", subprocess_=True, env=luhn_installed)
     assert run.exit_code == 2
     assert "assertion type 'luhn' is registered by both 'luhn' and 'project:impostor'" in run.stderr
