@@ -23,6 +23,12 @@ def _gxe() -> Any:
     return gxe
 
 
+def _ours() -> Any:
+    from odibi_quality import expectations
+
+    return expectations
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -57,7 +63,7 @@ not_null = AssertionType(
 def _unique_expectations(p: ColumnsParams, ctx: CheckContext) -> list[Any]:
     gxe = _gxe()
     if len(p.columns) == 1:
-        return [gxe.ExpectColumnValuesToBeUnique(column=p.columns[0])]
+        return [_ours().ExpectColumnValuesToBeDistinct(column=p.columns[0])]
     return [gxe.ExpectCompoundColumnsToBeUnique(column_list=p.columns)]
 
 
@@ -117,7 +123,7 @@ between = AssertionType(
     "between",
     BetweenParams,
     lambda p, ctx: [
-        _gxe().ExpectColumnValuesToBeBetween(column=p.column, min_value=p.min, max_value=p.max)
+        _ours().ExpectColumnValuesToBeInRange(column=p.column, min_value=p.min, max_value=p.max)
     ],
     lambda p: [p.column],
     _outside,
@@ -133,7 +139,7 @@ class AcceptedValuesParams(_Params):
 accepted_values = AssertionType(
     "accepted_values",
     AcceptedValuesParams,
-    lambda p, ctx: [_gxe().ExpectColumnValuesToBeInSet(column=p.column, value_set=p.values)],
+    lambda p, ctx: [_ours().ExpectColumnValuesToBeInValueSet(column=p.column, value_set=p.values)],
     lambda p: [p.column],
     lambda frame, p, ctx: frame[p.column].notna() & ~frame[p.column].isin(p.values),
     description="values from a fixed list",

@@ -8,6 +8,7 @@ put the digest in the result's metadata, and richer result formats build row-ind
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -24,10 +25,16 @@ def _definition() -> Any:
     if _batch_definition is None:
         import great_expectations as gx
         from great_expectations.execution_engine import pandas_execution_engine
+        from great_expectations.expectations import expectation as gx_expectation
 
         # The fingerprint is skipped for frames above this many bytes; 0 skips it always.
         # A private constant: tests/quality pin that it still exists.
         pandas_execution_engine.HASH_THRESHOLD = 0
+        # Validation rebuilds each expectation's configuration hundreds of times, converting
+        # the class name with regular expressions every time; the answer never changes.
+        gx_expectation.camel_to_snake = functools.lru_cache(maxsize=1024)(
+            gx_expectation.camel_to_snake
+        )
         # GX logs a warning for every expectation class registered twice (ours are deliberate)
         # and one module sets itself to INFO, which would reach the CLI's log handler.
         logging.getLogger("great_expectations").setLevel(logging.ERROR)

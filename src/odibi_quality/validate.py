@@ -87,7 +87,12 @@ def run(
     done = {r.name for r in validation.results}
     for item in prepared:
         if item.label not in done:
-            validation.results.append(_combine(item, by_index.get(item.index, [])))
+            result = _combine(item, by_index.get(item.index, []))
+            if result.status == PASSED and _nothing_to_check(frame, item):
+                # GX passes a check of an empty or all-null column; say so instead.
+                result.status, result.severity = FAILED, "warn"
+                result.message = "no non-null values to check"
+            validation.results.append(result)
     validation.results.sort(key=lambda r: [p.label for p in prepared].index(r.name))
     return validation
 
@@ -139,22 +144,20 @@ def _combine(item: Prepared, results: list[Any]) -> AssertionResult:
             out.element_count += int(detail.get("element_count") or 0)
             out.violation_count += int(detail.get("unexpected_count") or 0)
             out.failing_examples.extend(detail.get("partial_unexpected_list") or [])
-            missing = detail.get("missing_count")
-            if (
-                item.config.type != "not_null"
-                and missing is not None
-                and missing == detail.get("element_count")
-            ):
-                # GX passes a check of an empty or all-null column; say so instead.
-                out.message = "no non-null values to check"
         if not res.success and out.status != ERROR:
             out.status = FAILED
-    if out.message == "no non-null values to check" and out.status == PASSED:
-        out.status, out.severity = FAILED, "warn"
     if observed:
         out.observed_value = _jsonable(observed[0] if len(observed) == 1 else observed)
     out.failing_examples = [_jsonable(v) for v in out.failing_examples[:5]]
     return out
+
+
+def _nothing_to_check(frame: Any, item: Prepared) -> bool:
+    """A row check whose columns hold no value at all (``not_null`` means to catch that)."""
+    if item.kind.table_level or item.config.type == "not_null":
+        return False
+    columns = [c for c in _columns(item) if c in frame.columns]
+    return bool(columns) and not frame[columns].notna().to_numpy().any()
 
 
 def _exception(res: Any) -> str | None:
