@@ -86,11 +86,12 @@ def _optimize(
         return report
     dt = catalog.writable(table)
     counts = _files_per_partition(catalog, table, partitions)
-    targets: list[Any] = (
-        [[("pipeline_name", "=", p)] for p, n in counts.items() if n > 1]
-        if "pipeline_name" in snap.partition_columns
-        else ([None] if report.files_before > 1 else [])
-    )
+    # Only partitions holding several files: rewriting a lone file gains nothing.
+    targets: list[Any] = [
+        [(column, "=", value) for column, value in key] or None
+        for key, n in counts.items()
+        if n > 1
+    ]
     for filters in targets:
         if table in t.HISTORY_TABLES:
             dt.optimize.z_order(["timestamp"], partition_filters=filters)
@@ -141,15 +142,20 @@ def after_run(catalog: Catalog, touched: dict[str, list[str]]) -> list[TableMain
 
 def _files_per_partition(
     catalog: Catalog, table: str, partitions: list[str] | None
-) -> dict[str | None, int]:
+) -> dict[tuple[tuple[str, str], ...], int]:
+    """Files per partition (every partition column: with ``partition_by_date`` a partition
+    is a pipeline's day), for the given pipelines only."""
     snap = catalog.snapshot(table)
     if snap is None:
         return {}
     actions = snap.actions()
-    if "partition.pipeline_name" not in actions.column_names:
-        return {None: int(actions.num_rows)}
-    counts: dict[str | None, int] = {}
-    for owner in actions.column("partition.pipeline_name").to_pylist():
-        if partitions is None or owner in partitions:
-            counts[owner] = counts.get(owner, 0) + 1
+    columns = [c for c in snap.partition_columns if f"partition.{c}" in actions.column_names]
+    if not columns:
+        return {(): int(actions.num_rows)}
+    values = [actions.column(f"partition.{c}").to_pylist() for c in columns]
+    counts: dict[tuple[tuple[str, str], ...], int] = {}
+    for row in zip(*values, strict=True):
+        key = tuple(zip(columns, row, strict=True))
+        if partitions is None or dict(key).get("pipeline_name") in partitions:
+            counts[key] = counts.get(key, 0) + 1
     return counts

@@ -118,16 +118,22 @@ class Catalog:
 
     def commits_since_checkpoint(self, table: str, version: int) -> int:
         """Log entries a reader replays after the newest checkpoint."""
-        snap = self.snapshot(table)
-        if snap is None:
-            return 0
         try:
-            fs = snap.dataset().filesystem
-            with fs.open_input_stream("_delta_log/_last_checkpoint") as stream:
-                checkpoint = json.loads(stream.read())["version"]
+            marker = self._read_text(f"{self.table_uri(table)}/_delta_log/_last_checkpoint")
+            checkpoint = json.loads(marker)["version"]
         except (OSError, ValueError, KeyError):
             checkpoint = -1
         return version - checkpoint
+
+    def _read_text(self, uri: str) -> str:
+        """A small file of the catalog, without building a dataset of the table."""
+        if self.is_local:
+            return Path(uri).read_text()
+        import fsspec
+
+        with fsspec.open(uri, "r", **(self.storage_options or {})) as handle:
+            text: str = handle.read()
+        return text
 
     def last_node_runs(self, pipeline: str) -> dict[str, dict[str, Any]]:
         """Each node's most recent run that actually executed (SKIPPED rows are ignored)."""

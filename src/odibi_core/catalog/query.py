@@ -78,7 +78,7 @@ def scan(
     if snap is None:
         return QueryResult([], stats)
     expr = _filter(snap, pipeline, since, equals)
-    dataset = snap.dataset()
+    dataset = snap.dataset(pipeline)
     stats.version = snap.version
     stats.files_total = _file_count(snap)
     fragments = (
@@ -127,7 +127,7 @@ def last_run(catalog: Catalog, pipeline: str) -> QueryResult:
         return QueryResult([], stats)
     stats.version = snap.version
     stats.files_total = _file_count(snap)
-    dataset = snap.dataset()
+    dataset = snap.dataset(pipeline)
     expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "pipeline")
     newest_first = _files_by_newest(snap, pipeline)
     fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
@@ -222,7 +222,7 @@ def _filter(
     if pipeline is not None:
         terms.append(pc.field("pipeline_name") == pipeline)
     if since is not None:
-        column = "timestamp" if "timestamp" in snap.dataset().schema.names else "updated_at"
+        column = "timestamp" if "timestamp" in snap.schema.names else "updated_at"
         terms.append(pc.field(column) >= since)
     for name, value in (equals or {}).items():
         terms.append(pc.field(name) == value)

@@ -23,14 +23,26 @@ class Snapshot:
     dt: Any  # deltalake.DeltaTable
     version: int
     partition_columns: list[str]
-    _dataset: Any = None
+    _datasets: dict[str | None, Any] = field(default_factory=dict)
     _actions: Any = None
 
-    def dataset(self) -> Any:
-        """A pyarrow dataset whose fragments carry partition values and file statistics."""
-        if self._dataset is None:
-            self._dataset = self.dt.to_pyarrow_dataset()
-        return self._dataset
+    def dataset(self, pipeline: str | None = None) -> Any:
+        """A pyarrow dataset whose fragments carry partition values and file statistics; with
+        ``pipeline``, of that pipeline's partition only (building a fragment per file of the
+        whole table costs in proportion to the whole table)."""
+        if pipeline is not None and "pipeline_name" not in self.partition_columns:
+            pipeline = None
+        if pipeline not in self._datasets:
+            partitions = [("pipeline_name", "=", pipeline)] if pipeline is not None else None
+            self._datasets[pipeline] = self.dt.to_pyarrow_dataset(file_pruning_predicate=partitions)
+        return self._datasets[pipeline]
+
+    @property
+    def schema(self) -> Any:
+        """The table's pyarrow schema."""
+        import pyarrow as pa
+
+        return pa.schema(self.dt.schema())
 
     def actions(self) -> Any:
         """The add actions (path, size, rows, min/max per column) as a pyarrow table."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -69,5 +70,20 @@ def _error(message: str) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
+def entry() -> None:
+    """The ``odibi`` console script: run :func:`main`, then leave without interpreter teardown.
+
+    Native threads of deltalake/pyarrow still alive at teardown sometimes abort the process
+    ("terminate called without an active exception", exit 134) after all the work was done and
+    printed; everything worth keeping is flushed here first.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
