@@ -131,21 +131,27 @@ def last_run(catalog: Catalog, pipeline: str) -> QueryResult:
     expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "pipeline")
     newest_first = _files_by_newest(snap, pipeline)
     fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
-    best: dict[str, Any] | None = None
+    # First find the newest timestamp reading two columns only, then fetch that one row.
+    newest: Any = None
+    holder: Any = None
     for path, max_ts in newest_first:
-        if best is not None and max_ts is not None and max_ts < best["timestamp"]:
+        if newest is not None and max_ts is not None and max_ts < newest:
             break  # no older file can hold a newer run
         fragment = fragments.get(path)
         if fragment is None:
             continue  # pruned: holds no pipeline-scope rows of this pipeline
-        rows = fragment.to_table(schema=dataset.schema, filter=expr).to_pylist()
+        times = fragment.to_table(schema=dataset.schema, columns=["timestamp"], filter=expr)
         stats.files_read += 1
         stats.read_paths.append(path)
-        stats.rows_read += len(rows)
-        for row in rows:
-            if best is None or row["timestamp"] > best["timestamp"]:
-                best = row
-    return QueryResult([best] if best else [], stats)
+        stats.rows_read += times.num_rows
+        if times.num_rows:
+            latest = pc.max(times.column("timestamp")).as_py()
+            if newest is None or latest > newest:
+                newest, holder = latest, fragment
+    if holder is None:
+        return QueryResult([], stats)
+    row = holder.to_table(schema=dataset.schema, filter=expr & (pc.field("timestamp") == newest))
+    return QueryResult(row.slice(0, 1).to_pylist(), stats)
 
 
 def last_runs(catalog: Catalog) -> QueryResult:
