@@ -49,6 +49,18 @@ def _definition() -> Any:
     return _batch_definition
 
 
+def require() -> None:
+    """Fail the node with an install hint when Great Expectations is missing."""
+    try:
+        import great_expectations  # noqa: F401
+    except ImportError:
+        from odibi_core.errors import NodeError
+
+        raise NodeError(
+            "quality checks need Great Expectations: pip install 'odibi[quality]'"
+        ) from None
+
+
 def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
     """The ExpectationSuiteValidationResult of ``expectations`` on ``frame``; its ``results``
     come in no particular order (match them by ``expectation_config.meta``)."""

@@ -53,6 +53,7 @@ def run(
 ) -> Validation:
     from odibi_quality import gx_runner
 
+    gx_runner.require()
     prepared = prepare(quality, types)
     validation = Validation(suite_name, prepared=prepared)
     expectations = []
