@@ -44,26 +44,72 @@ def check_node(
     failing_errors = [r for r in results if r.severity == "error" and r.status in (FAILED, ERROR)]
     if failing_errors and quality.on_error == "fail":
         out.error = "quality checks failed: " + "; ".join(_describe(r) for r in failing_errors)
+    gate = _gate(frame, validation, quality, check_ctx)
+    gate_mask = gate.pop("mask") if gate is not None else None
+    gate_failed = gate is not None and not gate["passed"] and quality.gate is not None
+    if (
+        gate
+        and gate_failed
+        and quality.gate
+        and quality.gate.on_fail == "abort"
+        and out.error is None
+    ):
+        out.error = (
+            f"quality gate: {gate['pass_rate']:.1%} of rows pass every check, "
+            f"{gate['required']:.1%} required"
+        )
     quarantined = 0
-    to_quarantine = [
-        p
-        for p, r in zip(validation.prepared, results, strict=True)
-        if r.severity == "quarantine" and r.status == FAILED
-    ]
-    if to_quarantine and out.error is None:
-        assert quality.quarantine is not None  # enforced at validate time
-        mask, reasons = _failing_rows(frame, to_quarantine, check_ctx)
-        quarantined = int(mask.sum())
-        if quarantined:
-            write_quarantine(ctx, node.name, frame, mask, reasons, quality.quarantine)
-            out.frame = frame[~mask].reset_index(drop=True)
+    if out.error is None:
+        import pandas as pd
+
+        drop = pd.Series(False, index=frame.index)
+        if gate_failed and quality.gate and quality.gate.on_fail == "write_valid_only":
+            drop |= gate_mask
+        to_quarantine = [
+            p
+            for p, r in zip(validation.prepared, results, strict=True)
+            if r.severity == "quarantine" and r.status == FAILED
+        ]
+        if to_quarantine:
+            assert quality.quarantine is not None  # enforced at validate time
+            mask, reasons = _failing_rows(frame, to_quarantine, check_ctx)
+            quarantined = int(mask.sum())
+            if quarantined:
+                write_quarantine(ctx, node.name, frame, mask, reasons, quality.quarantine)
+                drop |= mask
+        if drop.any():
+            out.frame = frame[~drop].reset_index(drop=True)
     out.data = {
         "suite": suite,
         "dq_score": out.dq_score,
         "quarantined": quarantined,
+        "gate": gate,
         "assertions": [r.to_dict() for r in results],
     }
     return out
+
+
+def _gate(
+    frame: Any, validation: Any, quality: QualityConfig, ctx: CheckContext
+) -> dict[str, Any] | None:
+    """The share of rows passing every row-level check, against ``gate.require_pass_rate``."""
+    if quality.gate is None:
+        return None
+    row_checks = [
+        p
+        for p, r in zip(validation.prepared, validation.results, strict=True)
+        if p.kind.failing_rows is not None and r.status != ERROR
+    ]
+    mask, _ = _failing_rows(frame, row_checks, ctx)
+    rows = len(frame)
+    rate = 1.0 - float(mask.sum()) / rows if rows else 1.0
+    return {
+        "pass_rate": rate,
+        "required": quality.gate.require_pass_rate,
+        "passed": rate >= quality.gate.require_pass_rate,
+        "on_fail": quality.gate.on_fail,
+        "mask": mask,
+    }
 
 
 def _describe(r: AssertionResult) -> str:

@@ -35,6 +35,18 @@ class QuarantineConfig(BaseModel):
     format: str = "delta"
 
 
+class GateConfig(BaseModel):
+    """Odibi's ``validation.gate``: a floor on the share of rows passing every row check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_pass_rate: float = Field(0.95, ge=0, le=1)
+    on_fail: Literal["abort", "warn_and_write", "write_valid_only"] = "abort"
+    #: Accepted for compatibility with Odibi; not applied.
+    thresholds: list[dict[str, Any]] = Field(default_factory=list)
+    row_count: dict[str, Any] | None = None
+
+
 class QualityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +54,7 @@ class QualityConfig(BaseModel):
     on_error: Literal["fail", "warn"] = "fail"
     assertions: list[AssertionConfig] = Field(default_factory=list)
     quarantine: QuarantineConfig | None = None
+    gate: GateConfig | None = None
     suite_name: str | None = None
 
 
@@ -67,6 +80,8 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
             origins.append(("validation", "tests", k))
         if validation.get("mode") == "warn":
             quality.setdefault("on_error", "warn")
+        if isinstance(validation.get("gate"), dict) and "gate" not in quality:
+            quality["gate"] = validation["gate"]
         if isinstance(validation.get("quarantine"), dict) and "quarantine" not in quality:
             q = validation["quarantine"]
             quality["quarantine"] = {

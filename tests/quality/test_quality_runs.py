@@ -382,3 +382,40 @@ def test_the_gx_internals_we_tune_still_exist():
 
     assert hasattr(pandas_execution_engine, "HASH_THRESHOLD")
     assert callable(expectation.camel_to_snake)
+
+
+@pytest.mark.parametrize(
+    ("on_fail", "exit_code", "written"),
+    [("abort", 1, None), ("warn_and_write", 0, 6), ("write_valid_only", 0, 3)],
+)
+def test_odibi_validation_gate(odibi_project, on_fail, exit_code, written):
+    # Rows failing a row check: order 2 twice (duplicate) and order 5 (out of range); the
+    # missing amount is not_null's business. 3 of 6 rows pass: 50%, below the 90% required.
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""\
+project: q
+retry: {{enabled: false}}
+connections: {{d: {{type: local, base_path: .}}}}
+pipelines:
+  - pipeline: orders
+    nodes:
+      - name: orders_silver
+        read: {{connection: d, format: csv, path: orders.csv}}
+        validation:
+          tests:
+            - {{type: unique, columns: [order_id], on_fail: warn}}
+            - {{type: range, column: amount, min: 0, max: 100, on_fail: warn}}
+          gate: {{require_pass_rate: 0.9, on_fail: {on_fail}}}
+        write: {{connection: d, format: parquet, path: silver.parquet}}
+""",
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == exit_code, run.output
+    if written is None:
+        assert "quality gate: 50.0% of rows pass every check, 90.0% required" in run.stdout
+        assert not project.path("silver.parquet").exists()
+    else:
+        assert pq.read_table(project.path("silver.parquet")).num_rows == written
