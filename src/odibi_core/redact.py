@@ -29,6 +29,21 @@ def redact(data: Any) -> Any:
     return data
 
 
+def secret_values(data: Any) -> list[str]:
+    """Every non-empty string under a secret-looking key, at any depth (``auth.account_key``)."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and is_secret_key(key) and isinstance(value, str) and value:
+                found.append(value)
+            else:
+                found.extend(secret_values(value))
+    elif isinstance(data, list):
+        for value in data:
+            found.extend(secret_values(value))
+    return found
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     """Remove known secret values from free text (error messages from drivers echo them)."""
     for secret in secrets:

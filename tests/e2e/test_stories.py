@@ -120,3 +120,16 @@ pipelines:
     assert "hunter2-secret" not in nodes[0]["config_json"]
     assert '"password":"***"' in nodes[0]["config_json"]
     assert "hunter2-secret" not in run.output
+
+
+def test_secret_values_are_found_at_any_depth():
+    from odibi_core.redact import scrub, secret_values
+
+    conn = {
+        "auth": {"mode": "account_key", "account_key": "abcd1234"},
+        "client_secret": "zz99zz",
+        "options": {"keys": ["id"]},
+    }
+    secrets = secret_values([conn])
+    assert secrets == ["abcd1234", "zz99zz"]
+    assert scrub("auth failed for key abcd1234", secrets) == "auth failed for key ***"

@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     from odibi_core.connections.base import Connection
 
 FILE_FORMATS = ("csv", "parquet", "json")
+#: ``{operation: name}`` steps → the DataFrame method they call with their params.
+_OPERATION_METHODS = {
+    "drop_duplicates": "drop_duplicates",
+    "fillna": "fillna",
+    "drop": "drop",
+    "rename": "rename",
+    "sort": "sort_values",
+    "sample": "sample",
+}
 
 
 class PandasEngine(Engine):
@@ -33,7 +42,7 @@ class PandasEngine(Engine):
     # sql/azure_sql/sql_server reads are served by the connection (``read_sql``).
     read_formats = frozenset({*FILE_FORMATS, "delta", "sql", "azure_sql", "sql_server"})
     write_formats = frozenset({*FILE_FORMATS, "delta"})
-    operations = frozenset({"drop_duplicates", "fillna", "drop", "rename", "sort", "sample"})
+    operations = frozenset(_OPERATION_METHODS)
 
     def __init__(self, project: ProjectConfig):
         super().__init__(project)
@@ -230,20 +239,13 @@ class PandasEngine(Engine):
                 self._database = None
 
     def operation(self, name: str, params: Mapping[str, Any], frame: pd.DataFrame) -> Any:
-        methods = {
-            "drop_duplicates": frame.drop_duplicates,
-            "fillna": frame.fillna,
-            "drop": frame.drop,
-            "rename": frame.rename,
-            "sort": frame.sort_values,
-            "sample": frame.sample,
-        }
-        if name not in methods:
+        if name not in _OPERATION_METHODS:
             raise NodeError(
-                f"unknown operation '{name}'; known: {', '.join(sorted(methods))}", step="operation"
+                f"unknown operation '{name}'; known: {', '.join(sorted(self.operations))}",
+                step="operation",
             )
         try:
-            result = methods[name](**params)
+            result = getattr(frame, _OPERATION_METHODS[name])(**params)
         except (TypeError, KeyError, ValueError) as exc:
             raise NodeError(
                 f"operation '{name}' failed: {_first_line(exc)}", step="operation"

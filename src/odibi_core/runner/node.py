@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError
-from odibi_core.redact import scrub
+from odibi_core.redact import scrub, secret_values
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.transforms.registry import TransformContext
@@ -81,14 +81,7 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     result.error_type = type(exc).__name__
     detail = exc.detail if isinstance(exc, NodeError) else str(exc)
     message = detail.strip() or type(exc).__name__
-    secrets = [
-        v
-        for c in ctx.project.connections.values()
-        for k, v in (c.model_extra or {}).items()
-        if isinstance(v, str)
-        and v
-        and any(s in k for s in ("key", "secret", "password", "token", "string"))
-    ]
+    secrets = secret_values([c.model_extra for c in ctx.project.connections.values()])
     result.error_message = scrub(message, secrets)
     result.error_step = getattr(exc, "step", None)
 
