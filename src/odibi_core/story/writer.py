@@ -142,8 +142,10 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     _atomic_write(folder / f"{stem}.json", json.dumps(story, indent=2, default=str))
     html = _render("run.html.j2", story=story, sections=sections, index_href="../index.html")
     _atomic_write(folder / f"{stem}.html", html)
-    apply_retention(root, ctx.project.story.retention_days, ctx.project.story.retention_count)
-    write_index(root, result.pipeline)
+    kept = apply_retention(
+        root, ctx.project.story.retention_days, ctx.project.story.retention_count
+    )
+    write_index(root, result.pipeline, kept)
     return folder / f"{stem}.html"
 
 
@@ -159,9 +161,12 @@ def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     return runs
 
 
-def write_index(pipeline_dir: Path, pipeline: str) -> None:
+def write_index(
+    pipeline_dir: Path, pipeline: str, kept: list[tuple[Path, dict[str, Any]]] | None = None
+) -> None:
+    """The pipeline's index page; ``kept`` saves reading the stories again after retention."""
     runs = []
-    for path, story in list_runs(pipeline_dir):
+    for path, story in kept if kept is not None else list_runs(pipeline_dir):
         rel = path.relative_to(pipeline_dir).with_suffix(".html").as_posix()
         runs.append(
             {
@@ -186,8 +191,12 @@ def write_index(pipeline_dir: Path, pipeline: str) -> None:
     )
 
 
-def apply_retention(pipeline_dir: Path, days: int | None, count: int | None) -> None:
+def apply_retention(
+    pipeline_dir: Path, days: int | None, count: int | None
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Delete stories past ``retention_days``/``retention_count``; return the kept ones."""
     runs = list_runs(pipeline_dir)
+    kept = []
     cutoff = datetime.now(UTC) - timedelta(days=days) if days else None
     for i, (path, story) in enumerate(runs):
         too_many = count is not None and i >= count
@@ -199,9 +208,12 @@ def apply_retention(pipeline_dir: Path, days: int | None, count: int | None) -> 
             extra = path.with_suffix("")  # per-run assets folder (e.g. GX Data Docs)
             if extra.is_dir():
                 shutil.rmtree(extra, ignore_errors=True)
+        else:
+            kept.append((path, story))
     for folder in pipeline_dir.iterdir():
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+    return kept
 
 
 def _render(template: str, **values: Any) -> str:
