@@ -9,12 +9,21 @@ list of objects carrying a unique ``name`` and the loader rejects duplicates acr
 Lifecycle hooks are called by the runner in this order for one pipeline run::
 
     odibi_project_loaded
-    odibi_before_pipeline_run
-      odibi_before_node_run        (per node, in DAG order; concurrently with --parallel)
-      odibi_check_node_output      (after transforms, before write)
-      odibi_after_node_run | odibi_on_node_error
-    odibi_catalog_rows             (once, after all nodes; rows for extra catalog tables)
-    odibi_after_pipeline_run
+    odibi_run_pipeline             (wrapper: around everything up to the catalog write)
+      odibi_before_pipeline_run
+        odibi_run_node             (wrapper, per node: around all attempts of one node)
+          odibi_before_node_run    (per node, in DAG order; concurrently with --parallel)
+          odibi_run_output_check   (wrapper, per checking plugin: around its check)
+            odibi_check_node_output  (after transforms, before write)
+          odibi_after_node_run | odibi_on_node_error
+      odibi_catalog_rows           (once, after all nodes; rows for extra catalog tables)
+    odibi_after_pipeline_run       (after the story is written)
+
+Wrapper hooks (``odibi_run_*``) exist for tracing and timing: implement them only with
+``@hookimpl(wrapper=True)`` as a generator that yields once; the runner's own work is the
+innermost call, and ``yield`` returns its result (or raises its exception). A wrapper must not
+swallow that result: return it. A plain (non-wrapper) implementation would replace the
+runner's work, so the loader does not forbid it but nothing in Odibi needs one.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ if TYPE_CHECKING:
     from odibi_core.engines.base import Engine
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
+    from odibi_core.runner.node import NodeOutcome
     from odibi_core.runner.results import NodeResult, PipelineResult
     from odibi_core.story.sections import StorySection
     from odibi_core.transforms.registry import Transform
@@ -94,6 +104,20 @@ def odibi_project_loaded(project: ProjectConfig) -> None:
 # ---------------------------------------------------------------- pipeline
 
 
+@hookspec(firstresult=True)
+def odibi_run_pipeline(ctx: RunContext) -> PipelineResult:
+    """Wrapper hook around one pipeline run (implement with ``wrapper=True``).
+
+    The wrapped work is planning, ``odibi_before_pipeline_run``, every node, and the catalog
+    write of the run (``_record``); the story, ``odibi_after_pipeline_run`` and catalog
+    maintenance come after it. ``yield`` returns the :class:`PipelineResult` (status, nodes and
+    ``catalog_error`` already set). Anything a wrapper puts in ``ctx.extras["trace_id"]``
+    before yielding is written to ``meta_runs.trace_id`` for the run's rows. A wrapper may
+    append names of catalog tables it wrote itself to ``result.catalog_tables`` so maintenance
+    covers them. Exceptions raised by a wrapper fail the run: wrappers that observe (tracing)
+    must catch their own errors."""
+
+
 @hookspec
 def odibi_before_pipeline_run(ctx: RunContext) -> None:
     """Called once per pipeline run before its first node starts. ``ctx`` carries the run_id,
@@ -107,6 +131,25 @@ def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
 
 
 # ---------------------------------------------------------------- node
+
+
+@hookspec(firstresult=True)
+def odibi_run_node(ctx: RunContext, node: NodeConfig) -> NodeOutcome:
+    """Wrapper hook around one node's execution, all retry attempts included (implement with
+    ``wrapper=True``). Not called for nodes the runner skips (those only get
+    ``odibi_after_node_run`` with status SKIPPED). ``yield`` returns the
+    :class:`~odibi_core.runner.node.NodeOutcome`; its ``result`` is the final
+    :class:`NodeResult`, which a wrapper may annotate (e.g. ``result.metrics`` lands in
+    ``meta_runs.metrics_json``). With ``--parallel`` it runs on the node's worker thread: do
+    not rely on thread-local context set by the pipeline's thread."""
+
+
+@hookspec(firstresult=True)
+def odibi_run_output_check(ctx: RunContext, node: NodeConfig, plugin: str) -> OutputCheck | None:
+    """Wrapper hook around one plugin's ``odibi_check_node_output`` call on one node attempt
+    (implement with ``wrapper=True``). ``plugin`` is the name of the plugin whose check runs
+    (e.g. ``quality``). ``yield`` returns that plugin's :class:`OutputCheck` or None, or raises
+    what the check raised."""
 
 
 @hookspec

@@ -140,6 +140,29 @@ class _Recorder:
     def odibi_project_loaded(self, project):
         self.calls.append("project_loaded")
 
+    @hookimpl(wrapper=True)
+    def odibi_run_pipeline(self, ctx):
+        self.calls.append("run_pipeline:enter")
+        result = yield
+        self.calls.append(f"run_pipeline:exit:{result.status}")
+        return result
+
+    @hookimpl(wrapper=True)
+    def odibi_run_node(self, ctx, node):
+        self.calls.append(f"run_node:enter:{node.name}")
+        outcome = yield
+        self.calls.append(f"run_node:exit:{node.name}:{outcome.result.status}")
+        return outcome
+
+    @hookimpl(wrapper=True)
+    def odibi_run_output_check(self, ctx, node, plugin):
+        if plugin == "recorder":  # other installed checkers (quality) are wrapped too
+            self.calls.append(f"run_check:enter:{node.name}:{plugin}")
+        check = yield
+        if plugin == "recorder":
+            self.calls.append(f"run_check:exit:{node.name}")
+        return check
+
     @hookimpl
     def odibi_before_pipeline_run(self, ctx):
         self.calls.append("before_pipeline")
@@ -199,14 +222,22 @@ pipelines:
     run_project(project.path("odibi.yaml"))
     assert recorder.calls == [
         "project_loaded",
+        "run_pipeline:enter",
         "before_pipeline",
+        "run_node:enter:a",
         "before_node:a",
+        "run_check:enter:a:recorder",
         "check:a",
+        "run_check:exit:a",
         "after_node:a:SUCCESS",
+        "run_node:exit:a:SUCCESS",
+        "run_node:enter:b",
         "before_node:b",
         "error:b",
         "after_node:b:FAILURE",
+        "run_node:exit:b:FAILURE",
         "after_node:c:SKIPPED",
         "catalog_rows",
+        "run_pipeline:exit:FAILURE",
         "after_pipeline:FAILURE",
     ]

@@ -6,16 +6,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError
 from odibi_core.redact import scrub, secret_values
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
+from odibi_core.runner.wrappers import wrapped
 from odibi_core.transforms.registry import TransformContext
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
+    from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
 
 
@@ -35,11 +38,28 @@ def run_node(
     version_hash: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> NodeOutcome:
-    """Run a node with its retry policy; never raises for node failures.
+    """Run a node with its retry policy, inside the plugins' ``odibi_run_node`` wrappers;
+    never raises for node failures.
 
     ``load_inputs`` returns the dependencies' outputs (reading back those loaded from their
     write targets), inside the attempt so its failures are the node's, hooks and all.
     """
+    return wrapped(
+        ctx.plugins.hook.odibi_run_node,
+        lambda: _run_attempts(ctx, node, load_inputs, state, version_hash, sleep),
+        ctx=ctx,
+        node=node,
+    )
+
+
+def _run_attempts(
+    ctx: RunContext,
+    node: NodeConfig,
+    load_inputs: Callable[[], Mapping[str, Any]],
+    state: Mapping[tuple[str, str], Any],
+    version_hash: str,
+    sleep: Callable[[float], None],
+) -> NodeOutcome:
     policy = node.retry or ctx.project.retry
     attempts = policy.max_attempts if policy.enabled else 1
     hook = ctx.plugins.hook
@@ -158,8 +178,13 @@ def _attempt(
     # first), so e.g. a second checker validates what remains after quarantine.
     for impl in ctx.plugins.hook.odibi_check_node_output.get_hookimpls():
         offered = {"ctx": ctx, "node": node, "frame": frame}
-        # pluggy lets an implementation take only some of the hook's arguments.
-        check = impl.function(*(offered[name] for name in impl.argnames))
+        check = wrapped(
+            ctx.plugins.hook.odibi_run_output_check,
+            partial(_check, impl, offered),
+            ctx=ctx,
+            node=node,
+            plugin=impl.plugin_name,
+        )
         if check is None:
             continue
         result.checks[check.name] = check.data
@@ -179,6 +204,12 @@ def _attempt(
         result.rows_written = result.rows_out
         result.steps.append(f"write {node.write.format} {node.write.target} ({node.write.mode})")
     return NodeOutcome(result, frame, new_state)
+
+
+def _check(impl: Any, offered: dict[str, Any]) -> OutputCheck | None:
+    # pluggy lets an implementation take only some of the hook's arguments.
+    check: OutputCheck | None = impl.function(*(offered[name] for name in impl.argnames))
+    return check
 
 
 def _transform(

@@ -18,6 +18,7 @@ from odibi_core.runner.context import RunContext, RunOptions
 from odibi_core.runner.dag import Plan, plan_pipeline
 from odibi_core.runner.node import NodeOutcome, run_node
 from odibi_core.runner.results import FAILURE, SKIPPED, SUCCESS, NodeResult, PipelineResult
+from odibi_core.runner.wrappers import wrapped
 
 log = logging.getLogger("odibi")
 
@@ -197,7 +198,17 @@ class _Scheduler:
 
 
 def run_pipeline(ctx: RunContext) -> PipelineResult:
-    """Run one pipeline to the end and record it (catalog, then story)."""
+    """Run one pipeline to the end and record it in the catalog, inside the plugins'
+    ``odibi_run_pipeline`` wrappers; then maintain the catalog if a threshold is crossed."""
+    result = wrapped(ctx.plugins.hook.odibi_run_pipeline, lambda: _execute(ctx), ctx=ctx)
+    if result.status == SUCCESS and not result.catalog_error and ctx.catalog.maintenance.enabled:
+        from odibi_core.catalog.maintenance import after_run
+
+        after_run(ctx.catalog, {table: [ctx.pipeline_name] for table in result.catalog_tables})
+    return result
+
+
+def _execute(ctx: RunContext) -> PipelineResult:
     hashes = {n.name: hashing.node_hash(n) for n in ctx.pipeline.nodes}
     result = PipelineResult(
         ctx.run_id,
@@ -221,10 +232,6 @@ def run_pipeline(ctx: RunContext) -> PipelineResult:
     ]
     result.status = FAILURE if failed else SUCCESS
     _record(ctx, result, scheduler.new_state, hashes)
-    if result.status == SUCCESS and not result.catalog_error and ctx.catalog.maintenance.enabled:
-        from odibi_core.catalog.maintenance import after_run
-
-        after_run(ctx.catalog, {table: [ctx.pipeline_name] for table in result.catalog_tables})
     return result
 
 
@@ -265,6 +272,8 @@ def _record(
                     extra[batch.table] = CatalogRows(
                         batch.table, list(batch.rows), batch.schema, batch.partition_by
                     )
+        # Plugins' own meta_runs rows (e.g. telemetry's check spans) join the run's commit.
+        plugin_runs = extra.pop(tables.META_RUNS, None)
         for batch in extra.values():
             catalog.append(batch)
         result.catalog_tables = [
@@ -272,19 +281,17 @@ def _record(
             *([tables.META_STATE] if new_state else []),
             *extra,
         ]
-        catalog.append(
-            CatalogRows(
-                tables.META_RUNS,
-                list(
-                    run_rows(
-                        result,
-                        ctx.project.project,
-                        hashes,
-                        hashing.pipeline_hash(ctx.pipeline),
-                        ctx.extras.get("trace_id"),
-                    )
-                ),
+        rows = list(
+            run_rows(
+                result,
+                ctx.project.project,
+                hashes,
+                hashing.pipeline_hash(ctx.pipeline),
+                ctx.extras.get("trace_id"),
             )
+        )
+        catalog.append(
+            CatalogRows(tables.META_RUNS, rows + (plugin_runs.rows if plugin_runs else []))
         )
     except Exception as exc:  # the data work is done: report the catalog failure, keep the result
         log.error("catalog write failed: %s", exc)

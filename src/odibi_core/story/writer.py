@@ -66,7 +66,18 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
             for s in ("SUCCESS", "FAILURE", "SKIPPED")
         },
         "nodes": nodes,
+        "sections": _run_sections(ctx, result),
     }
+
+
+def _run_sections(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
+    """Run-level data of the story sections that have a ``run_collect``."""
+    found = {}
+    for name, section in ctx.plugins.registry.story_sections.items():
+        data = section.run_collect(ctx, result) if section.run_collect else None
+        if data is not None:
+            found[name] = data
+    return found
 
 
 def _masked_columns(pipeline: Any) -> dict[str, set[str]]:
@@ -234,8 +245,8 @@ def _environment() -> Any:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["duration"] = _duration
-    env.globals["render_section"] = lambda section, data: Markup(
-        env.from_string(section.template).render(data=data)
+    env.globals["render_section"] = lambda section, data, run=False: Markup(
+        env.from_string(section.run_template if run else section.template).render(data=data)
     )
     return env
 
