@@ -1,0 +1,25 @@
+"""Names of the attributes Odibi puts on its spans and metric points (``odibi.*``)."""
+
+from __future__ import annotations
+
+PIPELINE = "odibi.pipeline"
+NODE = "odibi.node"
+RUN_ID = "odibi.run_id"
+PROJECT = "odibi.project"
+ENGINE = "odibi.engine"
+ENVIRONMENT = "odibi.environment"
+#: ``pipeline``, ``node`` or ``check``, as ``meta_runs.scope``.
+SCOPE = "odibi.scope"
+STATUS = "odibi.status"
+ROWS_IN = "odibi.rows_in"
+ROWS_OUT = "odibi.rows_out"
+ROWS_WRITTEN = "odibi.rows_written"
+DQ_SCORE = "odibi.dq_score"
+ATTEMPT = "odibi.attempt"
+CHECK = "odibi.check"
+ASSERTIONS = "odibi.assertions"
+ASSERTIONS_FAILED = "odibi.assertions_failed"
+ASSERTION = "odibi.assertion"
+ASSERTION_TYPE = "odibi.assertion_type"
+SEVERITY = "odibi.severity"
+SKIP_REASON = "odibi.skip_reason"

@@ -1,0 +1,440 @@
+"""One pipeline run's telemetry: its providers, spans and metrics, and their delivery.
+
+Each run gets its own ``TracerProvider`` and ``MeterProvider`` (nothing global is set, so an
+application embedding Odibi keeps its own OpenTelemetry setup). The catalog exporters are
+always attached; OTLP exporters only when configured. At the run's end the catalog metric
+reader is flushed into ``meta_metrics`` (one commit) and OTLP delivery is awaited for at most
+the export timeout, spans and metrics concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.version import __version__ as sdk_version
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
+
+from odibi_core import __version__ as odibi_version
+from odibi_core.catalog.rows import CatalogRows
+from odibi_core.redact import scrub, secret_values
+from odibi_telemetry import attributes as a
+from odibi_telemetry import otlp
+from odibi_telemetry.catalog_export import (
+    META_METRICS,
+    CatalogMetricExporter,
+    CatalogSpanExporter,
+    hex_id,
+    metrics_schema,
+)
+
+if TYPE_CHECKING:
+    from odibi_core.config.models import NodeConfig
+    from odibi_core.runner.checks import OutputCheck
+    from odibi_core.runner.context import RunContext
+    from odibi_core.runner.results import NodeResult, PipelineResult
+    from odibi_telemetry.settings import Settings
+
+log = logging.getLogger("odibi.telemetry")
+
+#: Telemetry catalog writes that failed in this process (each also logged, and counted in the
+#: ``odibi.telemetry.catalog_write_failures`` metric sent over OTLP).
+catalog_write_failures = 0
+
+
+def _ns(ts: datetime) -> int:
+    return int(ts.timestamp() * 1_000_000) * 1000
+
+
+class RunTelemetry:
+    """Spans and metrics of one pipeline run, kept in ``ctx.extras["telemetry"]``."""
+
+    def __init__(self, ctx: RunContext, settings: Settings):
+        self.ctx = ctx
+        self.settings = settings
+        self.catalog_error: str | None = None
+        self.otlp_note: str | None = None
+        env_resource = OTELResourceDetector().detect()
+        self.env_attributes = dict(env_resource.attributes)
+        base = {
+            "service.name": "odibi",
+            "service.version": odibi_version,
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "opentelemetry",
+            "telemetry.sdk.version": sdk_version,
+            a.PROJECT: ctx.project.project,
+        }
+        if ctx.environment:
+            base["deployment.environment.name"] = ctx.environment
+        self.resource = Resource(base).merge(env_resource)  # OTEL_* variables win
+
+        self.spans = CatalogSpanExporter()
+        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        if settings.traces_otlp:
+            try:
+                exporter = otlp.span_exporter(settings.traces_otlp)
+                self.tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+            except ImportError:
+                self.otlp_note = otlp.INSTALL_HINT
+        self.tracer = self.tracer_provider.get_tracer("odibi", odibi_version)
+
+        self.metrics = CatalogMetricExporter(ctx.run_id, ctx.pipeline_name, self.env_attributes)
+        # Infinite interval: no background thread; points are collected when the run ends.
+        self.catalog_reader = PeriodicExportingMetricReader(
+            self.metrics, export_interval_millis=math.inf
+        )
+        readers = [self.catalog_reader]
+        self.otlp_reader: PeriodicExportingMetricReader | None = None
+        if settings.metrics_otlp:
+            try:
+                self.otlp_reader = PeriodicExportingMetricReader(
+                    otlp.metric_exporter(settings.metrics_otlp),
+                    export_interval_millis=math.inf,
+                    export_timeout_millis=settings.timeout_s * 1000,
+                )
+                readers.append(self.otlp_reader)
+            except ImportError:
+                self.otlp_note = otlp.INSTALL_HINT
+        if self.otlp_note:
+            log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
+        self.meter_provider = MeterProvider(
+            metric_readers=readers, resource=self.resource, shutdown_on_exit=False
+        )
+        meter = self.meter_provider.get_meter("odibi", odibi_version)
+        self.node_runs = meter.create_counter("odibi.node.runs", "{run}", "node runs by status")
+        self.node_duration = meter.create_histogram("odibi.node.duration", "ms", "node run time")
+        self.rows_in = meter.create_counter("odibi.node.rows_in", "{row}", "rows read by nodes")
+        self.rows_out = meter.create_counter("odibi.node.rows_out", "{row}", "rows nodes output")
+        self.node_dq = meter.create_gauge("odibi.node.dq_score", "%", "DQ score of a node run")
+        self.violations = meter.create_counter(
+            "odibi.assertion.violations", "{row}", "rows failing a quality assertion"
+        )
+        self.pipeline_runs = meter.create_counter(
+            "odibi.pipeline.runs", "{run}", "pipeline runs by status"
+        )
+        self.pipeline_duration = meter.create_histogram(
+            "odibi.pipeline.duration", "ms", "pipeline run time"
+        )
+        self.pipeline_dq = meter.create_gauge("odibi.pipeline.dq_score", "%", "DQ score of a run")
+        self.write_failures = meter.create_counter(
+            "odibi.telemetry.catalog_write_failures", "{write}", "telemetry catalog writes lost"
+        )
+
+        self.base = {a.PIPELINE: ctx.pipeline_name, a.RUN_ID: ctx.run_id}
+        self._lock = threading.Lock()
+        self.node_spans: dict[str, Span] = {}
+        self.span_ids: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
+        self.pipeline_span = self.tracer.start_span(
+            f"pipeline {ctx.pipeline_name}",
+            start_time=_ns(ctx.started_at),
+            attributes={
+                **self.base,
+                a.SCOPE: "pipeline",
+                a.PROJECT: ctx.project.project,
+                a.ENGINE: ctx.engine.name,
+                **({a.ENVIRONMENT: ctx.environment} if ctx.environment else {}),
+            },
+        )
+        # Passed explicitly to every child: node threads never rely on thread-local context.
+        self.parent = set_span_in_context(self.pipeline_span)
+        self.trace_id = hex_id(self.pipeline_span.get_span_context().trace_id, 32)
+        self.finished = False
+
+    # ------------------------------------------------------------ nodes
+
+    def start_node(self, node: NodeConfig) -> Span:
+        span = self.tracer.start_span(
+            f"node {node.name}",
+            context=self.parent,
+            attributes={**self.base, a.NODE: node.name, a.SCOPE: "node", a.ENGINE: self.engine},
+        )
+        with self._lock:
+            self.node_spans[node.name] = span
+        return span
+
+    @property
+    def engine(self) -> str:
+        return str(self.ctx.engine.name)
+
+    def attempt_started(self, node: NodeConfig) -> None:
+        with self._lock:
+            self.attempts[node.name] = self.attempts.get(node.name, 0) + 1
+
+    def node_error(self, node: NodeConfig, error: BaseException) -> None:
+        with self._lock:
+            span = self.node_spans.get(node.name)
+            attempt = self.attempts.get(node.name, 1)
+        if span is not None:
+            span.add_event("exception", {**self._exception(error), a.ATTEMPT: attempt})
+
+    def _exception(self, error: BaseException) -> dict[str, str]:
+        """The exception's type and scrubbed message (no traceback: it may hold secrets)."""
+        detail = getattr(error, "detail", None) or str(error) or type(error).__name__
+        secrets = secret_values([c.model_extra for c in self.ctx.project.connections.values()])
+        return {"exception.type": type(error).__name__, "exception.message": scrub(detail, secrets)}
+
+    def end_node(self, span: Span, result: NodeResult | None, error: BaseException | None) -> None:
+        if result is not None:
+            self._describe(span, result)
+            result.metrics["span_id"] = hex_id(span.get_span_context().span_id, 16)
+            self.record_node(result)
+        if error is not None:
+            span.add_event("exception", self._exception(error))
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end(end_time=_ns(result.ended_at) if result is not None else None)
+
+    def skipped_node(self, node: NodeConfig, result: NodeResult) -> None:
+        span = self.tracer.start_span(
+            f"node {node.name}",
+            context=self.parent,
+            start_time=_ns(result.started_at),
+            attributes={**self.base, a.NODE: node.name, a.SCOPE: "node", a.ENGINE: self.engine},
+        )
+        if result.skip_reason:
+            span.set_attribute(a.SKIP_REASON, result.skip_reason)
+        self._describe(span, result)
+        result.metrics["span_id"] = hex_id(span.get_span_context().span_id, 16)
+        span.end(end_time=_ns(result.ended_at))
+        self.record_node(result)
+
+    def _describe(self, span: Span, result: NodeResult) -> None:
+        attrs: dict[str, Any] = {a.STATUS: result.status, a.ATTEMPT: result.attempt}
+        for key, value in (
+            (a.ROWS_IN, result.rows_in),
+            (a.ROWS_OUT, result.rows_out),
+            (a.ROWS_WRITTEN, result.rows_written),
+            (a.DQ_SCORE, result.dq_score),
+        ):
+            if value is not None:
+                attrs[key] = value
+        span.set_attributes(attrs)
+        if result.status == "FAILURE":
+            span.set_status(Status(StatusCode.ERROR, result.error_message or result.error_type))
+        with self._lock:
+            self.span_ids[result.node] = hex_id(span.get_span_context().span_id, 16)
+
+    def record_node(self, result: NodeResult) -> None:
+        attrs = {a.PIPELINE: self.ctx.pipeline_name, a.NODE: result.node, a.STATUS: result.status}
+        self.node_runs.add(1, attrs)
+        if result.status == "SKIPPED":
+            return
+        self.node_duration.record(result.duration_ms, attrs)
+        node_attrs = {a.PIPELINE: self.ctx.pipeline_name, a.NODE: result.node}
+        if result.rows_in is not None:
+            self.rows_in.add(result.rows_in, node_attrs)
+        if result.rows_out is not None:
+            self.rows_out.add(result.rows_out, node_attrs)
+        if result.dq_score is not None:
+            self.node_dq.set(result.dq_score, node_attrs)
+        for check, data in result.checks.items():
+            assertions = data.get("assertions") if isinstance(data, dict) else None
+            for item in assertions or []:
+                if not isinstance(item, dict):
+                    continue
+                self.violations.add(
+                    int(item.get("violation_count") or 0),
+                    {
+                        **node_attrs,
+                        a.CHECK: check,
+                        a.ASSERTION: str(item.get("name")),
+                        a.ASSERTION_TYPE: str(item.get("assertion_type")),
+                        a.SEVERITY: str(item.get("severity")),
+                        a.STATUS: str(item.get("status")),
+                    },
+                )
+
+    # ------------------------------------------------------------ output checks
+
+    def end_check(
+        self,
+        node: NodeConfig,
+        plugin: str,
+        started_ns: int,
+        check: OutputCheck | None,
+        error: BaseException | None,
+    ) -> None:
+        """The check's span, made once it is over and only if the plugin checked something
+        (returned an :class:`OutputCheck` or raised): a plugin with nothing to check on a
+        node leaves no span and no ``meta_runs`` row."""
+        if check is None and error is None:
+            return
+        with self._lock:
+            parent = self.node_spans.get(node.name)
+            attempt = self.attempts.get(node.name, 1)
+        span = self.tracer.start_span(
+            f"check {check.name if check is not None else plugin}",
+            context=set_span_in_context(parent) if parent is not None else self.parent,
+            start_time=started_ns,
+            attributes={
+                **self.base,
+                a.NODE: node.name,
+                a.SCOPE: "check",
+                a.CHECK: check.name if check is not None else plugin,
+                a.ATTEMPT: attempt,
+            },
+        )
+        if check is not None:
+            if check.dq_score is not None:
+                span.set_attribute(a.DQ_SCORE, check.dq_score)
+            assertions = check.data.get("assertions") if isinstance(check.data, dict) else None
+            if isinstance(assertions, list):
+                failed = sum(
+                    1 for x in assertions if isinstance(x, dict) and x.get("status") != "passed"
+                )
+                span.set_attributes({a.ASSERTIONS: len(assertions), a.ASSERTIONS_FAILED: failed})
+            if check.error:
+                span.add_event(
+                    "exception", {"exception.type": "NodeError", "exception.message": check.error}
+                )
+                span.set_status(Status(StatusCode.ERROR, check.error))
+        if error is not None:
+            span.add_event("exception", self._exception(error))
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end()
+
+    def check_rows(self) -> list[dict[str, Any]]:
+        return self.spans.run_rows(
+            {
+                "run_id": self.ctx.run_id,
+                "project": self.ctx.project.project,
+                "pipeline_name": self.ctx.pipeline_name,
+                "environment": self.ctx.environment,
+            }
+        )
+
+    # ------------------------------------------------------------ the end of the run
+
+    def finish(self, result: PipelineResult | None, error: BaseException | None = None) -> None:
+        """End the pipeline span, write ``meta_metrics``, deliver OTLP; never raises."""
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            span = self.pipeline_span
+            if result is not None:
+                attrs: dict[str, Any] = {
+                    a.STATUS: result.status,
+                    a.ROWS_WRITTEN: result.rows_written,
+                }
+                if result.dq_score is not None:
+                    attrs[a.DQ_SCORE] = result.dq_score
+                span.set_attributes(attrs)
+                if result.status == "FAILURE":
+                    failed = ", ".join(n.node for n in result.failed)
+                    span.set_status(Status(StatusCode.ERROR, f"node(s) failed: {failed}"))
+                labels = {a.PIPELINE: self.ctx.pipeline_name, a.STATUS: result.status}
+                self.pipeline_runs.add(1, labels)
+                self.pipeline_duration.record(result.duration_ms, labels)
+                if result.dq_score is not None:
+                    self.pipeline_dq.set(result.dq_score, {a.PIPELINE: self.ctx.pipeline_name})
+            if error is not None:
+                span.add_event("exception", self._exception(error))
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                self.pipeline_runs.add(1, {a.PIPELINE: self.ctx.pipeline_name, a.STATUS: "FAILURE"})
+            span.end()
+            self.catalog_reader.force_flush()
+            self._write_metrics(self.metrics.drain(), result)
+        except Exception as exc:  # telemetry never fails a run
+            log.warning("telemetry: could not finish the run's telemetry: %s", exc)
+        finally:
+            self._shutdown()
+
+    def _write_metrics(self, rows: list[dict[str, Any]], result: PipelineResult | None) -> None:
+        global catalog_write_failures
+        if not rows:
+            return
+        try:
+            self.ctx.catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))
+        except Exception as exc:
+            catalog_write_failures += 1
+            self.catalog_error = f"{type(exc).__name__}: {exc}"
+            self.write_failures.add(1, {a.PIPELINE: self.ctx.pipeline_name})
+            log.warning(
+                "telemetry: %d metric points not written to %s (%s); the run is unaffected",
+                len(rows),
+                META_METRICS,
+                self.catalog_error,
+            )
+            return
+        if result is not None:
+            result.catalog_tables.append(META_METRICS)
+
+    def _shutdown(self) -> None:
+        """Shut both providers down; OTLP delivery waits at most the export timeout."""
+        if self.otlp_reader is None and not self.settings.traces_otlp:
+            self.tracer_provider.shutdown()
+            self.meter_provider.shutdown()
+            return
+        timeout_ms = self.settings.timeout_s * 1000
+        reader = self.otlp_reader
+
+        def metrics() -> None:
+            if reader is not None:
+                reader.force_flush(timeout_millis=timeout_ms)
+            self.meter_provider.shutdown(timeout_millis=timeout_ms)
+
+        workers = [
+            threading.Thread(target=job, name=f"odibi-otlp-{name}", daemon=True)
+            for name, job in (("spans", self.tracer_provider.shutdown), ("metrics", metrics))
+        ]
+        deadline = _monotonic() + self.settings.timeout_s + 1.0
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - _monotonic()))
+        if any(w.is_alive() for w in workers):
+            self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
+            log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
+
+    # ------------------------------------------------------------ the story
+
+    def waterfall(self) -> dict[str, Any]:
+        spans = sorted(self.spans.finished(), key=lambda s: s.start_time or 0)
+        root = self.pipeline_span
+        t0 = getattr(root, "start_time", None) or (spans[0].start_time if spans else 0) or 0
+        t1 = max([s.end_time or 0 for s in spans] + [t0 + 1])
+        total = t1 - t0
+        depth = {"pipeline": 0, "node": 1, "check": 2}
+        bars = []
+        for span in spans:
+            attrs = span.attributes or {}
+            start, end = span.start_time or t0, span.end_time or t1
+            scope = str(attrs.get(a.SCOPE, ""))
+            bars.append(
+                {
+                    "name": span.name,
+                    "scope": scope,
+                    "depth": depth.get(scope, 1),
+                    "status": attrs.get(a.STATUS)
+                    or ("FAILURE" if span.status.status_code is StatusCode.ERROR else "SUCCESS"),
+                    "offset_ms": round((start - t0) / 1e6, 1),
+                    "duration_ms": round((end - start) / 1e6, 1),
+                    "left": round(100 * (start - t0) / total, 2),
+                    "width": round(max(100 * (end - start) / total, 0.2), 2),
+                    "span_id": hex_id(span.context.span_id, 16) if span.context else None,
+                }
+            )
+        return {
+            "trace_id": self.trace_id,
+            "duration_ms": round(total / 1e6, 1),
+            "spans": bars,
+            "otlp": {"traces": self.settings.traces_otlp, "metrics": self.settings.metrics_otlp},
+            "otlp_note": self.otlp_note,
+            "catalog_error": self.catalog_error,
+        }
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,73 @@
+"""The telemetry section of a run's story: the trace id and a timing waterfall of its spans."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from odibi_core.story.sections import StorySection
+
+if TYPE_CHECKING:
+    from odibi_core.runner.context import RunContext
+    from odibi_core.runner.results import NodeResult, PipelineResult
+
+# Plain HTML and inline styles only: the story's CSP allows no scripts and no external assets.
+RUN_TEMPLATE = """\
+{% set colors = {"SUCCESS": "#2e7d32", "FAILURE": "#c62828", "SKIPPED": "#9e9e9e"} %}
+<p class="muted">trace <code>{{ data.trace_id }}</code> · {{ data.spans | length }} spans ·
+{% if data.otlp.traces or data.otlp.metrics %}also sent over OTLP
+({{ data.otlp.traces or "no traces" }}, {{ data.otlp.metrics or "no metrics" }}){% else %}kept in
+the System Catalog (no OTLP endpoint set){% endif %}</p>
+{% if data.otlp_note %}<p class="error">telemetry: {{ data.otlp_note }}</p>{% endif %}
+{% if data.catalog_error %}<p class="error">telemetry metrics were not written to the catalog:
+{{ data.catalog_error }} (the run is unaffected)</p>{% endif %}
+<table class="waterfall" style="width:100%">
+  <tr><th>span</th><th>start</th><th>duration</th><th style="width:55%">timeline</th></tr>
+  {% for s in data.spans %}
+  <tr>
+    <td style="padding-left:{{ 4 + 14 * s.depth }}px"><code>{{ s.name }}</code></td>
+    <td class="num">+{{ s.offset_ms }} ms</td>
+    <td class="num">{{ s.duration_ms }} ms</td>
+    <td><div style="position:relative;height:12px;background:#eeeeee">
+      <div title="{{ s.name }}" style="position:absolute;top:0;height:12px;min-width:1px;
+        left:{{ s.left }}%;width:{{ s.width }}%;
+        background:{{ '#6a1b9a' if s.scope == 'check' else colors.get(s.status, '#1565c0') }}">
+      </div>
+    </div></td>
+  </tr>
+  {% endfor %}
+</table>
+"""
+
+NODE_TEMPLATE = (
+    '<p class="muted">span <code>{{ data.span_id }}</code> of trace '
+    "<code>{{ data.trace_id }}</code></p>"
+)
+
+
+def _run(ctx: RunContext) -> Any:
+    from odibi_telemetry.plugin import run_of
+
+    return run_of(ctx)
+
+
+def _collect(ctx: RunContext, result: NodeResult) -> dict[str, Any] | None:
+    run = _run(ctx)
+    if run is None or result.node not in run.span_ids:
+        return None
+    return {"trace_id": run.trace_id, "span_id": run.span_ids[result.node]}
+
+
+def _run_collect(ctx: RunContext, result: PipelineResult) -> dict[str, Any] | None:
+    run = _run(ctx)
+    return None if run is None else run.waterfall()
+
+
+def telemetry_section() -> StorySection:
+    return StorySection(
+        "telemetry",
+        "Trace",
+        _collect,
+        NODE_TEMPLATE,
+        run_collect=_run_collect,
+        run_template=RUN_TEMPLATE,
+    )

@@ -1,0 +1,97 @@
+"""OTLP export to real receivers on 127.0.0.1 (http/protobuf and gRPC), decoded with the
+opentelemetry-proto messages; a broken endpoint neither fails nor stalls a run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from receivers import attrs, closed_port, grpc_receiver, http_receiver, silent_listener
+
+NODES = {"raw", "clean", "broken", "after_broken"}
+
+
+def check_received(received, project, run_id):
+    spans = received.spans()
+    by_name = {span.name: (resource, span) for resource, span in spans}
+    assert set(by_name) == {"pipeline sales", "check rowcheck"} | {f"node {n}" for n in NODES}
+    resource, root = by_name["pipeline sales"]
+    resource = attrs(resource.attributes)
+    assert resource["service.name"] == "odibi" and resource["team"] == "data"
+    assert resource["odibi.project"] == "shop"
+    assert root.parent_span_id == b""
+    assert len({span.trace_id for _, span in spans}) == 1
+    for name in NODES:  # every node span is a child of the pipeline span, threads or not
+        assert by_name[f"node {name}"][1].parent_span_id == root.span_id
+    assert by_name["check rowcheck"][1].parent_span_id == by_name["node clean"][1].span_id
+
+    clean = attrs(by_name["node clean"][1].attributes)
+    assert clean["odibi.run_id"] == run_id
+    assert (clean["odibi.pipeline"], clean["odibi.node"]) == ("sales", "clean")
+    assert (clean["odibi.rows_in"], clean["odibi.rows_out"]) == (3, 3)
+    assert (clean["odibi.status"], clean["odibi.engine"]) == ("SUCCESS", "pandas")
+    assert attrs(by_name["check rowcheck"][1].attributes)["odibi.dq_score"] == 75.0
+    broken = by_name["node broken"][1]
+    assert broken.status.code == broken.status.STATUS_CODE_ERROR
+    assert "nope" in broken.status.message
+    (event,) = [e for e in broken.events if e.name == "exception"]
+    assert attrs(event.attributes)["exception.type"] == "NodeError"
+    assert root.status.code == root.status.STATUS_CODE_ERROR
+    assert attrs(root.attributes)["odibi.status"] == "FAILURE"
+
+    names = {name for _, name, _ in received.metric_points()}
+    assert {
+        "odibi.node.duration",
+        "odibi.node.rows_in",
+        "odibi.node.rows_out",
+        "odibi.node.runs",
+        "odibi.node.dq_score",
+        "odibi.assertion.violations",
+        "odibi.pipeline.runs",
+    } <= names
+    # ...and the catalog received the same telemetry.
+    assert {p["metric_name"] for p in project.catalog("meta_metrics")} == names
+
+
+@pytest.mark.parametrize(
+    "receiver,protocol", [(http_receiver, "http/protobuf"), (grpc_receiver, "grpc")]
+)
+def test_otlp_receives_spans_and_metrics_while_the_catalog_keeps_them(shop, receiver, protocol):
+    with receiver() as received:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": received.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+            "OTEL_RESOURCE_ATTRIBUTES": "team=data",
+        }
+        run = shop.run("--parallel", "--workers", "2", env=env)
+        assert run.exit_code == 1, run.output
+        (run_id,) = {r["run_id"] for r in shop.catalog("meta_runs")}
+        check_received(received, shop, run_id)
+
+
+def test_a_signal_can_be_left_out_of_otlp(healthy):
+    with http_receiver() as received:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": received.endpoint, "OTEL_TRACES_EXPORTER": "none"}
+        assert healthy.run(env=env).exit_code == 0
+    assert received.spans() == [] and received.metric_points()
+    assert healthy.catalog("meta_metrics")
+
+
+@pytest.mark.parametrize("broken", ["refused", "never answers"])
+def test_a_broken_endpoint_neither_fails_nor_stalls_the_run(healthy, broken):
+    started = time.monotonic()
+    assert healthy.run().exit_code == 0
+    baseline = time.monotonic() - started
+    timeout = 1.0
+    with silent_listener() as hung:
+        endpoint = closed_port() if broken == "refused" else hung
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": str(timeout)}
+        started = time.monotonic()
+        run = healthy.run(env=env)
+        took = time.monotonic() - started
+    assert run.exit_code == 0, run.output
+    # At most the export timeout (spans and metrics are exported concurrently) + slack.
+    assert took < baseline + timeout + 1.5, (took, baseline)
+    runs = healthy.catalog("meta_runs")
+    assert len({r["run_id"] for r in runs}) == 2 and all(r["trace_id"] for r in runs)
+    assert len({p["run_id"] for p in healthy.catalog("meta_metrics")}) == 2
