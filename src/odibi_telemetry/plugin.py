@@ -71,6 +71,8 @@ def odibi_run_pipeline(ctx: RunContext) -> Generator[None, PipelineResult, Pipel
         raise
     if run is not None:
         run.finish(result)
+        if not ctx.project.story.auto_generate:
+            run.wait()  # no story to overlap with
     return result
 
 
@@ -137,6 +139,13 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
     from odibi_core.catalog.rows import CatalogRows
 
     return [CatalogRows("meta_runs", rows)]
+
+
+@hookimpl
+def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
+    run = run_of(ctx)
+    if run:
+        _safely("meta_metrics write", run.wait)
 
 
 @hookimpl

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("odibi.telemetry")
 
-#: Telemetry catalog writes that failed in this process (each also logged, and counted in the
-#: ``odibi.telemetry.catalog_write_failures`` metric sent over OTLP).
+#: Telemetry catalog writes that failed in this process (each one is also logged).
 catalog_write_failures = 0
+_failures_lock = threading.Lock()
 
 
 def _ns(ts: datetime) -> int:
@@ -125,9 +125,6 @@ class RunTelemetry:
             "odibi.pipeline.duration", "ms", "pipeline run time"
         )
         self.pipeline_dq = meter.create_gauge("odibi.pipeline.dq_score", "%", "DQ score of a run")
-        self.write_failures = meter.create_counter(
-            "odibi.telemetry.catalog_write_failures", "{write}", "telemetry catalog writes lost"
-        )
 
         self.base = {a.PIPELINE: ctx.pipeline_name, a.RUN_ID: ctx.run_id}
         self._lock = threading.Lock()
@@ -149,6 +146,7 @@ class RunTelemetry:
         self.parent = set_span_in_context(self.pipeline_span)
         self.trace_id = hex_id(self.pipeline_span.get_span_context().trace_id, 32)
         self.finished = False
+        self.writer: threading.Thread | None = None
 
     # ------------------------------------------------------------ nodes
 
@@ -315,7 +313,8 @@ class RunTelemetry:
     # ------------------------------------------------------------ the end of the run
 
     def finish(self, result: PipelineResult | None, error: BaseException | None = None) -> None:
-        """End the pipeline span, write ``meta_metrics``, deliver OTLP; never raises."""
+        """End the pipeline span, start the ``meta_metrics`` write, deliver OTLP (waiting at
+        most the export timeout); never raises."""
         if self.finished:
             return
         self.finished = True
@@ -343,22 +342,31 @@ class RunTelemetry:
                 self.pipeline_runs.add(1, {a.PIPELINE: self.ctx.pipeline_name, a.STATUS: "FAILURE"})
             span.end()
             self.catalog_reader.force_flush()
-            self._write_metrics(self.metrics.drain(), result)
+            # One commit per run (then the table's maintenance check), on its own thread: it
+            # overlaps the story, the Delta work running mostly outside the GIL. ``wait``
+            # joins it after the story.
+            self.writer = threading.Thread(
+                target=self._write_metrics,
+                args=(self.metrics.drain(), result is not None and result.status == "SUCCESS"),
+                name="odibi-telemetry-catalog",
+            )
+            self.writer.start()
         except Exception as exc:  # telemetry never fails a run
             log.warning("telemetry: could not finish the run's telemetry: %s", exc)
         finally:
             self._shutdown()
 
-    def _write_metrics(self, rows: list[dict[str, Any]], result: PipelineResult | None) -> None:
+    def _write_metrics(self, rows: list[dict[str, Any]], succeeded: bool) -> None:
         global catalog_write_failures
         if not rows:
             return
+        catalog = self.ctx.catalog
         try:
-            self.ctx.catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))
+            catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))
         except Exception as exc:
-            catalog_write_failures += 1
+            with _failures_lock:
+                catalog_write_failures += 1
             self.catalog_error = f"{type(exc).__name__}: {exc}"
-            self.write_failures.add(1, {a.PIPELINE: self.ctx.pipeline_name})
             log.warning(
                 "telemetry: %d metric points not written to %s (%s); the run is unaffected",
                 len(rows),
@@ -366,8 +374,18 @@ class RunTelemetry:
                 self.catalog_error,
             )
             return
-        if result is not None:
-            result.catalog_tables.append(META_METRICS)
+        # Maintained like the runner maintains its own tables: after successful runs, when a
+        # threshold is crossed (after_run never raises).
+        if succeeded and catalog.maintenance.enabled:
+            from odibi_core.catalog.maintenance import after_run
+
+            after_run(catalog, {META_METRICS: [self.ctx.pipeline_name]})
+
+    def wait(self) -> None:
+        """Wait for the run's ``meta_metrics`` commit (started by :meth:`finish`)."""
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.join()
 
     def _shutdown(self) -> None:
         """Shut both providers down; OTLP delivery waits at most the export timeout."""
@@ -421,7 +439,6 @@ class RunTelemetry:
                     "duration_ms": round((end - start) / 1e6, 1),
                     "left": round(100 * (start - t0) / total, 2),
                     "width": round(max(100 * (end - start) / total, 0.2), 2),
-                    "span_id": hex_id(span.context.span_id, 16) if span.context else None,
                 }
             )
         return {
@@ -430,7 +447,6 @@ class RunTelemetry:
             "spans": bars,
             "otlp": {"traces": self.settings.traces_otlp, "metrics": self.settings.metrics_otlp},
             "otlp_note": self.otlp_note,
-            "catalog_error": self.catalog_error,
         }
 
 

@@ -18,8 +18,6 @@ RUN_TEMPLATE = """\
 ({{ data.otlp.traces or "no traces" }}, {{ data.otlp.metrics or "no metrics" }}){% else %}kept in
 the System Catalog (no OTLP endpoint set){% endif %}</p>
 {% if data.otlp_note %}<p class="error">telemetry: {{ data.otlp_note }}</p>{% endif %}
-{% if data.catalog_error %}<p class="error">telemetry metrics were not written to the catalog:
-{{ data.catalog_error }} (the run is unaffected)</p>{% endif %}
 <table class="waterfall" style="width:100%">
   <tr><th>span</th><th>start</th><th>duration</th><th style="width:55%">timeline</th></tr>
   {% for s in data.spans %}
@@ -38,11 +36,6 @@ the System Catalog (no OTLP endpoint set){% endif %}</p>
 </table>
 """
 
-NODE_TEMPLATE = (
-    '<p class="muted">span <code>{{ data.span_id }}</code> of trace '
-    "<code>{{ data.trace_id }}</code></p>"
-)
-
 
 def _run(ctx: RunContext) -> Any:
     from odibi_telemetry.plugin import run_of
@@ -51,10 +44,8 @@ def _run(ctx: RunContext) -> Any:
 
 
 def _collect(ctx: RunContext, result: NodeResult) -> dict[str, Any] | None:
-    run = _run(ctx)
-    if run is None or result.node not in run.span_ids:
-        return None
-    return {"trace_id": run.trace_id, "span_id": run.span_ids[result.node]}
+    """Nothing per node: the run's waterfall shows every node (span ids are in meta_runs)."""
+    return None
 
 
 def _run_collect(ctx: RunContext, result: PipelineResult) -> dict[str, Any] | None:
@@ -67,7 +58,6 @@ def telemetry_section() -> StorySection:
         "telemetry",
         "Trace",
         _collect,
-        NODE_TEMPLATE,
         run_collect=_run_collect,
         run_template=RUN_TEMPLATE,
     )

@@ -166,7 +166,6 @@ def test_a_failing_telemetry_write_does_not_fail_the_run(healthy, caplog):
     assert {r["status"] for r in healthy.catalog("meta_runs")} == {"SUCCESS"}
     assert len(healthy.catalog("meta_metrics")) == 1  # untouched
     telemetry = story_of(healthy)["sections"]["telemetry"]
-    assert telemetry["catalog_error"]
     assert telemetry["trace_id"] == healthy.catalog("meta_runs")[0]["trace_id"]
 
 
@@ -189,8 +188,6 @@ def test_the_story_shows_the_trace_id_and_a_waterfall(shop):
     assert bars["node broken"]["status"] == "FAILURE"
     assert bars["node raw"]["offset_ms"] <= bars["node clean"]["offset_ms"]
     assert all(0 <= s["left"] <= 100 and 0 < s["width"] <= 100 for s in bars.values())
-    node = next(n for n in story["nodes"] if n["name"] == "clean")
-    assert node["sections"]["telemetry"]["trace_id"] == telemetry["trace_id"]
     html = next(shop.root.glob(".odibi/stories/sales/*/run_*.html")).read_text()
     assert telemetry["trace_id"] in html and "check rowcheck" in html
     assert "<script" not in html

@@ -66,7 +66,9 @@ def add_parser(sub: Any) -> None:
                 help="only runs newer than this: 7d, 12h, 30m, 2w or an ISO date",
             )
             q.add_argument("--status", choices=["SUCCESS", "FAILURE", "SKIPPED"], type=str.upper)
-            q.add_argument("--scope", choices=["pipeline", "node", "all"], default="pipeline")
+            q.add_argument(
+                "--scope", choices=["pipeline", "node", "check", "all"], default="pipeline"
+            )
         if name in ("runs", "quality", "metrics"):
             q.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
         if name in ("quality", "metrics"):

@@ -245,8 +245,10 @@ def _environment() -> Any:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["duration"] = _duration
+    # Section fragments compiled once per process, not once per node.
+    fragment = functools.lru_cache(maxsize=256)(env.from_string)
     env.globals["render_section"] = lambda section, data, run=False: Markup(
-        env.from_string(section.run_template if run else section.template).render(data=data)
+        fragment(section.run_template if run else section.template).render(data=data)
     )
     return env
 

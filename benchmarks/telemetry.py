@@ -1,0 +1,209 @@
+"""Telemetry overhead benchmark: a 50-node pipeline of small frames, with telemetry on (catalog
+export, the zero-config default) against ``OTEL_SDK_DISABLED=true``, in the same run.
+
+Usage::
+
+    .venv/bin/python benchmarks/telemetry.py [--repeat N] [--nodes 50] [--check]
+
+Two measurements, each interleaving on/off repetitions after one untimed warm-up of each:
+
+* ``process``: whole ``odibi run`` processes, wall clock: what a user waits for, OpenTelemetry's
+  import included.
+* ``in_process``: ``run_project`` called repeatedly in this process: the per-run cost alone.
+
+Reports medians (ms), the ratio on/off and the overhead in percent; ``--check`` exits 1 when
+the process overhead passes the target (5 %). ``otel_import_ms`` is what importing the
+telemetry run path (the OpenTelemetry SDK) costs in a process that has already imported
+Odibi's data libraries. Prints one JSON object to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET_PCT = 5.0
+SOURCES = 5
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def make_project(root: Path, nodes: int) -> Path:
+    """``nodes`` nodes: a few CSV sources of 20 rows, then SQL nodes fanning in over them,
+    every tenth one writing parquet."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = "\n".join(f"{i},{i % 7},{i * 1.5}" for i in range(20))
+    (root / "in.csv").write_text("id,k,amount\n" + rows + "\n")
+    lines = [
+        "project: bench",
+        "retry: {enabled: false}",
+        "connections: {d: {type: local, base_path: .}}",
+        "pipelines:",
+        "  - pipeline: fifty",
+        "    nodes:",
+    ]
+    for i in range(nodes):
+        lines.append(f"      - name: n{i}")
+        if i < SOURCES:
+            lines.append("        read: {connection: d, format: csv, path: in.csv}")
+            continue
+        deps = [f"n{i - 1}", f"n{(i * 7) % i}"] if i > SOURCES else [f"n{i - 1}"]
+        deps = list(dict.fromkeys(deps))
+        lines.append(f"        depends_on: [{', '.join(deps)}]")
+        sql = f"SELECT id, k, amount + {i} AS amount FROM df WHERE k <> {i % 7 + 7}"
+        lines.append(f'        transform: {{steps: ["{sql}"]}}')
+        if i % 10 == 0:
+            lines.append(
+                f"        write: {{connection: d, format: parquet, path: out/n{i}.parquet}}"
+            )
+    (root / "odibi.yaml").write_text("\n".join(lines) + "\n")
+    return root / "odibi.yaml"
+
+
+def _env(on: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    if not on:
+        env["OTEL_SDK_DISABLED"] = "true"
+    return env
+
+
+def time_processes(config: Path, repeat: int) -> dict[str, list[float]]:
+    odibi = Path(sys.executable).with_name("odibi")
+    times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
+
+    def once(on: bool) -> float:
+        cpu = _children_cpu()
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [str(odibi), "run", str(config)],
+            capture_output=True,
+            text=True,
+            env=_env(on),
+            cwd=config.parent,
+        )
+        took = (time.perf_counter() - started) * 1000
+        if proc.returncode != 0:
+            sys.exit(f"odibi run failed:\n{proc.stdout}\n{proc.stderr}")
+        times["cpu_on" if on else "cpu_off"].append((_children_cpu() - cpu) * 1000)
+        return took
+
+    once(True), once(False)  # warm-up: catalog tables exist, caches are hot
+    for values in times.values():
+        values.clear()
+    for i in range(repeat):
+        for on in (True, False) if i % 2 == 0 else (False, True):
+            times["on" if on else "off"].append(once(on))
+        _progress(f"process {i + 1}/{repeat}")
+    return times
+
+
+def time_in_process(config: Path, repeat: int) -> dict[str, list[float]]:
+    from odibi_core.runner.api import run_project
+
+    times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
+
+    def once(on: bool) -> float:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(_env(on))
+        try:
+            cpu = time.process_time()
+            started = time.perf_counter()
+            (result,) = run_project(config)
+            took = (time.perf_counter() - started) * 1000
+            times["cpu_on" if on else "cpu_off"].append((time.process_time() - cpu) * 1000)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        if result.status != "SUCCESS":
+            sys.exit("in-process run failed")
+        return took
+
+    once(True), once(False)
+    for values in times.values():
+        values.clear()
+    for i in range(repeat):
+        for on in (True, False) if i % 2 == 0 else (False, True):
+            times["on" if on else "off"].append(once(on))
+        _progress(f"in-process {i + 1}/{repeat}")
+    return times
+
+
+def otel_import_ms(repeat: int = 5) -> float:
+    code = (
+        "import time, pandas, pyarrow, deltalake, duckdb, odibi_core.runner.api;"
+        "t = time.perf_counter(); import odibi_telemetry.run;"
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeat)
+    ]
+    return round(statistics.median(runs), 1)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def summary(times: dict[str, list[float]]) -> dict[str, Any]:
+    on, off = statistics.median(times["on"]), statistics.median(times["off"])
+    cpu_on, cpu_off = statistics.median(times["cpu_on"]), statistics.median(times["cpu_off"])
+    return {
+        "median_on_ms": round(on, 1),
+        "median_off_ms": round(off, 1),
+        "min_on_ms": round(min(times["on"]), 1),
+        "min_off_ms": round(min(times["off"]), 1),
+        "ratio": round(on / off, 4),
+        "overhead_pct": round(100 * (on / off - 1), 2),
+        "median_cpu_on_ms": round(cpu_on, 1),
+        "median_cpu_off_ms": round(cpu_off, 1),
+        "cpu_overhead_pct": round(100 * (cpu_on / cpu_off - 1), 2),
+        "runs_each": len(times["on"]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10, help="interleaved pairs (default 10)")
+    parser.add_argument("--nodes", type=int, default=50)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="odibi-bench-telemetry-") as tmp:
+        config = make_project(Path(tmp) / "project", args.nodes)
+        process = summary(time_processes(config, args.repeat))
+        in_process = summary(time_in_process(config, args.repeat))
+    report = {
+        "benchmark": "telemetry",
+        "nodes": args.nodes,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "target_overhead_pct": TARGET_PCT,
+        "process": process,
+        "in_process": in_process,
+        "otel_import_ms": otel_import_ms(),
+        "pass": process["overhead_pct"] <= TARGET_PCT,
+    }
+    print(json.dumps(report, indent=2))
+    return 1 if args.check and not report["pass"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
