@@ -234,19 +234,40 @@ def _render(template: str, **values: Any) -> str:
 @functools.cache
 def _environment() -> Any:
     """One Jinja environment per process, so each template is compiled once."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    import hashlib
+
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        FunctionLoader,
+        select_autoescape,
+    )
     from markupsafe import Markup
 
+    # Plugins' section fragments load by a name derived from their source, so they are
+    # compiled once per process and kept in the bytecode cache like the page templates.
+    fragments: dict[str, str] = {}
     env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(Path(__file__).parent / "templates"),
+                FunctionLoader(lambda name: fragments.get(name)),
+            ]
+        ),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["duration"] = _duration
-    # Section fragments compiled once per process, not once per node.
-    fragment = functools.lru_cache(maxsize=256)(env.from_string)
+
+    @functools.lru_cache(maxsize=256)
+    def fragment(source: str) -> Any:
+        name = f"section-{hashlib.sha256(source.encode()).hexdigest()[:24]}.html"  # escaped
+        fragments[name] = source
+        return env.get_template(name)
+
     env.globals["render_section"] = lambda section, data, run=False: Markup(
         fragment(section.run_template if run else section.template).render(data=data)
     )
