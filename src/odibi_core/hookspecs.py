@@ -77,7 +77,9 @@ def odibi_register_assertion_types() -> list[Any]:
 @hookspec
 def odibi_register_story_sections() -> list[StorySection]:
     """Return story sections. Each adds data about a node run to the run's story JSON and a
-    fragment to its HTML (see :class:`~odibi_core.story.sections.StorySection`)."""
+    fragment to its HTML, and optionally (``run_collect``/``run_template``) data about the whole
+    run shown once near the top of the page (see
+    :class:`~odibi_core.story.sections.StorySection`)."""
 
 
 # ---------------------------------------------------------------- project
@@ -187,4 +189,6 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
     """Return rows a plugin wants in catalog tables for this run (e.g. ``meta_quality``).
 
     Called once per pipeline run after all nodes finished. The catalog writes each table in
-    one commit per run, whatever the number of plugins contributing rows."""
+    one commit per run, whatever the number of plugins contributing rows; rows for
+    ``meta_runs`` itself (e.g. telemetry's output-check spans, ``scope='check'``) join the
+    runner's own commit of the run's pipeline and node rows, which only the runner writes."""
