@@ -417,34 +417,31 @@ class RunTelemetry:
     # ------------------------------------------------------------ the story
 
     def waterfall(self) -> dict[str, Any]:
+        """The run's finished spans for the story, compactly (stories are re-read to build
+        the pipeline's index): ``[name, depth, status, start_ms, duration_ms]`` each, depth 0
+        for the pipeline, 1 for nodes, 2 for checks; times relative to the pipeline's start."""
         spans = sorted(self.spans.finished(), key=lambda s: s.start_time or 0)
-        root = self.pipeline_span
-        t0 = getattr(root, "start_time", None) or (spans[0].start_time if spans else 0) or 0
+        t0 = getattr(self.pipeline_span, "start_time", None) or 0
         t1 = max([s.end_time or 0 for s in spans] + [t0 + 1])
-        total = t1 - t0
         depth = {"pipeline": 0, "node": 1, "check": 2}
-        bars = []
+        rows = []
         for span in spans:
             attrs = span.attributes or {}
             start, end = span.start_time or t0, span.end_time or t1
-            scope = str(attrs.get(a.SCOPE, ""))
-            bars.append(
-                {
-                    "name": span.name,
-                    "scope": scope,
-                    "depth": depth.get(scope, 1),
-                    "status": attrs.get(a.STATUS)
-                    or ("FAILURE" if span.status.status_code is StatusCode.ERROR else "SUCCESS"),
-                    "offset_ms": round((start - t0) / 1e6, 1),
-                    "duration_ms": round((end - start) / 1e6, 1),
-                    "left": round(100 * (start - t0) / total, 2),
-                    "width": round(max(100 * (end - start) / total, 0.2), 2),
-                }
+            failed = span.status.status_code is StatusCode.ERROR
+            rows.append(
+                [
+                    span.name,
+                    depth.get(str(attrs.get(a.SCOPE)), 1),
+                    attrs.get(a.STATUS) or ("FAILURE" if failed else "SUCCESS"),
+                    round((start - t0) / 1e6, 1),
+                    round((end - start) / 1e6, 1),
+                ]
             )
         return {
             "trace_id": self.trace_id,
-            "duration_ms": round(total / 1e6, 1),
-            "spans": bars,
+            "duration_ms": max(round((t1 - t0) / 1e6, 1), 0.1),
+            "spans": rows,
             "otlp": {"traces": self.settings.traces_otlp, "metrics": self.settings.metrics_otlp},
             "otlp_note": self.otlp_note,
         }

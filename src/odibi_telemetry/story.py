@@ -20,15 +20,17 @@ the System Catalog (no OTLP endpoint set){% endif %}</p>
 {% if data.otlp_note %}<p class="error">telemetry: {{ data.otlp_note }}</p>{% endif %}
 <table class="waterfall" style="width:100%">
   <tr><th>span</th><th>start</th><th>duration</th><th style="width:55%">timeline</th></tr>
-  {% for s in data.spans %}
+  {% for name, depth, status, start, ms in data.spans %}
+  {% set left = (100 * start / data.duration_ms) | round(2) %}
+  {% set width = [100 * ms / data.duration_ms, 0.2] | max | round(2) %}
   <tr>
-    <td style="padding-left:{{ 4 + 14 * s.depth }}px"><code>{{ s.name }}</code></td>
-    <td class="num">+{{ s.offset_ms }} ms</td>
-    <td class="num">{{ s.duration_ms }} ms</td>
+    <td style="padding-left:{{ 4 + 14 * depth }}px"><code>{{ name }}</code></td>
+    <td class="num">+{{ start }} ms</td>
+    <td class="num">{{ ms }} ms</td>
     <td><div style="position:relative;height:12px;background:#eeeeee">
-      <div title="{{ s.name }}" style="position:absolute;top:0;height:12px;min-width:1px;
-        left:{{ s.left }}%;width:{{ s.width }}%;
-        background:{{ '#6a1b9a' if s.scope == 'check' else colors.get(s.status, '#1565c0') }}">
+      <div title="{{ name }}" style="position:absolute;top:0;height:12px;min-width:1px;
+        left:{{ left }}%;width:{{ [width, 100 - left] | min }}%;
+        background:{{ '#6a1b9a' if depth == 2 else colors.get(status, '#1565c0') }}">
       </div>
     </div></td>
   </tr>

@@ -174,7 +174,9 @@ def test_the_story_shows_the_trace_id_and_a_waterfall(shop):
     story = story_of(shop)
     telemetry = story["sections"]["telemetry"]
     assert telemetry["trace_id"] == shop.catalog("meta_runs")[0]["trace_id"]
-    bars = {s["name"]: s for s in telemetry["spans"]}
+    bars = {
+        name: (depth, status, start, ms) for name, depth, status, start, ms in telemetry["spans"]
+    }
     assert set(bars) == {
         "pipeline sales",
         "node raw",
@@ -183,11 +185,12 @@ def test_the_story_shows_the_trace_id_and_a_waterfall(shop):
         "node broken",
         "node after_broken",
     }
-    assert bars["pipeline sales"]["left"] == 0 and bars["pipeline sales"]["depth"] == 0
-    assert bars["check rowcheck"]["depth"] == 2
-    assert bars["node broken"]["status"] == "FAILURE"
-    assert bars["node raw"]["offset_ms"] <= bars["node clean"]["offset_ms"]
-    assert all(0 <= s["left"] <= 100 and 0 < s["width"] <= 100 for s in bars.values())
+    assert bars["pipeline sales"][:2] == (0, "FAILURE") and bars["pipeline sales"][2] == 0
+    assert bars["check rowcheck"][0] == 2 and bars["node clean"][0] == 1
+    assert bars["node broken"][1] == "FAILURE"
+    assert bars["node raw"][2] <= bars["node clean"][2] <= bars["check rowcheck"][2]
+    total = telemetry["duration_ms"]
+    assert all(0 <= start <= total and 0 <= ms <= total for _, _, start, ms in bars.values())
     html = next(shop.root.glob(".odibi/stories/sales/*/run_*.html")).read_text()
     assert telemetry["trace_id"] in html and "check rowcheck" in html
     assert "<script" not in html
