@@ -47,6 +47,13 @@ def link_for(ctx: RunContext, node: str) -> str | None:
     return f"{Path(story).stem}/gx/{_page(node)}"
 
 
+def index_link(ctx: RunContext) -> str | None:
+    """The run's Data Docs index, relative to the story, if the run will have one."""
+    if not ctx.story_path or not ctx.extras.get(_KEY):
+        return None
+    return f"{Path(ctx.story_path).stem}/gx/index.html"
+
+
 def build(ctx: RunContext, result: PipelineResult) -> Path | None:
     """Render every node's validation result, plus an index page. Returns the index path."""
     validations: dict[str, Any] = ctx.extras.get(_KEY, {})
