@@ -3,6 +3,35 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
+
+import external_tools as tools
 
 # Runs in tests must not be slowed by retry back-off unless a test asks for it.
 os.environ.setdefault("ODIBI_VERBOSE", "0")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, for tests that open pages in a real browser."""
+    return tools.debian_tool("chromium", "chromium")
+
+
+@pytest.fixture(scope="session")
+def graphviz_dot() -> str:
+    return tools.debian_tool("dot", "graphviz")
+
+
+@pytest.fixture(scope="session")
+def mermaid_js() -> str:
+    return str(tools.npm_file("mermaid", tools.MERMAID_VERSION, "dist/mermaid.min.js"))
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """A folder for files a test leaves for people to look at (screenshots)."""
+    folder = Path(request.config.rootpath) / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -36,6 +36,7 @@ def environment() -> Any:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["duration"] = duration
+    env.filters["when"] = when
     env.globals["sparkline"] = sparkline
     env.globals["status_colours"] = STATUS_COLOURS
     env.globals["render_section"] = lambda template, data: Markup(
@@ -98,3 +99,18 @@ def sparkline(
         for i, v in enumerate(values)
         if v is not None
     ]
+
+
+def when(iso: Any) -> str:
+    """``2026-11-25 23:33:58 UTC`` from an ISO timestamp (stories keep full ISO in JSON)."""
+    from datetime import UTC, datetime
+
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -21,6 +21,9 @@ _TEMPLATES = Path(__file__).parent / "templates"
 _REMOTE_LINK = re.compile(r"<link\b[^>]*>", re.I)
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
 _REMOTE_IMG = re.compile(r"<img\b[^>]*\bsrc=\"https?://[^>]*>", re.I)
+#: Inline handlers (GX's "Failed Only" filter): scripts cannot run under the pages' CSP, and
+#: a blocked handler is a console error in every browser.
+_HANDLER = re.compile(r"\s+on[a-z]+=\"[^\"]*\"", re.I)
 _CSP = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     "style-src 'unsafe-inline'; img-src data:\">"
@@ -88,6 +91,7 @@ def offline(html: str, style: str) -> str:
     html = _REMOTE_LINK.sub("", html)
     html = _SCRIPT.sub("", html)
     html = _REMOTE_IMG.sub("", html)
+    html = _HANDLER.sub("", html)
     head = f"{_CSP}<style>{style}</style>"
     return re.sub(r"<head>", f"<head>{head}", html, count=1, flags=re.I)
 

@@ -189,14 +189,17 @@ def node_runs(
 
 
 def last_node_results(
-    catalog: Catalog, pipeline: str, columns: list[str] | None = None
+    catalog: Catalog,
+    pipeline: str,
+    columns: list[str] | None = None,
+    with_skipped: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Each node's most recent run that executed (SKIPPED rows are ignored)."""
+    """Each node's most recent run; only runs that executed unless ``with_skipped``."""
     if columns is not None:
         columns = list(dict.fromkeys([*columns, "node_name", "status", "timestamp"]))
     latest: dict[str, dict[str, Any]] = {}
     for row in node_runs(catalog, pipeline, columns=columns).rows:
-        if row["status"] != "SKIPPED":
+        if with_skipped or row["status"] != "SKIPPED":
             latest.setdefault(row["node_name"], row)
     return latest
 

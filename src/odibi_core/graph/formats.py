@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from odibi_core.graph.model import GraphNode, PipelineGraph
 from odibi_core.templating import STATUS_COLOURS as COLOURS
+from odibi_core.templating import duration
 
 ASCII_STATUS = {"SUCCESS": "OK", "FAILURE": "FAILED", "SKIPPED": "SKIPPED", None: "no runs"}
 
@@ -16,7 +17,7 @@ def describe(node: GraphNode) -> str:
     if node.dq_score is not None:
         parts.append(f"DQ {node.dq_score:.1f}")
     if node.duration_ms is not None:
-        parts.append(f"{node.duration_ms} ms")
+        parts.append(duration(node.duration_ms))
     if node.rows_out is not None:
         parts.append(f"{node.rows_out} rows")
     if not node.enabled:
@@ -144,8 +145,15 @@ def to_html(graphs: list[PipelineGraph]) -> str:
     from odibi_core.graph.layout import layout
     from odibi_core.templating import render
 
-    pictures = [(graph, layout({n.name: n.depends_on for n in graph.nodes})) for graph in graphs]
-    return render("graph.html.j2", pictures=pictures, headline=_headline, describe=describe)
+    pictures = [
+        (
+            graph,
+            layout({n.name: n.depends_on for n in graph.nodes}),
+            {n.name: n for n in graph.nodes},
+        )
+        for graph in graphs
+    ]
+    return render("graph.html.j2", pictures=pictures, headline=_headline)
 
 
 FORMATS: dict[str, Callable[[list[PipelineGraph]], str]] = {

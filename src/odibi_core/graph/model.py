@@ -53,7 +53,7 @@ def with_history(graph: PipelineGraph, catalog: Catalog) -> PipelineGraph:
     """Fill each node's last executed run (and the pipeline's last run) from the catalog."""
     from odibi_core.catalog import query
 
-    latest = query.last_node_results(catalog, graph.pipeline)
+    latest = query.last_node_results(catalog, graph.pipeline, with_skipped=True)
     for node in graph.nodes:
         row = latest.get(node.name)
         if row is not None:
