@@ -84,7 +84,7 @@ def sparkline(
     height: int = 28,
     lo: float | None = None,
     hi: float | None = None,
-) -> list[tuple[float, float]]:
+) -> list[tuple[int, int]]:
     """Points of a sparkline for ``values`` (oldest first) in a ``width`` x ``height`` box;
     missing values are left out. The range is ``lo``..``hi`` or that of the values."""
     known = [v for v in values if v is not None]
@@ -95,7 +95,7 @@ def sparkline(
     span = (high - low) or 1.0
     step = (width - 6) / max(len(values) - 1, 1)
     return [
-        (round(3 + i * step, 1), round(height - 3 - (v - low) / span * (height - 6), 1))
+        (round(3 + i * step), round(height - 3 - (v - low) / span * (height - 6)))
         for i, v in enumerate(values)
         if v is not None
     ]

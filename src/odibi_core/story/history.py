@@ -16,7 +16,7 @@ log = logging.getLogger("odibi")
 #: How far back a story looks for earlier runs and the last good schema.
 LOOKBACK = timedelta(days=90)
 #: Earlier runs kept per node for the trend.
-TREND_RUNS = 14
+TREND_RUNS = 10
 
 COLUMNS = [
     "run_id",
@@ -64,7 +64,7 @@ def node_histories(catalog: Catalog, pipeline: str, run_id: str) -> dict[str, No
                 {
                     "run_id": row["run_id"],
                     "status": row["status"],
-                    "timestamp": row["timestamp"].isoformat(),
+                    "timestamp": row["timestamp"].isoformat(timespec="seconds"),
                     "duration_ms": row["duration_ms"],
                     "rows_out": row["rows_out"],
                     "dq_score": row["dq_score"],

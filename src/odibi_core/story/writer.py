@@ -170,7 +170,8 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     ctx.story_path = str(folder / f"{stem}.html")
     story = build_story(ctx, result)
     sections = ctx.plugins.registry.story_sections
-    _atomic_write(folder / f"{stem}.json", json.dumps(story, indent=2, default=str))
+    # Compact: a 200-node story is ~half the size without indentation (`jq` reads it fine).
+    _atomic_write(folder / f"{stem}.json", json.dumps(story, separators=(",", ":"), default=str))
     html = render_run(story, sections, index_href="../index.html")
     _atomic_write(folder / f"{stem}.html", html)
     kept = apply_retention(
