@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,18 +45,14 @@ def layers(nodes: dict[str, list[str]]) -> list[list[str]]:
     are ignored. Within a layer, nodes are ordered to reduce edge crossings (barycentre of
     their dependencies' positions, two sweeps), falling back to definition order.
     """
+    deps_of = {n: [d for d in deps if d in nodes] for n, deps in nodes.items()}
+    try:
+        order = list(graphlib.TopologicalSorter(deps_of).static_order())
+    except graphlib.CycleError:  # config validation reports cycles; still draw something
+        order = list(nodes)
     depth: dict[str, int] = {}
-
-    def of(name: str, seen: tuple[str, ...] = ()) -> int:
-        if name not in depth:
-            if name in seen:  # a cycle (config validation reports it); keep drawing
-                return 0
-            deps = [d for d in nodes[name] if d in nodes]
-            depth[name] = 1 + max((of(d, (*seen, name)) for d in deps), default=-1)
-        return depth[name]
-
-    for name in nodes:
-        of(name)
+    for name in order:
+        depth[name] = 1 + max((depth.get(d, -1) for d in deps_of[name]), default=-1)
     children: dict[str, list[str]] = {n: [] for n in nodes}
     for name, deps in nodes.items():
         for d in deps:
@@ -64,13 +61,13 @@ def layers(nodes: dict[str, list[str]]) -> list[list[str]]:
     # Sources sit just left of their first consumer, so a lookup table read for the last
     # join does not draw an edge across the whole picture.
     for name in nodes:
-        if not [d for d in nodes[name] if d in nodes] and children[name]:
+        if not deps_of[name] and children[name]:
             depth[name] = max(depth[name], min(depth[c] for c in children[name]) - 1)
     result: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for name in nodes:
         result[depth[name]].append(name)
     for _ in range(2):
-        _sweep(result, lambda n: [d for d in nodes[n] if d in nodes])
+        _sweep(result, lambda n: deps_of[n])
         _sweep(result[::-1], lambda n: children[n])
     return result
 
