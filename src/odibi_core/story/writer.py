@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core.config.models import ALL_COLUMNS
 from odibi_core.redact import MASK
-from odibi_core.story.history import NodeHistory
+from odibi_core.story.history import NodeHistory, node_histories, schema_changes
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig
@@ -35,8 +35,6 @@ def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
 
 
 def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
-    from odibi_core.story.history import node_histories
-
     sections = ctx.plugins.registry.story_sections
     masked = _masked_columns(ctx.pipeline)
     histories = node_histories(ctx.catalog, result.pipeline, result.run_id)
@@ -114,8 +112,6 @@ def _node_story(
     sections: dict[str, Any],
     history: NodeHistory | None,
 ) -> dict[str, Any]:
-    from odibi_core.story.history import schema_changes
-
     sample = [
         {
             k: (MASK if (k in masked or ALL_COLUMNS in masked) and v is not None else v)
