@@ -21,6 +21,9 @@ _TEMPLATES = Path(__file__).parent / "templates"
 _REMOTE_LINK = re.compile(r"<link\b[^>]*>", re.I)
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
 _REMOTE_IMG = re.compile(r"<img\b[^>]*\bsrc=\"https?://[^>]*>", re.I)
+#: Inline handlers (GX's "Failed Only" filter): scripts cannot run under the pages' CSP, and
+#: a blocked handler is a console error in every browser.
+_HANDLER = re.compile(r"\s+on[a-z]+=\"[^\"]*\"", re.I)
 _CSP = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     "style-src 'unsafe-inline'; img-src data:\">"
@@ -45,6 +48,13 @@ def link_for(ctx: RunContext, node: str) -> str | None:
     if not story or node not in ctx.extras.get(_KEY, {}):
         return None
     return f"{Path(story).stem}/gx/{_page(node)}"
+
+
+def index_link(ctx: RunContext) -> str | None:
+    """The run's Data Docs index, relative to the story, if the run will have one."""
+    if not ctx.story_path or not ctx.extras.get(_KEY):
+        return None
+    return f"{Path(ctx.story_path).stem}/gx/index.html"
 
 
 def build(ctx: RunContext, result: PipelineResult) -> Path | None:
@@ -81,6 +91,7 @@ def offline(html: str, style: str) -> str:
     html = _REMOTE_LINK.sub("", html)
     html = _SCRIPT.sub("", html)
     html = _REMOTE_IMG.sub("", html)
+    html = _HANDLER.sub("", html)
     head = f"{_CSP}<style>{style}</style>"
     return re.sub(r"<head>", f"<head>{head}", html, count=1, flags=re.I)
 

@@ -137,23 +137,9 @@ class Catalog:
 
     def last_node_runs(self, pipeline: str) -> dict[str, dict[str, Any]]:
         """Each node's most recent run that actually executed (SKIPPED rows are ignored)."""
-        from odibi_core.catalog.query import scan
+        from odibi_core.catalog.query import last_node_results
 
-        rows = scan(
-            self,
-            t.META_RUNS,
-            pipeline=pipeline,
-            equals={"scope": "node"},
-            columns=["node_name", "status", "version_hash", "timestamp"],
-        ).rows
-        latest: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            if row["status"] == "SKIPPED":
-                continue
-            seen = latest.get(row["node_name"])
-            if seen is None or row["timestamp"] > seen["timestamp"]:
-                latest[row["node_name"]] = row
-        return latest
+        return last_node_results(self, pipeline, ["version_hash"])
 
     def states(self, pipeline: str) -> dict[tuple[str, str], Any]:
         """``(node, key) -> value`` of one pipeline's state."""

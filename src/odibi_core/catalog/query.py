@@ -169,6 +169,41 @@ def last_runs(catalog: Catalog) -> QueryResult:
     return QueryResult(rows, stats)
 
 
+def node_runs(
+    catalog: Catalog,
+    pipeline: str,
+    since: datetime | None = None,
+    columns: list[str] | None = None,
+) -> QueryResult:
+    """Node-scope runs of one pipeline, newest first."""
+    result = scan(
+        catalog,
+        t.META_RUNS,
+        pipeline=pipeline,
+        since=since,
+        equals={"scope": "node"},
+        columns=columns,
+    )
+    result.rows.sort(key=lambda r: r["timestamp"], reverse=True)
+    return result
+
+
+def last_node_results(
+    catalog: Catalog,
+    pipeline: str,
+    columns: list[str] | None = None,
+    with_skipped: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Each node's most recent run; only runs that executed unless ``with_skipped``."""
+    if columns is not None:
+        columns = list(dict.fromkeys([*columns, "node_name", "status", "timestamp"]))
+    latest: dict[str, dict[str, Any]] = {}
+    for row in node_runs(catalog, pipeline, columns=columns).rows:
+        if with_skipped or row["status"] != "SKIPPED":
+            latest.setdefault(row["node_name"], row)
+    return latest
+
+
 def pipelines(catalog: Catalog) -> list[str]:
     """Pipelines with history, from partition values alone."""
     snap = catalog.snapshot(t.META_RUNS)

@@ -10,10 +10,17 @@ import sys
 from collections.abc import Sequence
 
 from odibi_core import __version__
-from odibi_core.cli import catalog_cmd, plugins_cmd, run_cmd, validate_cmd
+from odibi_core.cli import (
+    catalog_cmd,
+    graph_cmd,
+    plugins_cmd,
+    run_cmd,
+    story_cmd,
+    validate_cmd,
+)
 from odibi_core.errors import OdibiError
 
-COMMANDS = (run_cmd, validate_cmd, catalog_cmd, plugins_cmd)
+COMMANDS = (run_cmd, validate_cmd, graph_cmd, story_cmd, catalog_cmd, plugins_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

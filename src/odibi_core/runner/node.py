@@ -104,6 +104,12 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     secrets = secret_values([c.model_extra for c in ctx.project.connections.values()])
     result.error_message = scrub(message, secrets)
     result.error_step = getattr(exc, "step", None)
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if root is not exc:  # e.g. the storage error beneath "cannot read ..."
+        first = (str(root).strip().splitlines() or [""])[0]
+        result.error_cause = scrub(f"{type(root).__name__}: {first}"[:500], secrets)
 
 
 def _attempt(
@@ -197,6 +203,8 @@ def _attempt(
 
     result.rows_out = engine.count(frame)
     result.schema = engine.schema(frame)
+    # Kept in meta_runs so the next run's story can say what changed in the schema.
+    result.metrics["schema"] = [list(c) for c in result.schema]
     result.sample = engine.sample(frame, ctx.project.story.max_sample_rows)
     if node.write is not None:
         conn = ctx.connections[node.write.connection]

@@ -25,6 +25,8 @@ class NodeResult:
     error_type: str | None = None
     error_message: str | None = None
     error_step: str | None = None
+    #: The underlying exception beneath the error, when there is one ("OSError: ...").
+    error_cause: str | None = None
     skip_reason: str | None = None
     version_hash: str | None = None
     schema: list[tuple[str, str]] = field(default_factory=list)

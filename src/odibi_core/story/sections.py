@@ -13,17 +13,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StorySection:
-    """``collect(ctx, node_result)`` returns JSON-safe data for the story (or None to add
-    nothing); ``template`` is a Jinja2 fragment rendered in the node's HTML with that data
-    bound to ``data``.
+    """A plugin's part of a run's story.
 
-    Optionally a section also describes the whole run: ``run_collect(ctx, pipeline_result)``
-    returns JSON-safe data kept under ``sections[name]`` at the top level of the story JSON
-    (or None), and ``run_template`` renders it once near the top of the run's page."""
+    ``collect(ctx, node_result)`` returns JSON-safe data for one node (or None to add nothing);
+    ``template`` is a Jinja2 fragment rendered in that node's HTML with the data bound to
+    ``data``. ``run_collect(ctx, pipeline_result)`` and ``run_template`` do the same once per
+    run, shown near the top of the page (e.g. a link to the run's GX Data Docs).
+    """
 
     name: str
     title: str
-    collect: Callable[[RunContext, NodeResult], dict[str, Any] | None]
+    collect: Callable[[RunContext, NodeResult], dict[str, Any] | None] | None = None
     template: str = "<pre>{{ data | tojson(indent=2) }}</pre>"
     run_collect: Callable[[RunContext, PipelineResult], dict[str, Any] | None] | None = None
     run_template: str = "<pre>{{ data | tojson(indent=2) }}</pre>"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -13,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core.config.models import ALL_COLUMNS
 from odibi_core.redact import MASK
+from odibi_core.story.history import NodeHistory, node_histories, schema_changes
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig
     from odibi_core.runner.context import RunContext
     from odibi_core.runner.results import NodeResult, PipelineResult
+    from odibi_core.story.sections import StorySection
 
 DEFAULT_STORY_DIR = ".odibi/stories"
 
@@ -36,17 +37,32 @@ def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
 def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
     sections = ctx.plugins.registry.story_sections
     masked = _masked_columns(ctx.pipeline)
+    histories = node_histories(ctx.catalog, result.pipeline, result.run_id)
     nodes = []
     for res in result.nodes.values():
         node = ctx.pipeline.node(res.node)
         extra = {}
         for name, section in sections.items():
-            data = section.collect(ctx, res)
+            data = section.collect(ctx, res) if section.collect else None
             if data is not None:
                 extra[name] = data
-        nodes.append(_node_story(res, node.depends_on, masked[node.name], node.description, extra))
+        nodes.append(
+            _node_story(
+                res,
+                node.depends_on,
+                masked[node.name],
+                node.description,
+                extra,
+                histories.get(res.node),
+            )
+        )
+    run_sections = {}
+    for name, section in sections.items():
+        data = section.run_collect(ctx, result) if section.run_collect else None
+        if data is not None:
+            run_sections[name] = data
     return {
-        "story_version": 1,
+        "story_version": 2,
         "run_id": result.run_id,
         "project": result.project,
         "pipeline": result.pipeline,
@@ -65,19 +81,9 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
             s: sum(1 for n in result.nodes.values() if n.status == s)
             for s in ("SUCCESS", "FAILURE", "SKIPPED")
         },
+        "sections": run_sections,
         "nodes": nodes,
-        "sections": _run_sections(ctx, result),
     }
-
-
-def _run_sections(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
-    """Run-level data of the story sections that have a ``run_collect``."""
-    found = {}
-    for name, section in ctx.plugins.registry.story_sections.items():
-        data = section.run_collect(ctx, result) if section.run_collect else None
-        if data is not None:
-            found[name] = data
-    return found
 
 
 def _masked_columns(pipeline: Any) -> dict[str, set[str]]:
@@ -104,6 +110,7 @@ def _node_story(
     masked: set[str],
     description: str | None,
     sections: dict[str, Any],
+    history: NodeHistory | None,
 ) -> dict[str, Any]:
     sample = [
         {
@@ -112,6 +119,7 @@ def _node_story(
         }
         for row in res.sample
     ]
+    history = history or NodeHistory()
     return {
         "name": res.node,
         "description": description,
@@ -127,13 +135,21 @@ def _node_story(
         "steps": res.steps,
         "sql": res.sql,
         "schema": [{"name": c, "type": t} for c, t in res.schema],
+        "schema_changes": schema_changes(history.schema, res.schema),
+        "schema_compared_to": history.schema_run_id,
         "sample": sample,
         "masked_columns": sorted(masked),
         "error": None
         if res.error_message is None
-        else {"type": res.error_type, "message": res.error_message, "step": res.error_step},
+        else {
+            "type": res.error_type,
+            "message": res.error_message,
+            "step": res.error_step,
+            "cause": res.error_cause,
+        },
         "skip_reason": res.skip_reason,
         "dq_score": res.dq_score,
+        "history": history.runs,
         "sections": sections,
     }
 
@@ -150,14 +166,32 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     ctx.story_path = str(folder / f"{stem}.html")
     story = build_story(ctx, result)
     sections = ctx.plugins.registry.story_sections
-    _atomic_write(folder / f"{stem}.json", json.dumps(story, indent=2, default=str))
-    html = _render("run.html.j2", story=story, sections=sections, index_href="../index.html")
+    # Compact: a 200-node story is ~half the size without indentation (`jq` reads it fine).
+    _atomic_write(folder / f"{stem}.json", json.dumps(story, separators=(",", ":"), default=str))
+    html = render_run(story, sections, index_href="../index.html")
     _atomic_write(folder / f"{stem}.html", html)
     kept = apply_retention(
         root, ctx.project.story.retention_days, ctx.project.story.retention_count
     )
     write_index(root, result.pipeline, kept)
     return folder / f"{stem}.html"
+
+
+def render_run(
+    story: dict[str, Any], sections: dict[str, StorySection], index_href: str | None = None
+) -> str:
+    """The HTML page of a story (as ``build_story`` made it)."""
+    from odibi_core.graph.layout import layout
+
+    dag = layout({n["name"]: n["depends_on"] for n in story["nodes"]})
+    return _render(
+        "run.html.j2",
+        story=story,
+        sections=sections,
+        index_href=index_href,
+        dag=dag,
+        dag_nodes={n["name"]: n for n in story["nodes"]},
+    )
 
 
 def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -228,75 +262,9 @@ def apply_retention(
 
 
 def _render(template: str, **values: Any) -> str:
-    return _environment().get_template(template).render(**values)
+    from odibi_core.templating import render
 
-
-@functools.cache
-def _environment() -> Any:
-    """One Jinja environment per process, so each template is compiled once."""
-    import hashlib
-
-    from jinja2 import (
-        ChoiceLoader,
-        Environment,
-        FileSystemLoader,
-        FunctionLoader,
-        select_autoescape,
-    )
-    from markupsafe import Markup
-
-    # Plugins' section fragments load by a name derived from their source, so they are
-    # compiled once per process and kept in the bytecode cache like the page templates.
-    fragments: dict[str, str] = {}
-    env = Environment(
-        loader=ChoiceLoader(
-            [
-                FileSystemLoader(Path(__file__).parent / "templates"),
-                FunctionLoader(lambda name: fragments.get(name)),
-            ]
-        ),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        bytecode_cache=_bytecode_cache(),
-    )
-    env.filters["duration"] = _duration
-
-    @functools.lru_cache(maxsize=256)
-    def fragment(source: str) -> Any:
-        name = f"section-{hashlib.sha256(source.encode()).hexdigest()[:24]}.html"  # escaped
-        fragments[name] = source
-        return env.get_template(name)
-
-    env.globals["render_section"] = lambda section, data, run=False: Markup(
-        fragment(section.run_template if run else section.template).render(data=data)
-    )
-    return env
-
-
-def _bytecode_cache() -> Any:
-    """Compiled templates kept between runs (compiling costs more than a small run's work);
-    keyed by template source, so an upgrade never serves stale pages."""
-    from jinja2 import FileSystemBytecodeCache
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "odibi" / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # read-only home: compile every time
-    return FileSystemBytecodeCache(str(folder))
-
-
-def _duration(ms: Any) -> str:
-    if ms is None:
-        return ""
-    ms = int(ms)
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+    return render(template, **values)
 
 
 def _atomic_write(path: Path, text: str) -> None:

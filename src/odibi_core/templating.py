@@ -1,0 +1,116 @@
+"""The one Jinja environment for core's HTML (stories, the pipeline index, ``odibi graph``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: Fill and stroke per status (None: never ran), for every picture core draws.
+STATUS_COLOURS: dict[str | None, tuple[str, str]] = {
+    "SUCCESS": ("#dafbe1", "#1a7f37"),
+    "FAILURE": ("#ffebe9", "#cf222e"),
+    "SKIPPED": ("#fff8c5", "#9a6700"),
+    None: ("#f6f8fa", "#8c959f"),
+}
+
+
+def render(template: str, **values: Any) -> str:
+    return environment().get_template(template).render(**values)
+
+
+@functools.cache
+def environment() -> Any:
+    """One environment per process, so each template is compiled once."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from markupsafe import Markup
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
+    )
+    env.filters["duration"] = duration
+    env.filters["when"] = when
+    env.globals["sparkline"] = sparkline
+    env.globals["status_colours"] = STATUS_COLOURS
+    env.globals["render_section"] = lambda template, data: Markup(
+        _fragment(env, template).render(data=data)
+    )
+    return env
+
+
+def _fragment(env: Any, source: str) -> Any:
+    """A plugin's template fragment, compiled once per process (a story renders one per node)."""
+    cache: dict[str, Any] = env.globals.setdefault("_fragments", {})
+    if source not in cache:
+        cache[source] = env.from_string(source)
+    return cache[source]
+
+
+def _bytecode_cache() -> Any:
+    """Compiled templates kept between runs (compiling costs more than a small run's work);
+    keyed by template source, so an upgrade never serves stale pages."""
+    from jinja2 import FileSystemBytecodeCache
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "odibi" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # read-only home: compile every time
+    return FileSystemBytecodeCache(str(folder))
+
+
+def duration(ms: Any) -> str:
+    if ms is None:
+        return ""
+    ms = int(ms)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+
+
+def sparkline(
+    values: list[float | None],
+    width: int = 140,
+    height: int = 28,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> list[tuple[int, int]]:
+    """Points of a sparkline for ``values`` (oldest first) in a ``width`` x ``height`` box;
+    missing values are left out. The range is ``lo``..``hi`` or that of the values."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return []
+    low = min(known) if lo is None else lo
+    high = max(known) if hi is None else hi
+    span = (high - low) or 1.0
+    step = (width - 6) / max(len(values) - 1, 1)
+    return [
+        (round(3 + i * step), round(height - 3 - (v - low) / span * (height - 6)))
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def when(iso: Any) -> str:
+    """``2026-11-25 23:33:58 UTC`` from an ISO timestamp (stories keep full ISO in JSON)."""
+    from datetime import UTC, datetime
+
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

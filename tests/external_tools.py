@@ -1,0 +1,88 @@
+"""External tools some tests drive, installed on first use (Debian packages, npm packages).
+
+Tests that need a tool ask for it through a fixture in ``conftest.py``; the first worker to
+get there installs it under a file lock while the others wait. A tool that cannot be
+installed fails the test loudly: a browser test that silently skipped would prove nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "odibi-tests"
+MERMAID_VERSION = "11.12.0"
+
+
+@contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run(cmd: list[str], timeout: int = 600) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+
+
+def debian_tool(binary: str, package: str) -> str:
+    """Path of ``binary``, installing Debian's ``package`` first if it is missing."""
+    found = shutil.which(binary)
+    if found:
+        return found
+    with _locked("apt"):
+        found = shutil.which(binary)
+        if found:
+            return found
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.fail(f"{binary} is missing: install Debian's '{package}' (tests do, as root)")
+        _run(["apt-get", "update", "-q"])
+        _run(["apt-get", "install", "-y", "-q", package])
+    found = shutil.which(binary)
+    if not found:
+        pytest.fail(f"installing '{package}' did not provide {binary}")
+    return found
+
+
+def npm_file(package: str, version: str, rel: str) -> Path:
+    """A file of an npm package, installed into the test cache on first use."""
+    root = CACHE / "npm" / f"{package}-{version}"
+    target = root / "node_modules" / package / rel
+    if target.exists():
+        return target
+    with _locked("npm"):
+        if not target.exists():
+            npm = shutil.which("npm")
+            if not npm:
+                pytest.fail("npm is missing: it is needed to install " + package)
+            root.mkdir(parents=True, exist_ok=True)
+            (root / "package.json").write_text(json.dumps({"private": True}))
+            _run(
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(root),
+                    "--no-audit",
+                    "--no-fund",
+                    f"{package}@{version}",
+                ]
+            )
+    if not target.exists():
+        pytest.fail(f"npm installed {package}@{version} but {rel} is not in it")
+    return target
