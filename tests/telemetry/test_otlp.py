@@ -91,7 +91,7 @@ def test_a_broken_endpoint_neither_fails_nor_stalls_the_run(healthy, broken):
         took = time.monotonic() - started
     assert run.exit_code == 0, run.output
     # At most the export timeout (spans and metrics are exported concurrently) + slack.
-    assert took < baseline + timeout + 1.5, (took, baseline)
+    assert took < baseline + timeout + 2.0, (took, baseline)
     runs = healthy.catalog("meta_runs")
     assert len({r["run_id"] for r in runs}) == 2 and all(r["trace_id"] for r in runs)
     assert len({p["run_id"] for p in healthy.catalog("meta_metrics")}) == 2
