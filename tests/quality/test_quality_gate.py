@@ -358,3 +358,33 @@ pipelines:
     run = project.odibi("validate", "{config}")
     assert run.exit_code == 2
     assert "odibi.yaml:13:" in run.stderr and "(did you mean 'ids'?)" in run.stderr
+
+
+def test_thresholds_on_a_check_that_cannot_run_or_cannot_point_at_rows(odibi_project):
+    yaml = PROJECT.format(
+        gate="            require_pass_rate: 0.0\n"
+        "            thresholds:\n"
+        "              - {test: not_null, min_pass_rate: 0.5}\n"
+        "              - {test: expect, min_pass_rate: 0.8}"
+    ).replace(
+        "            - {type: not_null, columns: [amount], on_fail: warn}",
+        "            - {type: not_null, columns: [no_such_column], on_fail: warn}\n"
+        "            - {type: expect, expectation: expect_column_value_lengths_to_be_between,"
+        " kwargs: {column: status, min_value: 5, max_value: 7}, on_fail: warn}",
+    )
+    project = odibi_project({"odibi.yaml": yaml, "orders.csv": ORDERS})
+    run = project.run()
+    assert run.exit_code == 1
+    # A check that could not run never passes its threshold silently.
+    assert "not_null_1 could not run, so its pass rate is unknown" in run.stdout
+    rows = gate_rows(project)
+    assert rows["gate.not_null_1"]["status"] == "failed"
+    # `expect` has no row mask, so GX's counts: 'completed' (twice) is longer than 7.
+    expect = rows["gate.expect_2"]
+    assert (expect["status"], expect["violation_count"], expect["element_count"]) == (
+        "failed",
+        2,
+        6,
+    )
+    assert json.loads(expect["observed_value"]) == pytest.approx(4 / 6)
+    assert "expect_2: 66.7% of rows pass, 80.0% required" in run.stdout
