@@ -129,6 +129,9 @@ def test_thresholds_hold_each_check_to_its_own_pass_rate(
         assert node["status"] == "SUCCESS" and node["rows_out"] == len(written)
         # Dependants get what was written.
         assert project.path("downstream.csv").read_text().count("\n") == 1 + len(written)
+    # The story lists the gate's rows with the assertions.
+    (story,) = project.path(".odibi/stories/orders").glob("*/run_*.html")
+    assert "gate.unique_2" in story.read_text()
     # The gate's rows are not assertions: the DQ score is the three checks' alone.
     expected_score = 100 * ((1 - 1 / 6) + (1 - 2 / 6) + (1 - 1 / 6)) / 3
     assert node["dq_score"] == pytest.approx(expected_score)
