@@ -132,6 +132,14 @@ def test_thresholds_hold_each_check_to_its_own_pass_rate(
     # The story lists the gate's rows with the assertions.
     (story,) = project.path(".odibi/stories/orders").glob("*/run_*.html")
     assert "gate.unique_2" in story.read_text()
+    assert f"gate failed ({on_fail})" in story.read_text()
+    # The run's summary counts the three checks, not the gate rows judging them.
+    summary = json.loads(story.with_suffix(".json").read_text())["sections"]["quality"]
+    assert (summary["assertions"], summary["gates"], summary["gates_failed"]) == (
+        3,
+        1,
+        ["orders_silver"],
+    )
     # The gate's rows are not assertions: the DQ score is the three checks' alone.
     expected_score = 100 * ((1 - 1 / 6) + (1 - 2 / 6) + (1 - 1 / 6)) / 3
     assert node["dq_score"] == pytest.approx(expected_score)
