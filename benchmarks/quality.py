@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/quality.py [--sizes 1k,1M,10M] [--repeat N] [--check]
+    .venv/bin/python benchmarks/quality.py --sizes 1k --baseline HEAD~3   # before vs after
 
 For each size it builds the same seeded frame (order_id with known duplicates, amount with NaN
 and out-of-range values, status with unknown values and nulls, plus five unchecked columns) and
@@ -14,6 +15,10 @@ odibi_quality's switches on GX's module globals cannot reach raw GX):
 * ``pandas``: the same four violation counts, vectorised plain pandas (the baseline);
 * ``raw_gx``: Great Expectations used the default way (ephemeral context, whole frame, default
   result format, fingerprint left on), the reference the issue measured.
+
+``--baseline REV`` adds ``ours_baseline``: ``ours`` again, with ``src/`` as it was at the git
+revision REV (exported with ``git archive`` and put first on ``PYTHONPATH``), so a change is
+measured before and after in the same run, under the same load.
 
 Each process warms up on a 1k-row frame (GX's context set-up), then validates the full frame
 once untimed while measuring peak memory, then ``--repeat`` timed runs (medians and p90). It
@@ -451,24 +456,43 @@ def _where(filename: str, line: int, func: str) -> str:
     return f"{filename}:{line}({func})"
 
 
-def run_child(method: str, size: Size, repeat: int, profile: bool) -> dict[str, Any]:
+def run_child(
+    method: str, size: Size, repeat: int, profile: bool, src: Path | None = None
+) -> dict[str, Any]:
+    """One child process; ``src``: a ``src/`` directory imported instead of the installed one."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = Path(handle.name)
     cmd = [sys.executable, __file__, "--child", method, "--rows", str(size.rows)]
     cmd += ["--repeat", str(repeat), "--child-out", str(out_path)]
     if profile:
         cmd.append("--profile")
-    _progress(f"{size.label}: {method} ({repeat}x)")
+    label = method if src is None else f"{method} from {src}"
+    _progress(f"{size.label}: {label} ({repeat}x)")
+    env = _env()
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
-            sys.exit(f"quality.py: {method} at {size.label} failed\n{proc.stderr[-3000:]}")
+            sys.exit(f"quality.py: {label} at {size.label} failed\n{proc.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(out_path.read_text())
     finally:
         out_path.unlink(missing_ok=True)
     result["child_wall_s"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def export_src(revision: str, into: Path) -> Path:
+    """``src/`` of the repository at ``revision``, written under ``into``."""
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", revision, "src"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        sys.exit(f"quality.py: git archive {revision} failed\n{archive.stderr.decode()[-2000:]}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
 
 
 def _env() -> dict[str, str]:
@@ -638,7 +662,7 @@ def size_report(size: Size, results: dict[str, dict[str, Any]]) -> dict[str, Any
             entry["ratio_to_pandas_same_process"] = _ratio(entry["median_ms"], same["median_ms"])
         if "repeat_capped_to" in res:
             entry["repeat_capped_to"] = res["repeat_capped_to"]
-        if method == "ours":
+        if method in ("ours", "ours_baseline"):
             entry["statuses"] = res["statuses"]
             entry["gx_imported_before_first_validation"] = res[
                 "gx_imported_before_first_validation"
@@ -654,6 +678,14 @@ def size_report(size: Size, results: dict[str, dict[str, Any]]) -> dict[str, Any
             out[f"ratio_{method}_to_pandas"] = out[method]["ratio_to_pandas_same_process"]
             out[f"ratio_{method}_to_pandas_child"] = _ratio(medians[method], medians.get("pandas"))
     out["ratio_raw_gx_to_ours"] = _ratio(medians.get("raw_gx"), medians.get("ours"))
+    if "ours_baseline" in out:
+        base = out["ours_baseline"]
+        out["ratio_ours_baseline_to_pandas"] = base["ratio_to_pandas_same_process"]
+        # Above 1: ours is faster than the baseline revision (medians, then same-process ratios).
+        out["speedup_ours_vs_baseline"] = _ratio(medians["ours_baseline"], medians["ours"])
+        out["speedup_ours_vs_baseline_by_pandas_ratio"] = _ratio(
+            base["ratio_to_pandas_same_process"], out["ours"]["ratio_to_pandas_same_process"]
+        )
 
     expected = expected_counts(size.rows)
     counts: dict[str, Any] = {}
@@ -664,6 +696,8 @@ def size_report(size: Size, results: dict[str, dict[str, Any]]) -> dict[str, Any
             if "element_counts" in res:
                 row[f"{method}_element_count"] = res["element_counts"].get(name)
         row["ours_equals_pandas"] = row.get("ours") == row.get("pandas")
+        if "ours_baseline" in results:
+            row["ours_baseline_equals_pandas"] = row["ours_baseline"] == row.get("pandas")
         if "raw_gx" in results:
             row["raw_gx_equals_pandas"] = row["raw_gx"] == row.get("pandas")
         counts[name] = row
@@ -688,6 +722,11 @@ def main(argv: list[str] | None = None) -> int:
         default=parse_size("10M"),
         metavar="SIZE",
         help="measure raw GX only up to this size (default 10M)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time ours with src/ as of this git revision (ours_baseline)",
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -737,18 +776,32 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": {},
     }
     profiles: dict[str, Any] = {}
-    for size in sizes:
-        repeat = args.repeat or default_repeat(size.rows)
-        results = {}
-        for method in METHODS:
-            if method == "raw_gx" and size.rows > args.raw_gx_max_rows.rows:
-                continue
-            profile = method == "ours" and size.rows <= 1_000_000 and not args.no_profile
-            results[method] = run_child(method, size, repeat, profile)
-            if "profile" in results[method]:
-                profiles[size.label] = results[method].pop("profile")
-        report["sizes"][size.label] = {"repeat": repeat, **size_report(size, results)}
-        report.setdefault("frame_dtypes", next(iter(results.values()))["dtypes"])
+    with contextlib.ExitStack() as stack:
+        baseline_src = None
+        if args.baseline:
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="odibi-base-")))
+            baseline_src = export_src(args.baseline, where)
+            report["baseline"] = {
+                "revision": args.baseline,
+                "commit": _check_output(
+                    ["git", "-C", str(Path(__file__).parent), "rev-parse", args.baseline]
+                ),
+            }
+        for size in sizes:
+            repeat = args.repeat or default_repeat(size.rows)
+            results = {}
+            for method in METHODS:
+                if method == "raw_gx" and size.rows > args.raw_gx_max_rows.rows:
+                    continue
+                if method == "ours" and baseline_src is not None:
+                    # Right before ours, so the two see the most similar machine load.
+                    results["ours_baseline"] = run_child(method, size, repeat, False, baseline_src)
+                profile = method == "ours" and size.rows <= 1_000_000 and not args.no_profile
+                results[method] = run_child(method, size, repeat, profile)
+                if "profile" in results[method]:
+                    profiles[size.label] = results[method].pop("profile")
+            report["sizes"][size.label] = {"repeat": repeat, **size_report(size, results)}
+            report.setdefault("frame_dtypes", next(iter(results.values()))["dtypes"])
 
     report["gx_import"] = gx_import_times(repeat=3)
     report["lazy_import"] = lazy_import_check()

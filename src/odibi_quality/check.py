@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.runner.checks import OutputCheck
 from odibi_quality import data_docs
 from odibi_quality.config import QualityConfig
+from odibi_quality.gate import evaluate as evaluate_gate
 from odibi_quality.quarantine import write_quarantine
 from odibi_quality.results import ERROR, FAILED, AssertionResult, dq_score
 from odibi_quality.types import AssertionType, CheckContext
@@ -16,6 +18,8 @@ from odibi_quality.validate import run
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
     from odibi_core.runner.context import RunContext
+
+log = logging.getLogger("odibi.quality")
 
 
 def check_node(
@@ -33,6 +37,7 @@ def check_node(
         history=lambda days: _recent_rows_out(ctx, node.name, days),
         sql=lambda query, df: ctx.engine.sql(query, {"df": df}, node=node.name),
         dtypes={str(c): str(t) for c, t in ctx.engine.schema(frame)},
+        previous_rows_out=lambda: _previous_rows_out(ctx, node.name),
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
     validation = run(frame, quality, types, check_ctx, suite)
@@ -44,27 +49,30 @@ def check_node(
     failing_errors = [r for r in results if r.severity == "error" and r.status in (FAILED, ERROR)]
     if failing_errors and quality.on_error == "fail":
         out.error = "quality checks failed: " + "; ".join(_describe(r) for r in failing_errors)
-    gate = _gate(frame, validation, quality, check_ctx)
-    gate_mask = gate.pop("mask") if gate is not None else None
-    gate_failed = gate is not None and not gate["passed"] and quality.gate is not None
-    if (
-        gate
-        and gate_failed
-        and quality.gate
-        and quality.gate.on_fail == "abort"
-        and out.error is None
-    ):
-        out.error = (
-            f"quality gate: {gate['pass_rate']:.1%} of rows pass every check, "
-            f"{gate['required']:.1%} required"
+    verdict = None
+    if quality.gate is not None:
+        verdict = evaluate_gate(
+            frame, validation, quality.gate, check_ctx, lambda f, p, c: _failing_rows(f, p, c)[0]
         )
+        if not verdict.passed:
+            reasons = "; ".join(verdict.reasons)
+            if quality.gate.on_fail == "abort":
+                gate_error = f"quality gate: {reasons}"
+                out.error = f"{out.error}; {gate_error}" if out.error else gate_error
+            else:
+                log.warning(
+                    "node '%s': quality gate failed (%s): %s",
+                    node.name,
+                    quality.gate.on_fail,
+                    reasons,
+                )
     quarantined = 0
     if out.error is None:
         import pandas as pd
 
         drop = pd.Series(False, index=frame.index)
-        if gate_failed and quality.gate and quality.gate.on_fail == "write_valid_only":
-            drop |= gate_mask
+        if verdict is not None and not verdict.passed and verdict.dropping:
+            drop |= verdict.mask  # a failed row_count drops nothing: no row is to blame
         to_quarantine = [
             p
             for p, r in zip(validation.prepared, results, strict=True)
@@ -79,37 +87,16 @@ def check_node(
                 drop |= mask
         if drop.any():
             out.frame = frame[~drop].reset_index(drop=True)
+    gate_rows = verdict.results() if verdict is not None else []
     out.data = {
         "suite": suite,
         "dq_score": out.dq_score,
         "quarantined": quarantined,
-        "gate": gate,
-        "assertions": [r.to_dict() for r in results],
+        "gate": verdict.to_dict() if verdict is not None else None,
+        # The gate's own rows follow the assertions; the DQ score counts assertions only.
+        "assertions": [r.to_dict() for r in [*results, *gate_rows]],
     }
     return out
-
-
-def _gate(
-    frame: Any, validation: Any, quality: QualityConfig, ctx: CheckContext
-) -> dict[str, Any] | None:
-    """The share of rows passing every row-level check, against ``gate.require_pass_rate``."""
-    if quality.gate is None:
-        return None
-    row_checks = [
-        p
-        for p, r in zip(validation.prepared, validation.results, strict=True)
-        if p.kind.failing_rows is not None and r.status != ERROR
-    ]
-    mask, _ = _failing_rows(frame, row_checks, ctx)
-    rows = len(frame)
-    rate = 1.0 - float(mask.sum()) / rows if rows else 1.0
-    return {
-        "pass_rate": rate,
-        "required": quality.gate.require_pass_rate,
-        "passed": rate >= quality.gate.require_pass_rate,
-        "on_fail": quality.gate.on_fail,
-        "mask": mask,
-    }
 
 
 def _describe(r: AssertionResult) -> str:
@@ -139,3 +126,25 @@ def _recent_rows_out(ctx: RunContext, node: str, days: int) -> list[int]:
     since = datetime.now(UTC) - timedelta(days=days)
     rows = runs(ctx.catalog, ctx.pipeline_name, since, status="SUCCESS", scope="node").rows
     return [r["rows_out"] for r in rows if r["node_name"] == node and r["rows_out"] is not None]
+
+
+def _previous_rows_out(ctx: RunContext, node: str) -> int | None:
+    """``rows_out`` of the node's newest successful run. Looks a week back first, then a
+    quarter, then at all of the pipeline's history, so a daily pipeline reads little."""
+    from odibi_core.catalog import tables
+    from odibi_core.catalog.query import scan
+
+    now = datetime.now(UTC)
+    for since in (now - timedelta(days=7), now - timedelta(days=92), None):
+        rows = scan(
+            ctx.catalog,
+            tables.META_RUNS,
+            pipeline=ctx.pipeline_name,
+            since=since,
+            equals={"scope": "node", "status": "SUCCESS", "node_name": node},
+            columns=["timestamp", "rows_out"],
+        ).rows
+        rows = [r for r in rows if r["rows_out"] is not None]
+        if rows:
+            return int(max(rows, key=lambda r: r["timestamp"])["rows_out"])
+    return None

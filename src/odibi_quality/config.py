@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Severity = Literal["error", "warn", "quarantine"]
 
@@ -35,16 +35,44 @@ class QuarantineConfig(BaseModel):
     format: str = "delta"
 
 
+class GateThreshold(BaseModel):
+    """A floor on the share of rows passing one row check (Odibi's ``GateThreshold``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: An assertion's name (``not_null_1``, or its ``name:``) or a type (all assertions of it).
+    test: str
+    min_pass_rate: float = Field(ge=0, le=1)
+
+
+class RowCountGate(BaseModel):
+    """Bounds on the number of rows gated, and on its change since the node's last good run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+    #: Largest allowed |rows - previous| / previous, previous being the ``rows_out`` of the
+    #: node's last successful run in the catalog (0.5: a change of more than 50% fails).
+    change_threshold: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RowCountGate:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
 class GateConfig(BaseModel):
-    """Odibi's ``validation.gate``: a floor on the share of rows passing every row check."""
+    """Odibi's ``validation.gate``: checks on the node's output as a whole, before it is
+    written: the share of rows passing every row check, per-check floors and row counts."""
 
     model_config = ConfigDict(extra="forbid")
 
     require_pass_rate: float = Field(0.95, ge=0, le=1)
     on_fail: Literal["abort", "warn_and_write", "write_valid_only"] = "abort"
-    #: Accepted for compatibility with Odibi; not applied.
-    thresholds: list[dict[str, Any]] = Field(default_factory=list)
-    row_count: dict[str, Any] | None = None
+    thresholds: list[GateThreshold] = Field(default_factory=list)
+    row_count: RowCountGate | None = None
 
 
 class QualityConfig(BaseModel):
@@ -59,7 +87,7 @@ class QualityConfig(BaseModel):
 
 
 # Odibi's test names → our assertion types; on_fail → severity.
-_ODIBI_TYPES = {"range": "between", "regex_match": "regex"}
+ODIBI_TYPES = {"range": "between", "regex_match": "regex"}
 _ON_FAIL = {"fail": "error", "warn": "warn", "quarantine": "quarantine"}
 
 
@@ -93,10 +121,22 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
     return quality, origins
 
 
+def block_origin(node: dict[str, Any], key: str) -> tuple[str, ...]:
+    """Where the merged block's ``gate`` or ``quarantine`` was written: under ``quality`` or,
+    when only there, under Odibi's ``validation``."""
+    quality = node.get("quality")
+    if isinstance(quality, dict) and key in quality:
+        return ("quality", key)
+    validation = node.get("validation")
+    if isinstance(validation, dict) and isinstance(validation.get(key), dict):
+        return ("validation", key)
+    return ("quality", key)
+
+
 def _odibi_test(test: Any, default_on_fail: str) -> Any:
     if not isinstance(test, dict):
         return test
     out = {k: v for k, v in test.items() if k != "on_fail"}
-    out["type"] = _ODIBI_TYPES.get(str(test.get("type")), test.get("type"))
+    out["type"] = ODIBI_TYPES.get(str(test.get("type")), test.get("type"))
     out["severity"] = _ON_FAIL.get(str(test.get("on_fail", default_on_fail)), "error")
     return out

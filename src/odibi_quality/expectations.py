@@ -5,6 +5,10 @@ column of the frame they are given, and do it again to collect failing examples:
 that filtering cost more than the checks. These metrics keep nulls in place and let them pass
 inside the condition instead (missing values are ``not_null``'s business), so nothing is
 copied. Counts are the same; ``mostly`` is then a share of all rows rather than of non-null ones.
+
+They also remember their ``configuration``. GX rebuilds it from scratch (a pydantic ``dict()``
+of every field) each time it is read, and one validation reads it hundreds of times, mostly on
+short-lived copies it makes itself, each read for a single key.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnMapMetricProvider,
     column_condition_partial,
@@ -58,7 +63,41 @@ class ColumnValuesDistinct(_NullsPass):
         return column.isna() | ~column.duplicated(keep=False)
 
 
-class ExpectColumnValuesToBeInRange(ColumnMapExpectation):
+class _RemembersConfiguration(ColumnMapExpectation):
+    """A column map expectation that builds its ``configuration`` once per instance.
+
+    The cache lives on the instance (a slot, so pydantic neither copies nor pickles it: a copy
+    made with ``copy(update=...)`` or ``deepcopy`` starts empty), and any attribute assignment
+    empties it. Fields must therefore be replaced, not mutated in place, which holds for the
+    expectations Odibi builds. Every read returns a new ``ExpectationConfiguration`` with its
+    own ``kwargs`` and ``meta`` dicts, so a caller changing the one it got changes no other.
+    """
+
+    __slots__ = ("_odibi_configuration",)
+
+    @property
+    def configuration(self) -> ExpectationConfiguration:
+        built = getattr(self, "_odibi_configuration", None)
+        if built is None:
+            built = super().configuration
+            object.__setattr__(self, "_odibi_configuration", built)
+        return ExpectationConfiguration(
+            type=built.type,
+            kwargs=dict(built.kwargs),
+            meta=dict(built.meta),
+            notes=built.notes,
+            description=built.description,
+            severity=built.severity,
+            id=built.id,
+            rendered_content=built.rendered_content,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        object.__setattr__(self, "_odibi_configuration", None)
+
+
+class ExpectColumnValuesToBeInRange(_RemembersConfiguration):
     """Expect non-null column values within [min_value, max_value] (inclusive)."""
 
     min_value: Any = None
@@ -67,7 +106,7 @@ class ExpectColumnValuesToBeInRange(ColumnMapExpectation):
     success_keys = ("min_value", "max_value", "mostly")
 
 
-class ExpectColumnValuesToBeInValueSet(ColumnMapExpectation):
+class ExpectColumnValuesToBeInValueSet(_RemembersConfiguration):
     """Expect non-null column values to come from ``value_set``."""
 
     value_set: list[Any]
@@ -75,7 +114,7 @@ class ExpectColumnValuesToBeInValueSet(ColumnMapExpectation):
     success_keys = ("value_set", "mostly")
 
 
-class ExpectColumnValuesToBeDistinct(ColumnMapExpectation):
+class ExpectColumnValuesToBeDistinct(_RemembersConfiguration):
     """Expect non-null column values to appear once each."""
 
     map_metric = "odibi.column_values.distinct"

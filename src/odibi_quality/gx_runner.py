@@ -1,9 +1,20 @@
 """Running one ExpectationSuite on an in-memory frame with Great Expectations, cheaply.
 
 GX is imported here only, on the first node that has checks. One ephemeral context and one
-whole-frame batch definition serve the whole process. Two costs GX adds by default are turned
-off: it fingerprints the entire frame (an md5 over a hash of every row) for each batch, only to
-put the digest in the result's metadata, and richer result formats build row-index lists.
+whole-frame batch definition serve the whole process. Costs GX adds by default that are cut:
+
+* it fingerprints the entire frame (an md5 over a hash of every row) for each batch, only to
+  put the digest in the result's metadata;
+* richer result formats build row-index lists;
+* ``Batch.validate`` loads the frame as a batch twice (once for the ``Batch``, once more for the
+  validator it creates); the validator GX itself uses for ``ValidationDefinition.run`` is given
+  the batch parameters instead, so it is loaded once;
+* every metric GX plans gets an id: an md5 of its arguments converted to JSON by a general
+  converter that tries ~20 type checks (four of them numpy ``issubdtype``) before it recognises
+  ``None``, which most metric arguments are. Plain JSON values skip that (``_json_ready``).
+
+The private names these rely on are pinned by tests/quality, so a GX upgrade that moves them
+fails loudly instead of silently getting slower or wrong.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _lock = threading.Lock()
@@ -24,6 +36,7 @@ def _definition() -> Any:
     global _batch_definition
     if _batch_definition is None:
         import great_expectations as gx
+        from great_expectations.core import id_dict
         from great_expectations.execution_engine import pandas_execution_engine
         from great_expectations.expectations import expectation as gx_expectation
 
@@ -34,6 +47,10 @@ def _definition() -> Any:
         # the class name with regular expressions every time; the answer never changes.
         gx_expectation.camel_to_snake = functools.lru_cache(maxsize=1024)(
             gx_expectation.camel_to_snake
+        )
+        # Metric ids: the same JSON, sooner, for plain values (see the module docstring).
+        id_dict.convert_to_json_serializable = _json_ready(  # type: ignore[assignment]
+            id_dict.convert_to_json_serializable
         )
         # GX logs a warning for every expectation class registered twice (ours are deliberate)
         # and one module sets itself to INFO, which would reach the CLI's log handler.
@@ -47,6 +64,24 @@ def _definition() -> Any:
             .add_batch_definition_whole_dataframe("whole")
         )
     return _batch_definition
+
+
+def _json_ready(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``general`` (GX's ``convert_to_json_serializable``) with a fast path giving the same
+    answer for ``None``, ``str``, ``int``, ``bool`` and plain dicts, lists and tuples of them."""
+
+    def convert(data: Any) -> Any:
+        kind = type(data)
+        if data is None or kind is str or kind is int or kind is bool:
+            return data
+        if kind is dict:
+            return {str(key): convert(value) for key, value in data.items()}
+        if kind is list or kind is tuple:
+            return [convert(value) for value in data]
+        return general(data)
+
+    convert.__wrapped__ = general  # type: ignore[attr-defined]
+    return convert
 
 
 def require() -> None:
@@ -65,8 +100,13 @@ def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
     """The ExpectationSuiteValidationResult of ``expectations`` on ``frame``; its ``results``
     come in no particular order (match them by ``expectation_config.meta``)."""
     import great_expectations as gx
+    from great_expectations.validator.v1_validator import Validator
 
     with _lock:  # the context is shared; nodes may validate concurrently with --parallel
-        batch = _definition().get_batch(batch_parameters={"dataframe": frame})
         suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
-        return batch.validate(suite, result_format=RESULT_FORMAT)
+        validator = Validator(
+            batch_definition=_definition(),
+            batch_parameters={"dataframe": frame},
+            result_format=RESULT_FORMAT,
+        )
+        return validator.validate_expectation_suite(suite)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from odibi_core import hookimpl
 from odibi_quality.builtin_types import BUILTIN_TYPES
-from odibi_quality.config import QualityConfig, from_node
+from odibi_quality.config import AssertionConfig, QualityConfig, block_origin, from_node
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -35,24 +35,38 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
     data, origins = from_node(node)
     if data is None:
         return []
-    problems: list[tuple[tuple[Any, ...], str]] = []
+    from odibi_quality.gate import config_problems
+
+    types = _types()
+    gate_at = block_origin(node, "gate")
+    problems = [((*gate_at, *rel), msg) for rel, msg in config_problems(data, types)]
     try:
-        quality = QualityConfig.model_validate(data)
+        QualityConfig.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            where = (
-                origins[loc[1]] + loc[2:]
-                if loc[:1] == ("assertions",)
+            if (
+                loc[:1] == ("assertions",)
                 and len(loc) > 1
                 and isinstance(loc[1], int)
                 and loc[1] < len(origins)
-                else ("quality", *loc)
-            )
-            problems.append((where, _message(err)))
-        return problems
-    types = _types()
-    for i, assertion in enumerate(quality.assertions):
+            ):
+                where = origins[loc[1]] + loc[2:]
+            elif loc[:1] in (("gate",), ("quarantine",)):
+                where = block_origin(node, str(loc[0])) + loc[1:]
+            else:
+                where = ("quality", *loc)
+            message = _message(err, QualityConfig)
+            if loc[:1] == ("gate",):  # name the key: gate errors come from several levels
+                key = loc[-1] if err["type"] not in ("extra_forbidden", "missing") else None
+                message = f"gate: {key}: {message}" if isinstance(key, str) else f"gate: {message}"
+            problems.append((where, message))
+    # Each assertion's type and params too, even when another key is wrong: one pass.
+    for i, raw in enumerate(data.get("assertions") or []):
+        try:
+            assertion = AssertionConfig.model_validate(raw)
+        except ValidationError:
+            continue  # reported above
         at = origins[i] if i < len(origins) else ("quality", "assertions", i)
         kind = types.get(assertion.type)
         if kind is None:
@@ -71,7 +85,9 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
             kind.params_model.model_validate(assertion.params())
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
-                problems.append(((*at, *err["loc"]), f"{assertion.type}: {_message(err)}"))
+                problems.append(
+                    ((*at, *err["loc"]), f"{assertion.type}: {_message(err, kind.params_model)}")
+                )
         if assertion.severity == "quarantine":
             if kind.failing_rows is None:
                 problems.append(
@@ -81,7 +97,7 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
                         "whole, so it cannot quarantine rows",
                     )
                 )
-            elif quality.quarantine is None:
+            elif not isinstance(data.get("quarantine"), dict):
                 problems.append(
                     (
                         (*at, "severity"),
@@ -92,13 +108,51 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
     return problems
 
 
-def _message(err: Any) -> str:
+def _message(err: Any, model: type[BaseModel] | None = None) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"unknown key '{err['loc'][-1]}'"
+        key = err["loc"][-1]
+        fields = _fields_at(model, tuple(err["loc"][:-1])) if model is not None else []
+        return f"unknown key '{key}'" + _did_you_mean(str(key), fields)
     if err["type"] == "missing":
         return f"missing required key '{err['loc'][-1]}'"
     return msg
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    from odibi_core.config.errors import did_you_mean
+
+    return did_you_mean(word, choices) + (f"; valid: {', '.join(choices)}" if choices else "")
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model found by following ``loc`` (skipping list positions)
+    from ``model``; none where ``loc`` leads to something that is not a model."""
+    current: Any = model
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or key not in fields:
+            return []
+        current = _model_in(fields[key].annotation)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``X``, ``X | None`` or ``list[X]``, else None."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 @hookimpl

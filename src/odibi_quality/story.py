@@ -30,8 +30,11 @@ def _collect_run(ctx: RunContext, result: PipelineResult) -> dict[str, Any] | No
     }
     if not checked:
         return None
-    assertions = [a for data in checked.values() for a in data.get("assertions", [])]
+    rows = [a for data in checked.values() for a in data.get("assertions", [])]
+    # Gate rows judge the assertions' results; counting them again would double failures.
+    assertions = [a for a in rows if not str(a.get("assertion_type", "")).startswith("gate")]
     failing = [a for a in assertions if a.get("status") != "passed"]
+    gates = {name: data["gate"] for name, data in checked.items() if data.get("gate")}
     return {
         "dq_score": result.dq_score,
         "nodes_checked": len(checked),
@@ -41,6 +44,8 @@ def _collect_run(ctx: RunContext, result: PipelineResult) -> dict[str, Any] | No
             sev: sum(1 for a in failing if a.get("severity") == sev)
             for sev in ("error", "warn", "quarantine")
         },
+        "gates_failed": sorted(name for name, gate in gates.items() if not gate.get("passed")),
+        "gates": len(gates),
         "data_docs": index_link(ctx),
     }
 

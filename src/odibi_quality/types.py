@@ -26,6 +26,8 @@ class CheckContext:
     sql: Callable[[str, Any], Any] | None = None
     #: Column → type name of the frame being checked.
     dtypes: dict[str, str] = field(default_factory=dict)
+    #: ``rows_out`` of the node's last successful run, None without one (for the gate).
+    previous_rows_out: Callable[[], int | None] = lambda: None
 
 
 @dataclass(frozen=True)

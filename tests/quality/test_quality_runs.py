@@ -374,16 +374,6 @@ def test_data_docs_are_built_beside_the_story_and_render_offline(odibi_project):
     assert 'href="orders_silver.html"' in (docs / "index.html").read_text()
 
 
-def test_the_gx_internals_we_tune_still_exist():
-    # gx_runner switches off GX's per-batch frame fingerprint through a private constant and
-    # memoises its class-name conversion; a GX upgrade that drops either must fail here.
-    from great_expectations.execution_engine import pandas_execution_engine
-    from great_expectations.expectations import expectation
-
-    assert hasattr(pandas_execution_engine, "HASH_THRESHOLD")
-    assert callable(expectation.camel_to_snake)
-
-
 @pytest.mark.parametrize(
     ("on_fail", "exit_code", "written"),
     [("abort", 1, None), ("warn_and_write", 0, 6), ("write_valid_only", 0, 3)],
