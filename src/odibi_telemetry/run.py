@@ -237,7 +237,7 @@ class RunTelemetry:
         for check, data in result.checks.items():
             assertions = data.get("assertions") if isinstance(data, dict) else None
             for item in assertions or []:
-                if not isinstance(item, dict):
+                if not _is_assertion(item):
                     continue
                 self.violations.add(
                     int(item.get("violation_count") or 0),
@@ -286,10 +286,9 @@ class RunTelemetry:
                 span.set_attribute(a.DQ_SCORE, check.dq_score)
             assertions = check.data.get("assertions") if isinstance(check.data, dict) else None
             if isinstance(assertions, list):
-                failed = sum(
-                    1 for x in assertions if isinstance(x, dict) and x.get("status") != "passed"
-                )
-                span.set_attributes({a.ASSERTIONS: len(assertions), a.ASSERTIONS_FAILED: failed})
+                counted = [x for x in assertions if _is_assertion(x)]
+                failed = sum(1 for x in counted if x.get("status") != "passed")
+                span.set_attributes({a.ASSERTIONS: len(counted), a.ASSERTIONS_FAILED: failed})
             if check.error:
                 span.add_event(
                     "exception", {"exception.type": "NodeError", "exception.message": check.error}
@@ -445,6 +444,12 @@ class RunTelemetry:
             "otlp": {"traces": self.settings.traces_otlp, "metrics": self.settings.metrics_otlp},
             "otlp_note": self.otlp_note,
         }
+
+
+def _is_assertion(item: Any) -> bool:
+    """An assertion result in a check's data; a quality gate's own rows (``assertion_type``
+    ``gate...``) judge the assertions' results, so counting them would count failures twice."""
+    return isinstance(item, dict) and not str(item.get("assertion_type", "")).startswith("gate")
 
 
 def _monotonic() -> float:

@@ -111,6 +111,7 @@ pipelines:
           assertions:
             - {type: not_null, columns: [amount], severity: warn}
             - {type: unique, columns: [id]}
+          gate: {require_pass_rate: 0.5, on_fail: warn_and_write}
 """,
             "in.csv": "id,amount\n1,10\n2,\n3,5\n",
         }
@@ -125,7 +126,9 @@ pipelines:
         for p in project.catalog("meta_metrics")
         if p["metric_name"] == "odibi.assertion.violations"
     }
-    assert violations == {"not_null_1": 1, "unique_2": 0}
+    assert violations == {"not_null_1": 1, "unique_2": 0}  # the gate's own rows are not assertions
+    detail = json.loads(check["metrics_json"])
+    assert (detail["assertions"], detail["assertions_failed"]) == (2, 1)
 
 
 def test_otel_sdk_disabled_records_the_run_without_telemetry(shop):
