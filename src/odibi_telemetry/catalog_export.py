@@ -1,10 +1,9 @@
-"""The catalog exporters: finished spans and metric points of one run, as catalog rows.
+"""The catalog span exporter: finished spans of one run, as ``meta_runs`` rows.
 
 ``CatalogSpanExporter`` keeps the run's finished spans (for the story's waterfall) and turns
 those the runner does not record itself (output-check spans) into ``meta_runs`` rows with
-``scope='check'``. ``CatalogMetricExporter`` turns each collected metric point into a
-``meta_metrics`` row. Both only buffer: the rows are written once per run (see
-:mod:`odibi_telemetry.run`).
+``scope='check'``, which the runner writes in its own commit of the run. Metric points go to
+``meta_metrics`` through :mod:`odibi_telemetry.metrics`.
 """
 
 from __future__ import annotations
@@ -15,44 +14,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import (
-    Gauge,
-    Histogram,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-    Sum,
-)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from odibi_telemetry import attributes as a
 
-META_METRICS = "meta_metrics"
 
-
-def metrics_schema() -> Any:
-    """``meta_metrics`` (SPEC §3): one row per metric data point."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("pipeline_name", pa.string()),
-            ("node_name", pa.string()),
-            ("metric_name", pa.string()),
-            ("kind", pa.string()),
-            ("value", pa.float64()),
-            ("unit", pa.string()),
-            ("attributes_json", pa.string()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("date", pa.date32()),
-        ]
-    )
-
-
-def _time(ns: int | None) -> datetime:
+def time_of(ns: int | None) -> datetime:
     return datetime.fromtimestamp((ns or 0) / 1e9, tz=UTC)
 
 
@@ -92,7 +61,7 @@ class CatalogSpanExporter(SpanExporter):
             attrs = span.attributes or {}
             if attrs.get(a.SCOPE) != "check":
                 continue
-            started, ended = _time(span.start_time), _time(span.end_time)
+            started, ended = time_of(span.start_time), time_of(span.end_time)
             events = [e for e in span.events if e.name == "exception"]
             error = events[-1].attributes or {} if events else {}
             failed = span.status.status_code is StatusCode.ERROR
@@ -135,79 +104,3 @@ class CatalogSpanExporter(SpanExporter):
                 }
             )
         return rows
-
-
-class CatalogMetricExporter(MetricExporter):
-    """Turns collected metric points into ``meta_metrics`` rows of one run.
-
-    Used with a ``PeriodicExportingMetricReader`` whose interval is infinite: it exports only
-    when the run flushes it at its end, so each run's points land in that run's batch."""
-
-    def __init__(self, run_id: str, pipeline: str, extra_attributes: dict[str, Any]) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.pipeline = pipeline
-        self.extra_attributes = extra_attributes
-        self._lock = threading.Lock()
-        self.rows: list[dict[str, Any]] = []
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        rows = []
-        for resource_metrics in metrics_data.resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    rows.extend(self._rows(metric))
-        with self._lock:
-            self.rows.extend(rows)
-        return MetricExportResult.SUCCESS
-
-    def _rows(self, metric: Any) -> list[dict[str, Any]]:
-        data = metric.data
-        if isinstance(data, Sum):
-            kind = "counter" if data.is_monotonic else "updown_counter"
-        elif isinstance(data, Gauge):
-            kind = "gauge"
-        elif isinstance(data, Histogram):
-            kind = "histogram"
-        else:  # exponential histograms are not configured by Odibi
-            return []
-        rows = []
-        for point in data.data_points:
-            attrs = dict(point.attributes or {})
-            extra: dict[str, Any] = {}
-            if kind == "histogram":
-                value = float(point.sum)
-                extra = {"count": point.count, "min": point.min, "max": point.max}
-            else:
-                value = float(point.value)
-            ts = _time(point.time_unix_nano)
-            rows.append(
-                {
-                    "run_id": self.run_id,
-                    "pipeline_name": self.pipeline,
-                    "node_name": attrs.get(a.NODE),
-                    "metric_name": metric.name,
-                    "kind": kind,
-                    "value": value,
-                    "unit": metric.unit or None,
-                    "attributes_json": json.dumps(
-                        {**self.extra_attributes, **attrs, **extra}, default=str, sort_keys=True
-                    ),
-                    "timestamp": ts,
-                    "date": ts.date(),
-                }
-            )
-        return rows
-
-    def drain(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows, self.rows = self.rows, []
-        return rows
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        return None

@@ -10,13 +10,11 @@ the export timeout, spans and metrics concurrently.
 from __future__ import annotations
 
 import logging
-import math
 import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
@@ -28,13 +26,7 @@ from odibi_core.catalog.rows import CatalogRows
 from odibi_core.redact import scrub, secret_values
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp
-from odibi_telemetry.catalog_export import (
-    META_METRICS,
-    CatalogMetricExporter,
-    CatalogSpanExporter,
-    hex_id,
-    metrics_schema,
-)
+from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -87,44 +79,10 @@ class RunTelemetry:
                 self.otlp_note = otlp.INSTALL_HINT
         self.tracer = self.tracer_provider.get_tracer("odibi", odibi_version)
 
-        self.metrics = CatalogMetricExporter(ctx.run_id, ctx.pipeline_name, self.env_attributes)
-        # Infinite interval: no background thread; points are collected when the run ends.
-        self.catalog_reader = PeriodicExportingMetricReader(
-            self.metrics, export_interval_millis=math.inf
-        )
-        readers = [self.catalog_reader]
-        self.otlp_reader: PeriodicExportingMetricReader | None = None
-        if settings.metrics_otlp:
-            try:
-                self.otlp_reader = PeriodicExportingMetricReader(
-                    otlp.metric_exporter(settings.metrics_otlp),
-                    export_interval_millis=math.inf,
-                    export_timeout_millis=settings.timeout_s * 1000,
-                )
-                readers.append(self.otlp_reader)
-            except ImportError:
-                self.otlp_note = otlp.INSTALL_HINT
         if self.otlp_note:
             log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
-        self.meter_provider = MeterProvider(
-            metric_readers=readers, resource=self.resource, shutdown_on_exit=False
-        )
-        meter = self.meter_provider.get_meter("odibi", odibi_version)
-        self.node_runs = meter.create_counter("odibi.node.runs", "{run}", "node runs by status")
-        self.node_duration = meter.create_histogram("odibi.node.duration", "ms", "node run time")
-        self.rows_in = meter.create_counter("odibi.node.rows_in", "{row}", "rows read by nodes")
-        self.rows_out = meter.create_counter("odibi.node.rows_out", "{row}", "rows nodes output")
-        self.node_dq = meter.create_gauge("odibi.node.dq_score", "%", "DQ score of a node run")
-        self.violations = meter.create_counter(
-            "odibi.assertion.violations", "{row}", "rows failing a quality assertion"
-        )
-        self.pipeline_runs = meter.create_counter(
-            "odibi.pipeline.runs", "{run}", "pipeline runs by status"
-        )
-        self.pipeline_duration = meter.create_histogram(
-            "odibi.pipeline.duration", "ms", "pipeline run time"
-        )
-        self.pipeline_dq = meter.create_gauge("odibi.pipeline.dq_score", "%", "DQ score of a run")
+        # Metric measurements as plain data until the run ends (see odibi_telemetry.metrics).
+        self.measurements: list[tuple[str, float, dict[str, Any]]] = []
 
         self.base = {a.PIPELINE: ctx.pipeline_name, a.RUN_ID: ctx.run_id}
         self._lock = threading.Lock()
@@ -147,6 +105,7 @@ class RunTelemetry:
         self.trace_id = hex_id(self.pipeline_span.get_span_context().trace_id, 32)
         self.finished = False
         self.writer: threading.Thread | None = None
+        self.deadline = 0.0
 
     # ------------------------------------------------------------ nodes
 
@@ -221,25 +180,30 @@ class RunTelemetry:
         with self._lock:
             self.span_ids[result.node] = hex_id(span.get_span_context().span_id, 16)
 
+    def _measure(self, key: str, value: float, attrs: dict[str, Any]) -> None:
+        with self._lock:
+            self.measurements.append((key, value, attrs))
+
     def record_node(self, result: NodeResult) -> None:
         attrs = {a.PIPELINE: self.ctx.pipeline_name, a.NODE: result.node, a.STATUS: result.status}
-        self.node_runs.add(1, attrs)
+        self._measure("node_runs", 1, attrs)
         if result.status == "SKIPPED":
             return
-        self.node_duration.record(result.duration_ms, attrs)
+        self._measure("node_duration", result.duration_ms, attrs)
         node_attrs = {a.PIPELINE: self.ctx.pipeline_name, a.NODE: result.node}
         if result.rows_in is not None:
-            self.rows_in.add(result.rows_in, node_attrs)
+            self._measure("rows_in", result.rows_in, node_attrs)
         if result.rows_out is not None:
-            self.rows_out.add(result.rows_out, node_attrs)
+            self._measure("rows_out", result.rows_out, node_attrs)
         if result.dq_score is not None:
-            self.node_dq.set(result.dq_score, node_attrs)
+            self._measure("node_dq", result.dq_score, node_attrs)
         for check, data in result.checks.items():
             assertions = data.get("assertions") if isinstance(data, dict) else None
             for item in assertions or []:
                 if not _is_assertion(item):
                     continue
-                self.violations.add(
+                self._measure(
+                    "violations",
                     int(item.get("violation_count") or 0),
                     {
                         **node_attrs,
@@ -312,13 +276,15 @@ class RunTelemetry:
     # ------------------------------------------------------------ the end of the run
 
     def finish(self, result: PipelineResult | None, error: BaseException | None = None) -> None:
-        """End the pipeline span, start the ``meta_metrics`` write, deliver OTLP (waiting at
-        most the export timeout); never raises."""
+        """End the pipeline span and start delivering the run's telemetry; with OTLP
+        configured, wait for it at most the export timeout. Never raises."""
         if self.finished:
             return
         self.finished = True
+        self.deadline = time.monotonic() + self.settings.timeout_s + 1.0
         try:
             span = self.pipeline_span
+            labels = {a.PIPELINE: self.ctx.pipeline_name}
             if result is not None:
                 attrs: dict[str, Any] = {
                     a.STATUS: result.status,
@@ -330,35 +296,59 @@ class RunTelemetry:
                 if result.status == "FAILURE":
                     failed = ", ".join(n.node for n in result.failed)
                     span.set_status(Status(StatusCode.ERROR, f"node(s) failed: {failed}"))
-                labels = {a.PIPELINE: self.ctx.pipeline_name, a.STATUS: result.status}
-                self.pipeline_runs.add(1, labels)
-                self.pipeline_duration.record(result.duration_ms, labels)
+                self._measure("pipeline_runs", 1, {**labels, a.STATUS: result.status})
+                self._measure(
+                    "pipeline_duration", result.duration_ms, {**labels, a.STATUS: result.status}
+                )
                 if result.dq_score is not None:
-                    self.pipeline_dq.set(result.dq_score, {a.PIPELINE: self.ctx.pipeline_name})
+                    self._measure("pipeline_dq", result.dq_score, labels)
             if error is not None:
                 span.add_event("exception", self._exception(error))
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-                self.pipeline_runs.add(1, {a.PIPELINE: self.ctx.pipeline_name, a.STATUS: "FAILURE"})
+                self._measure("pipeline_runs", 1, {**labels, a.STATUS: "FAILURE"})
             span.end()
-            self.catalog_reader.force_flush()
-            # One commit per run (then the table's maintenance check), on its own thread: it
-            # overlaps the story, the Delta work running mostly outside the GIL. ``wait``
-            # joins it after the story.
+            # Metrics (the SDK's import included), the meta_metrics commit and its maintenance
+            # check run on their own thread, which overlaps the story; ``wait`` joins it.
             self.writer = threading.Thread(
-                target=self._write_metrics,
-                args=(self.metrics.drain(), result is not None and result.status == "SUCCESS"),
-                name="odibi-telemetry-catalog",
+                target=self._deliver_metrics,
+                args=(result is not None and result.status == "SUCCESS",),
+                name="odibi-telemetry-metrics",
             )
             self.writer.start()
         except Exception as exc:  # telemetry never fails a run
             log.warning("telemetry: could not finish the run's telemetry: %s", exc)
-        finally:
-            self._shutdown()
+        self._shutdown_spans()
+        if self.settings.metrics_otlp:
+            self.wait()  # OTLP delivery is bounded by the deadline
+
+    def _deliver_metrics(self, succeeded: bool) -> None:
+        try:
+            from odibi_telemetry.metrics import MetricDelivery
+
+            delivery = MetricDelivery(
+                self.ctx.run_id,
+                self.ctx.pipeline_name,
+                self.resource,
+                self.env_attributes,
+                self.settings.metrics_otlp,
+                self.settings.timeout_s,
+            )
+            if delivery.otlp_note:
+                self.otlp_note = delivery.otlp_note
+                log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
+            with self._lock:
+                measurements, self.measurements = self.measurements, []
+            self._write_metrics(delivery.rows(measurements), succeeded)
+            delivery.finish()
+        except Exception as exc:  # telemetry never fails a run
+            log.warning("telemetry: metrics of the run were not delivered: %s", exc)
 
     def _write_metrics(self, rows: list[dict[str, Any]], succeeded: bool) -> None:
         global catalog_write_failures
         if not rows:
             return
+        from odibi_telemetry.metrics import META_METRICS, metrics_schema
+
         catalog = self.ctx.catalog
         try:
             catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))
@@ -381,35 +371,30 @@ class RunTelemetry:
             after_run(catalog, {META_METRICS: [self.ctx.pipeline_name]})
 
     def wait(self) -> None:
-        """Wait for the run's ``meta_metrics`` commit (started by :meth:`finish`)."""
-        writer, self.writer = self.writer, None
-        if writer is not None:
-            writer.join()
-
-    def _shutdown(self) -> None:
-        """Shut both providers down; OTLP delivery waits at most the export timeout."""
-        if self.otlp_reader is None and not self.settings.traces_otlp:
-            self.tracer_provider.shutdown()
-            self.meter_provider.shutdown()
+        """Wait for the run's metrics delivery started by :meth:`finish`: to its end when only
+        the catalog receives them (a local commit), else at most until the OTLP deadline."""
+        writer = self.writer
+        if writer is None:
             return
-        timeout_ms = self.settings.timeout_s * 1000
-        reader = self.otlp_reader
+        bound = max(0.0, self.deadline - time.monotonic()) if self.settings.metrics_otlp else None
+        writer.join(bound)
+        if writer.is_alive():
+            self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
+            log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
+        else:
+            self.writer = None
 
-        def metrics() -> None:
-            if reader is not None:
-                reader.force_flush(timeout_millis=timeout_ms)
-            self.meter_provider.shutdown(timeout_millis=timeout_ms)
-
-        workers = [
-            threading.Thread(target=job, name=f"odibi-otlp-{name}", daemon=True)
-            for name, job in (("spans", self.tracer_provider.shutdown), ("metrics", metrics))
-        ]
-        deadline = _monotonic() + self.settings.timeout_s + 1.0
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(max(0.0, deadline - _monotonic()))
-        if any(w.is_alive() for w in workers):
+    def _shutdown_spans(self) -> None:
+        """Shut the tracer provider down; OTLP span delivery waits at most the timeout."""
+        if not self.settings.traces_otlp:
+            self.tracer_provider.shutdown()
+            return
+        worker = threading.Thread(
+            target=self.tracer_provider.shutdown, name="odibi-otlp-spans", daemon=True
+        )
+        worker.start()
+        worker.join(max(0.0, self.deadline - time.monotonic()))
+        if worker.is_alive():
             self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
             log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
 
@@ -450,9 +435,3 @@ def _is_assertion(item: Any) -> bool:
     """An assertion result in a check's data; a quality gate's own rows (``assertion_type``
     ``gate...``) judge the assertions' results, so counting them would count failures twice."""
     return isinstance(item, dict) and not str(item.get("assertion_type", "")).startswith("gate")
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()

@@ -1,0 +1,22 @@
+"""Odibi's metric instruments: key → (kind, name, unit, description). Plain data, so a run
+records measurements without importing OpenTelemetry's metrics SDK (see
+:mod:`odibi_telemetry.metrics`)."""
+
+from __future__ import annotations
+
+INSTRUMENTS: dict[str, tuple[str, str, str, str]] = {
+    "node_runs": ("counter", "odibi.node.runs", "{run}", "node runs by status"),
+    "node_duration": ("histogram", "odibi.node.duration", "ms", "node run time"),
+    "rows_in": ("counter", "odibi.node.rows_in", "{row}", "rows read by nodes"),
+    "rows_out": ("counter", "odibi.node.rows_out", "{row}", "rows nodes output"),
+    "node_dq": ("gauge", "odibi.node.dq_score", "%", "DQ score of a node run"),
+    "violations": (
+        "counter",
+        "odibi.assertion.violations",
+        "{row}",
+        "rows failing a quality assertion",
+    ),
+    "pipeline_runs": ("counter", "odibi.pipeline.runs", "{run}", "pipeline runs by status"),
+    "pipeline_duration": ("histogram", "odibi.pipeline.duration", "ms", "pipeline run time"),
+    "pipeline_dq": ("gauge", "odibi.pipeline.dq_score", "%", "DQ score of a run"),
+}
