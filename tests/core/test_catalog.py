@@ -270,3 +270,38 @@ pipelines:
     assert project.run().exit_code == 0
     assert opened.count("meta_pipelines") == 1  # three pipelines, one read
     assert sorted(log.glob("*.json")) == commits
+
+
+def test_recent_node_runs_read_only_the_newest_runs(catalog):
+    # 12 daily runs of pipeline a; node y failed in the newest 5, so its last good run is
+    # the sixth newest; x always succeeded.
+    ids = []
+    for day in range(12, 0, -1):
+        when = NOW - timedelta(days=day)
+        run_id = str(uuid.uuid4())
+        ids.append(run_id)
+        y_status = "FAILURE" if day <= 5 else "SUCCESS"
+        catalog.append(
+            CatalogRows(
+                t.META_RUNS,
+                [
+                    run_row("a", when, scope="node", node="x", run_id=run_id),
+                    run_row("a", when, y_status, scope="node", node="y", run_id=run_id),
+                ],
+            )
+        )
+    newest_first = ids[::-1]
+    result = query.recent_node_runs(catalog, "a", 3, ["dq_score"], exclude_run=newest_first[0])
+    assert [r["run_id"] for r in result.rows[::2]] == newest_first[1:4]
+    assert result.stats.files_read == 4 and result.stats.files_total == 12
+
+    wanted = query.recent_node_runs(catalog, "a", 3, ["dq_score"], want_success={"x", "y"})
+    good_y = [r for r in wanted.rows if r["node_name"] == "y" and r["status"] == "SUCCESS"]
+    assert [r["run_id"] for r in good_y] == [newest_first[5]]  # read back as far as needed
+    assert wanted.stats.files_read == 6
+    window = query.recent_node_runs(
+        catalog, "a", 3, [], want_success={"y"}, since=NOW - timedelta(days=4)
+    )
+    assert window.stats.files_read == 4 and not [
+        r for r in window.rows if r["node_name"] == "y" and r["status"] == "SUCCESS"
+    ]

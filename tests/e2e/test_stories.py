@@ -133,3 +133,17 @@ def test_secret_values_are_found_at_any_depth():
     secrets = secret_values([conn])
     assert secrets == ["abcd1234", "zz99zz"]
     assert scrub("auth failed for key abcd1234", secrets) == "auth failed for key ***"
+
+
+def test_the_index_keeps_run_summaries_and_heals_when_they_are_lost(odibi_project):
+    project = odibi_project({"odibi.yaml": PROJECT, "people.csv": PEOPLE})
+    for _ in range(2):
+        project.run()
+    data = project.path(".odibi/stories/people/index.json")
+    cached = json.loads(data.read_text())["runs"]
+    assert len(cached) == 2
+    assert {e["summary"]["status"] for e in cached.values()} == {"FAILURE"}
+    data.write_text("{not json")  # lost or half-written: the story files are the truth
+    project.run()
+    index = project.path(".odibi/stories/people/index.html").read_text()
+    assert index.count('href="2') == 3 and len(json.loads(data.read_text())["runs"]) == 3

@@ -188,6 +188,93 @@ def node_runs(
     return result
 
 
+def recent_node_runs(
+    catalog: Catalog,
+    pipeline: str,
+    runs: int,
+    columns: list[str],
+    *,
+    exclude_run: str | None = None,
+    want_success: set[str] | None = None,
+    since: datetime | None = None,
+) -> QueryResult:
+    """Node-scope rows of the newest ``runs`` runs of ``pipeline``, newest first, plus the
+    newest SUCCESS row of each node in ``want_success`` found further back (not before
+    ``since``).
+
+    Reads the pipeline's files newest-first by their ``timestamp`` maximum and stops once no
+    unread file can hold a newer run, so the cost follows ``runs``, not the history's length.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    snap = catalog.snapshot(t.META_RUNS)
+    stats = QueryStats(t.META_RUNS)
+    if snap is None:
+        return QueryResult([], stats)
+    stats.version = snap.version
+    stats.files_total = _file_count(snap)
+    dataset = snap.dataset(pipeline)
+    expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "node")
+    if exclude_run is not None:
+        expr = expr & (pc.field("run_id") != exclude_run)
+    fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
+    wanted = list(dict.fromkeys([*columns, "run_id", "node_name", "status", "timestamp"]))
+    run_ends: dict[str, Any] = {}  # run_id -> its newest row's timestamp
+    missing = set(want_success or ())
+    parts = []
+    for path, max_ts in _files_by_newest(snap, pipeline):
+        if max_ts is not None and len(run_ends) >= runs:
+            nth = sorted(run_ends.values(), reverse=True)[runs - 1]
+            past_window = since is not None and max_ts < since
+            if max_ts < nth and (not missing or past_window):
+                break  # no older file holds a newer run, or a success still looked for
+        fragment = fragments.get(path)
+        if fragment is None:
+            continue
+        part = fragment.to_table(schema=dataset.schema, columns=wanted, filter=expr)
+        stats.files_read += 1
+        stats.read_paths.append(path)
+        stats.rows_read += part.num_rows
+        if not part.num_rows:
+            continue
+        parts.append(part)
+        ends = part.group_by("run_id").aggregate([("timestamp", "max")])
+        for run_id, end in zip(
+            ends.column("run_id").to_pylist(), ends.column("timestamp_max").to_pylist(), strict=True
+        ):
+            if run_id not in run_ends or end > run_ends[run_id]:
+                run_ends[run_id] = end
+        if missing:
+            ok = part.filter(pc.equal(part.column("status"), "SUCCESS"))
+            missing -= set(pc.unique(ok.column("node_name")).to_pylist())
+    if not parts:
+        return QueryResult([], stats)
+    data = pa.concat_tables(parts)
+    newest = sorted(run_ends, key=lambda r: run_ends[r], reverse=True)[:runs]
+    in_window = pc.is_in(data.column("run_id"), pa.array(newest, pa.string()))
+    recent = data.filter(in_window)
+    # Nodes with no success among the newest runs: their newest success from further back.
+    found = set(
+        pc.unique(
+            recent.filter(pc.equal(recent.column("status"), "SUCCESS")).column("node_name")
+        ).to_pylist()
+    )
+    older = data.filter(pc.invert(in_window))
+    older = older.filter(pc.equal(older.column("status"), "SUCCESS"))
+    extra = []
+    if older.num_rows and (want_success or set()) - found:
+        older = older.take(pc.sort_indices(older, [("timestamp", "descending")]))
+        seen = set(found)
+        for i, node in enumerate(older.column("node_name").to_pylist()):
+            if node not in seen and node in (want_success or set()):
+                seen.add(node)
+                extra.append(i)
+    rows = recent.to_pylist() + (older.take(extra).to_pylist() if extra else [])
+    rows.sort(key=lambda r: r["timestamp"], reverse=True)
+    return QueryResult(rows, stats)
+
+
 def last_node_results(
     catalog: Catalog,
     pipeline: str,

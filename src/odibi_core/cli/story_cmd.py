@@ -91,12 +91,12 @@ def handle(args: argparse.Namespace) -> int:
             ],
             [
                 [
-                    s.story.get("started_at", "")[:19].replace("T", " "),
-                    s.story.get("pipeline"),
-                    s.story.get("status"),
-                    _duration(s.story.get("duration_ms")),
-                    "/".join(str(s.story.get("counts", {}).get(k, 0)) for k in _STATUSES),
-                    _score(s.story.get("dq_score")),
+                    (s.summary.get("started_at") or "")[:19].replace("T", " "),
+                    s.summary.get("pipeline"),
+                    s.summary.get("status"),
+                    _duration(s.summary.get("duration_ms")),
+                    "/".join(str((s.summary.get("counts") or {}).get(k, 0)) for k in _STATUSES),
+                    _score(s.summary.get("dq_score")),
                     s.run_id,
                 ]
                 for s in found
@@ -121,9 +121,9 @@ _STATUSES = ("SUCCESS", "FAILURE", "SKIPPED")
 def _summary(s: StoryFile) -> dict[str, Any]:
     keys = ("run_id", "pipeline", "status", "started_at", "duration_ms", "rows_written")
     return {
-        **{k: s.story.get(k) for k in keys},
-        "dq_score": s.story.get("dq_score"),
-        "counts": s.story.get("counts"),
+        **{k: s.summary.get(k) for k in keys},
+        "dq_score": s.summary.get("dq_score"),
+        "counts": s.summary.get("counts"),
         "html": str(s.html),
     }
 

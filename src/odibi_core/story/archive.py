@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +12,21 @@ from odibi_core.config.errors import did_you_mean
 from odibi_core.errors import OdibiError
 
 
-@dataclass(frozen=True)
+@dataclass
 class StoryFile:
     path: Path  # the JSON file; the HTML page sits beside it
-    story: dict[str, Any]
+    summary: dict[str, Any]  # what the pipeline's index keeps of it (writer.SUMMARY_KEYS)
+    _story: dict[str, Any] | None = None
+
+    @property
+    def story(self) -> dict[str, Any]:
+        """The whole story, read on first use."""
+        if self._story is None:
+            try:
+                self._story = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise OdibiError(f"cannot read story {self.path}: {exc}") from None
+        return self._story
 
     @property
     def html(self) -> Path:
@@ -22,7 +34,7 @@ class StoryFile:
 
     @property
     def run_id(self) -> str:
-        return str(self.story.get("run_id", ""))
+        return str(self.summary.get("run_id", ""))
 
 
 def pipelines(root: Path) -> list[str]:
@@ -37,8 +49,8 @@ def stories(root: Path, pipeline: str | None = None) -> list[StoryFile]:
     from odibi_core.story.writer import list_runs
 
     names = [pipeline] if pipeline else pipelines(root)
-    found = [StoryFile(path, story) for name in names for path, story in list_runs(root / name)]
-    found.sort(key=lambda s: s.story.get("started_at", ""), reverse=True)
+    found = [StoryFile(path, summary) for name in names for path, summary in list_runs(root / name)]
+    found.sort(key=lambda s: s.summary.get("started_at") or "", reverse=True)
     return found
 
 
@@ -66,7 +78,7 @@ def find(root: Path, ref: str, pipeline: str | None = None) -> StoryFile:
 
 def previous(root: Path, story: StoryFile) -> StoryFile | None:
     """The run of the same pipeline just before ``story``."""
-    runs = stories(root, story.story.get("pipeline"))
+    runs = stories(root, story.summary.get("pipeline"))
     for i, candidate in enumerate(runs):
         if candidate.path == story.path:
             return runs[i + 1] if i + 1 < len(runs) else None

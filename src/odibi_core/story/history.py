@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("odibi")
 
-#: How far back a story looks for earlier runs and the last good schema.
+#: How far back a story looks for a node's last good schema when its recent runs all failed.
 LOOKBACK = timedelta(days=90)
 #: Earlier runs kept per node for the trend.
 TREND_RUNS = 10
@@ -39,8 +39,11 @@ class NodeHistory:
     schema_run_id: str | None = None
 
 
-def node_histories(catalog: Catalog, pipeline: str, run_id: str) -> dict[str, NodeHistory]:
-    """Earlier runs of every node of ``pipeline`` (the run ``run_id`` excluded).
+def node_histories(
+    catalog: Catalog, pipeline: str, run_id: str, nodes: list[str]
+) -> dict[str, NodeHistory]:
+    """Earlier runs of the nodes of ``pipeline`` (the run ``run_id`` excluded): the newest
+    ``TREND_RUNS`` runs, and for each of ``nodes`` its last successful run for the schema.
 
     A story must still be written when the catalog cannot be read, so failures give an
     empty history and a log line.
@@ -48,15 +51,21 @@ def node_histories(catalog: Catalog, pipeline: str, run_id: str) -> dict[str, No
     from odibi_core.catalog import query
 
     try:
-        rows = query.node_runs(
-            catalog, pipeline, since=datetime.now(UTC) - LOOKBACK, columns=COLUMNS
+        rows = query.recent_node_runs(
+            catalog,
+            pipeline,
+            TREND_RUNS,
+            COLUMNS,
+            exclude_run=run_id,
+            want_success=set(nodes),
+            since=datetime.now(UTC) - LOOKBACK,
         ).rows
     except Exception as exc:
         log.warning("story: could not read run history: %s", exc)
         return {}
     found: dict[str, NodeHistory] = {}
     for row in rows:  # newest first
-        if row["run_id"] == run_id or row["status"] == "SKIPPED":
+        if row["status"] == "SKIPPED":
             continue
         history = found.setdefault(row["node_name"], NodeHistory())
         if len(history.runs) < TREND_RUNS:

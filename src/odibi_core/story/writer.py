@@ -37,7 +37,9 @@ def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
 def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
     sections = ctx.plugins.registry.story_sections
     masked = _masked_columns(ctx.pipeline)
-    histories = node_histories(ctx.catalog, result.pipeline, result.run_id)
+    histories = node_histories(
+        ctx.catalog, result.pipeline, result.run_id, [n.name for n in ctx.pipeline.nodes]
+    )
     nodes = []
     for res in result.nodes.values():
         node = ctx.pipeline.node(res.node)
@@ -194,43 +196,68 @@ def render_run(
     )
 
 
+#: What the index (and ``odibi story list``) needs of each run, cached in ``index.json``.
+SUMMARY_KEYS = (
+    "run_id",
+    "project",
+    "pipeline",
+    "status",
+    "started_at",
+    "duration_ms",
+    "rows_written",
+    "dq_score",
+    "counts",
+    "environment",
+)
+INDEX_DATA = "index.json"
+
+
 def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """(story JSON path, story) of each kept run, newest first."""
+    """(story JSON path, summary) of each kept run, newest first.
+
+    Summaries come from the pipeline's ``index.json`` where it has them; only stories missing
+    from it are read (a story is large, and a pipeline keeps up to ``retention_count``). The
+    story files are the truth: a summary whose file is gone is ignored, so a stale or lost
+    ``index.json`` (two runs writing it at once) only costs re-reading.
+    """
+    try:
+        cached = json.loads((pipeline_dir / INDEX_DATA).read_text(encoding="utf-8"))["runs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        cached = {}
     runs = []
     for path in pipeline_dir.glob("*/run_*.json"):
+        entry = cached.get(path.relative_to(pipeline_dir).as_posix())
         try:
-            runs.append((path, json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError):
-            continue  # a story being replaced or damaged by hand: leave it out of the index
-    runs.sort(key=lambda r: r[1].get("started_at", ""), reverse=True)
+            changed = path.stat().st_mtime_ns
+            if isinstance(entry, dict) and entry.get("mtime_ns") == changed:
+                summary = entry["summary"]
+            else:  # new, or rewritten since it was summarised
+                story = json.loads(path.read_text(encoding="utf-8"))
+                summary = {k: story.get(k) for k in SUMMARY_KEYS}
+        except (OSError, ValueError, KeyError):
+            continue  # a story being replaced or damaged by hand: leave it out
+        runs.append((path, {**summary, "_mtime_ns": changed}))
+    runs.sort(key=lambda r: r[1].get("started_at") or "", reverse=True)
     return runs
 
 
 def write_index(
     pipeline_dir: Path, pipeline: str, kept: list[tuple[Path, dict[str, Any]]] | None = None
 ) -> None:
-    """The pipeline's index page; ``kept`` saves reading the stories again after retention."""
-    runs = []
-    for path, story in kept if kept is not None else list_runs(pipeline_dir):
-        rel = path.relative_to(pipeline_dir).with_suffix(".html").as_posix()
-        runs.append(
-            {
-                **{
-                    k: story.get(k)
-                    for k in (
-                        "run_id",
-                        "status",
-                        "started_at",
-                        "duration_ms",
-                        "rows_written",
-                        "dq_score",
-                        "counts",
-                        "environment",
-                    )
-                },
-                "href": rel,
-            }
-        )
+    """The pipeline's index page and its ``index.json`` of run summaries."""
+    kept = kept if kept is not None else list_runs(pipeline_dir)
+    runs = [
+        {**summary, "href": path.relative_to(pipeline_dir).with_suffix(".html").as_posix()}
+        for path, summary in kept
+    ]
+    cache = {
+        path.relative_to(pipeline_dir).as_posix(): {
+            "mtime_ns": summary.get("_mtime_ns"),
+            "summary": {k: summary.get(k) for k in SUMMARY_KEYS},
+        }
+        for path, summary in kept
+    }
+    _atomic_write(pipeline_dir / INDEX_DATA, json.dumps({"version": 1, "runs": cache}))
     _atomic_write(
         pipeline_dir / "index.html", _render("index.html.j2", pipeline=pipeline, runs=runs)
     )
@@ -245,7 +272,7 @@ def apply_retention(
     cutoff = datetime.now(UTC) - timedelta(days=days) if days else None
     for i, (path, story) in enumerate(runs):
         too_many = count is not None and i >= count
-        started = datetime.fromisoformat(story.get("started_at", "1970-01-01T00:00:00+00:00"))
+        started = datetime.fromisoformat(story.get("started_at") or "1970-01-01T00:00:00+00:00")
         too_old = cutoff is not None and started < cutoff
         if too_many or too_old:
             for suffix in (".json", ".html"):
