@@ -401,8 +401,8 @@ class RunTelemetry:
     # ------------------------------------------------------------ the story
 
     def waterfall(self) -> dict[str, Any]:
-        """The run's finished spans for the story, compactly (stories are re-read to build
-        the pipeline's index): ``[name, depth, status, start_ms, duration_ms]`` each, depth 0
+        """The run's finished spans for the story, compactly (a 200-node story must stay
+        small): ``[name, depth, status, start_ms, duration_ms]`` each, depth 0
         for the pipeline, 1 for nodes, 2 for checks; times relative to the pipeline's start."""
         spans = sorted(self.spans.finished(), key=lambda s: s.start_time or 0)
         t0 = getattr(self.pipeline_span, "start_time", None) or 0
