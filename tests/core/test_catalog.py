@@ -232,8 +232,15 @@ def test_snapshots_are_read_once_per_execution_and_refreshed_after_own_writes(ca
         query.last_run(fresh, "a")
     assert fresh.cache.stats.loads == 1 and fresh.cache.stats.loaded == [t.META_RUNS]
     fresh.append(CatalogRows(t.META_RUNS, [run_row("a", NOW + timedelta(hours=1))]))
-    assert len(query.runs(fresh, "a").rows) == 3  # own write is visible
-    assert fresh.cache.stats.loads == 2
+    assert len(query.runs(fresh, "a").rows) == 3  # own write is visible...
+    assert fresh.cache.stats.loads == 1  # ...through the handle it was written with
+    other = Catalog(catalog.base_uri)  # another process
+    other.append(CatalogRows(t.META_RUNS, [run_row("a", NOW + timedelta(hours=2))]))
+    assert len(query.runs(fresh, "a").rows) == 3  # one snapshot per execution
+    fresh.cache.refresh(t.META_RUNS)  # what maintenance does before deciding
+    assert len(query.runs(fresh, "a").rows) == 4 and fresh.cache.stats.loads == 1
+    fresh.append(CatalogRows(t.META_RUNS, [run_row("a", NOW + timedelta(hours=3))]))
+    assert len(read_delta(catalog.table_uri(t.META_RUNS))) == 2 * 3 + 3
 
 
 def test_unchanged_definitions_are_read_once_and_never_rewritten(odibi_project, monkeypatch):

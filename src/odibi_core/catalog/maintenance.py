@@ -67,7 +67,7 @@ def optimize(
             return TableMaintenance(
                 table, partitions or [], skipped="automatic maintenance needs a local catalog"
             )
-        catalog.cache.invalidate(table)  # decide on the newest version, not a stale snapshot
+        catalog.cache.refresh(table)  # decide on the newest version, not a stale snapshot
         return _optimize(catalog, table, partitions, force)
 
 

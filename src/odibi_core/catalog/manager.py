@@ -164,12 +164,24 @@ class Catalog:
             partition_by = t.partitioning(batch.table, self.partition_by_date)
             if partition_by and not all(c in data.column_names for c in partition_by):
                 partition_by = None
-        uri = self.table_uri(batch.table)
         self._ensure(batch.table, data.schema, partition_by)
-        _with_retry(
-            lambda: write_deltalake(uri, data, mode="append", storage_options=self.storage_options)
-        )
-        self.cache.invalidate(batch.table)
+
+        def commit() -> None:
+            # Through the open handle: no second log replay to write, and the handle advances
+            # to this commit (delta-rs rebases a blind append over others' commits itself).
+            with self.cache.table_lock(batch.table):
+                dt = self.cache.handle(batch.table)
+                if dt is None:  # removed behind our back since _ensure: recreate it
+                    self.cache.invalidate(batch.table)
+                    raise CatalogError(f"catalog table '{batch.table}' disappeared while writing")
+                try:
+                    write_deltalake(dt, data, mode="append")
+                except Exception:
+                    self.cache.invalidate(batch.table)
+                    raise
+                self.cache.wrote(batch.table)
+
+        _with_retry(commit)
 
     def upsert(
         self,

@@ -62,11 +62,21 @@ class CacheStats:
 
 
 class SnapshotCache:
+    """Snapshots per table, and the open ``DeltaTable`` handle each was read from.
+
+    Opening a table replays its log (the costliest step of a small query or write), so the
+    handle outlives its snapshot: the process's own appends go through it and advance it,
+    and ``refresh`` brings it up to date incrementally; only ``invalidate`` (after merges and
+    maintenance, which rewrite files) makes the next read open the table afresh.
+    """
+
     def __init__(self, opener: Callable[[str], Any | None]):
         self._open = opener
         self._snapshots: dict[str, Snapshot | None] = {}
+        self._handles: dict[str, Any] = {}
         self._derived: dict[tuple[str, int, Any], Any] = {}
         self._lock = threading.RLock()
+        self._table_locks: dict[str, threading.Lock] = {}
         self.stats = CacheStats()
 
     def get(self, table: str) -> Snapshot | None:
@@ -74,14 +84,27 @@ class SnapshotCache:
             if table in self._snapshots:
                 self.stats.hits += 1
                 return self._snapshots[table]
-            self.stats.loads += 1
-            self.stats.loaded.append(table)
-            dt = self._open(table)
+            dt = self._handles.get(table)
+            if dt is None:
+                self.stats.loads += 1
+                self.stats.loaded.append(table)
+                dt = self._open(table)
             snap = None
             if dt is not None:
+                self._handles[table] = dt
                 snap = Snapshot(table, dt, dt.version(), list(dt.metadata().partition_columns))
             self._snapshots[table] = snap
             return snap
+
+    def handle(self, table: str) -> Any | None:
+        """The open DeltaTable of ``table`` (None if the table does not exist)."""
+        snap = self.get(table)
+        return snap.dt if snap is not None else None
+
+    def table_lock(self, table: str) -> threading.Lock:
+        """Serialises writes through one table's shared handle within this process."""
+        with self._lock:
+            return self._table_locks.setdefault(table, threading.Lock())
 
     def derived(self, table: str, key: Any, compute: Callable[[Snapshot | None], T]) -> T:
         """``compute(snapshot)`` once per table version and key."""
@@ -93,7 +116,27 @@ class SnapshotCache:
                 self._derived[cache_key] = compute(snap)
             return self._derived[cache_key]  # type: ignore[no-any-return]
 
-    def invalidate(self, table: str) -> None:
+    def wrote(self, table: str) -> None:
+        """The process appended through the handle (which now is at its own commit)."""
         with self._lock:
             self.stats.invalidations += 1
             self._snapshots.pop(table, None)
+
+    def refresh(self, table: str) -> None:
+        """Catch up with every writer's commits, reading only the log entries since."""
+        with self._lock:
+            self.stats.invalidations += 1
+            self._snapshots.pop(table, None)
+            dt = self._handles.get(table)
+        if dt is not None:
+            try:
+                dt.update_incremental()
+            except Exception:  # the log moved on too far (cleaned up): open afresh
+                self.invalidate(table)
+
+    def invalidate(self, table: str) -> None:
+        """Forget the table: the next read opens it afresh."""
+        with self._lock:
+            self.stats.invalidations += 1
+            self._snapshots.pop(table, None)
+            self._handles.pop(table, None)
