@@ -129,22 +129,31 @@ def _recent_rows_out(ctx: RunContext, node: str, days: int) -> list[int]:
 
 
 def _previous_rows_out(ctx: RunContext, node: str) -> int | None:
-    """``rows_out`` of the node's newest successful run. Looks a week back first, then a
-    quarter, then at all of the pipeline's history, so a daily pipeline reads little."""
+    """Rows the node's newest successful run had before its checks dropped any (its
+    ``rows_out`` when nothing was dropped), so a steady share of quarantined rows is no
+    change. Looks a week back first, then a quarter, then a year, so a daily pipeline reads
+    little and a node that never succeeded does not read all history every run."""
+    import json
+
     from odibi_core.catalog import tables
     from odibi_core.catalog.query import scan
 
     now = datetime.now(UTC)
-    for since in (now - timedelta(days=7), now - timedelta(days=92), None):
+    for days in (7, 92, 366):
         rows = scan(
             ctx.catalog,
             tables.META_RUNS,
             pipeline=ctx.pipeline_name,
-            since=since,
+            since=now - timedelta(days=days),
             equals={"scope": "node", "status": "SUCCESS", "node_name": node},
-            columns=["timestamp", "rows_out"],
+            columns=["timestamp", "rows_out", "metrics_json"],
         ).rows
         rows = [r for r in rows if r["rows_out"] is not None]
         if rows:
-            return int(max(rows, key=lambda r: r["timestamp"])["rows_out"])
+            newest = max(rows, key=lambda r: r["timestamp"])
+            try:
+                before = json.loads(newest["metrics_json"] or "{}").get("rows_before_checks")
+            except ValueError:
+                before = None
+            return int(before if before is not None else newest["rows_out"])
     return None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.sdk.version import __version__ as sdk_version
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
@@ -69,7 +70,12 @@ class RunTelemetry:
         self.resource = Resource(base).merge(env_resource)  # OTEL_* variables win
 
         self.spans = CatalogSpanExporter()
-        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        # Always sample: the catalog records every run (one run, one trace), and a trace_id in
+        # meta_runs must name spans that exist; OTEL_TRACES_SAMPLER is not applied (sample in
+        # the collector, e.g. tail sampling, to send fewer traces on).
+        self.tracer_provider = TracerProvider(
+            resource=self.resource, sampler=ALWAYS_ON, shutdown_on_exit=False
+        )
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         if settings.traces_otlp:
             try:
@@ -137,8 +143,12 @@ class RunTelemetry:
     def _exception(self, error: BaseException) -> dict[str, str]:
         """The exception's type and scrubbed message (no traceback: it may hold secrets)."""
         detail = getattr(error, "detail", None) or str(error) or type(error).__name__
+        return {"exception.type": type(error).__name__, "exception.message": self._scrub(detail)}
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the values of the project's connection secrets."""
         secrets = secret_values([c.model_extra for c in self.ctx.project.connections.values()])
-        return {"exception.type": type(error).__name__, "exception.message": scrub(detail, secrets)}
+        return scrub(text, secrets)
 
     def end_node(self, span: Span, result: NodeResult | None, error: BaseException | None) -> None:
         if result is not None:
@@ -254,10 +264,11 @@ class RunTelemetry:
                 failed = sum(1 for x in counted if x.get("status") != "passed")
                 span.set_attributes({a.ASSERTIONS: len(counted), a.ASSERTIONS_FAILED: failed})
             if check.error:
+                message = self._scrub(check.error)
                 span.add_event(
-                    "exception", {"exception.type": "NodeError", "exception.message": check.error}
+                    "exception", {"exception.type": "NodeError", "exception.message": message}
                 )
-                span.set_status(Status(StatusCode.ERROR, check.error))
+                span.set_status(Status(StatusCode.ERROR, message))
         if error is not None:
             span.add_event("exception", self._exception(error))
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -378,11 +389,10 @@ class RunTelemetry:
             return
         bound = max(0.0, self.deadline - time.monotonic()) if self.settings.metrics_otlp else None
         writer.join(bound)
+        self.writer = None  # waited once: a second wait (after the story) must not warn again
         if writer.is_alive():
             self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
             log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
-        else:
-            self.writer = None
 
     def _shutdown_spans(self) -> None:
         """Shut the tracer provider down; OTLP span delivery waits at most the timeout."""

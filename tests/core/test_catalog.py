@@ -306,6 +306,8 @@ def test_recent_node_runs_read_only_the_newest_runs(catalog):
     good_y = [r for r in wanted.rows if r["node_name"] == "y" and r["status"] == "SUCCESS"]
     assert [r["run_id"] for r in good_y] == [newest_first[5]]  # read back as far as needed
     assert wanted.stats.files_read == 6
+    never = query.recent_node_runs(catalog, "a", 1, [], want_success={"no_such_node"})
+    assert never.stats.files_read == 10  # gave up after ten times the runs asked for
     window = query.recent_node_runs(
         catalog, "a", 3, [], want_success={"y"}, since=NOW - timedelta(days=4)
     )

@@ -133,3 +133,15 @@ def test_mermaid_parses_with_mermaid(shop, chromium, mermaid_js):
         browser.close()
     assert rejected
     assert svg.count('class="node ') >= 7 and "after_broken" in svg
+
+
+def test_ascii_draws_long_chains():
+    from odibi_core.graph.formats import to_ascii
+    from odibi_core.graph.model import GraphNode, PipelineGraph
+
+    chain = PipelineGraph(
+        "long", [GraphNode(f"n{i}", [f"n{i - 1}"] if i else []) for i in range(3000)]
+    )
+    lines = to_ascii([chain]).splitlines()
+    assert lines[1] == "n0 [no runs]" and lines[-1].strip() == "`-- n2999 [no runs]"
+    assert len(lines) == 1 + 3000

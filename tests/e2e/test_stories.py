@@ -147,3 +147,37 @@ def test_the_index_keeps_run_summaries_and_heals_when_they_are_lost(odibi_projec
     project.run()
     index = project.path(".odibi/stories/people/index.html").read_text()
     assert index.count('href="2') == 3 and len(json.loads(data.read_text())["runs"]) == 3
+
+
+BROKEN_SECTION = """\
+from odibi_core import hookimpl
+from odibi_core.story.sections import StorySection
+
+
+def boom(ctx, result):
+    raise RuntimeError("section bug")
+
+
+@hookimpl
+def odibi_register_story_sections():
+    return [StorySection("bad", "Bad", collect=boom, run_collect=boom)]
+"""
+
+
+def test_a_broken_story_section_loses_its_part_not_the_story(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT,
+            "people.csv": PEOPLE,
+            "plugins/bad_section.py": BROKEN_SECTION,
+            ".odibi/stories/people/index.json": '{"runs": ["not", "a", "mapping"]}',
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 1  # the 'broken' node's failure, nothing else
+    (path,) = project.path(".odibi/stories/people").glob("*/run_*.json")
+    story = json.loads(path.read_text())
+    assert "bad" not in story["sections"]
+    assert all("bad" not in n["sections"] for n in story["nodes"])
+    assert [n["status"] for n in story["nodes"]] == ["SUCCESS", "SUCCESS", "FAILURE"]
+    assert story["run_id"] in project.path(".odibi/stories/people/index.html").read_text()

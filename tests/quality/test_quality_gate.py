@@ -399,3 +399,20 @@ def test_thresholds_on_a_check_that_cannot_run_or_cannot_point_at_rows(odibi_pro
     )
     assert json.loads(expect["observed_value"]) == pytest.approx(4 / 6)
     assert "expect_2: 66.7% of rows pass, 80.0% required" in run.stdout
+
+
+def test_row_count_change_compares_rows_before_the_gate_drops_any(odibi_project):
+    # Four of six rows fail a check every run and write_valid_only drops them: 2 of 6 are
+    # written each time. The same input again is no change (6 against 6, not 6 against 2).
+    project = gated(
+        odibi_project,
+        "require_pass_rate: 0.9\non_fail: write_valid_only\nrow_count: {change_threshold: 0.3}",
+    )
+    assert project.run().exit_code == 0
+    assert node_run(project)["rows_out"] == 2
+    assert json.loads(node_run(project)["metrics_json"])["rows_before_checks"] == 6
+    second = project.run()
+    assert second.exit_code == 0, second.output
+    row = gate_rows(project)["gate.row_count"]
+    assert row["status"] == "passed"
+    assert json.loads(row["observed_value"]) == {"rows": 6, "previous": 6, "change": 0.0}

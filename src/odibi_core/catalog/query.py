@@ -200,7 +200,8 @@ def recent_node_runs(
 ) -> QueryResult:
     """Node-scope rows of the newest ``runs`` runs of ``pipeline``, newest first, plus the
     newest SUCCESS row of each node in ``want_success`` found further back (not before
-    ``since``).
+    ``since``, and not past the newest ``10 * runs`` runs: a node that never succeeded must
+    not make every call read the whole history).
 
     Reads the pipeline's files newest-first by their ``timestamp`` maximum and stops once no
     unread file can hold a newer run, so the cost follows ``runs``, not the history's length.
@@ -226,7 +227,7 @@ def recent_node_runs(
     for path, max_ts in _files_by_newest(snap, pipeline):
         if max_ts is not None and len(run_ends) >= runs:
             nth = sorted(run_ends.values(), reverse=True)[runs - 1]
-            past_window = since is not None and max_ts < since
+            past_window = (since is not None and max_ts < since) or len(run_ends) >= 10 * runs
             if max_ts < nth and (not missing or past_window):
                 break  # no older file holds a newer run, or a success still looked for
         fragment = fragments.get(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import uuid
 from typing import Any
 
 FORMATS = ("ascii", "mermaid", "dot", "html")
@@ -46,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
     text = formats.FORMATS[args.format](graphs)
     if args.output:
         out = Path(args.output)
-        tmp = out.with_name(f".{out.name}.tmp")
+        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(out)

@@ -52,11 +52,15 @@ def _ascii_tree(graph: PipelineGraph) -> list[str]:
     for source, target in graph.edges:
         children[source].append(target)
     drawn: set[str] = set()
-
-    def draw(name: str, prefix: str, connector: str) -> None:
+    known = set(children)
+    roots = [n.name for n in graph.nodes if not [d for d in n.depends_on if d in known]]
+    # An explicit stack, not recursion: a chain of thousands of nodes must still draw.
+    stack = [(name, "", "") for name in reversed(roots)]
+    while stack:
+        name, prefix, connector = stack.pop()
         if name in drawn:
             out.append(f"{prefix}{connector}{name} (see above)")
-            return
+            continue
         drawn.add(name)
         node = graph.node(name)
         label = f"{name} [{ASCII_STATUS.get(node.status, node.status)}]"
@@ -67,13 +71,8 @@ def _ascii_tree(graph: PipelineGraph) -> list[str]:
         out.append(f"{prefix}{connector}{label}")
         below = prefix + ("|   " if connector == "+-- " else "    " if connector else "")
         kids = children[name]
-        for i, child in enumerate(kids):
-            draw(child, below, "`-- " if i == len(kids) - 1 else "+-- ")
-
-    known = set(children)
-    for node in graph.nodes:
-        if not [d for d in node.depends_on if d in known]:
-            draw(node.name, "", "")
+        for i, child in reversed(list(enumerate(kids))):
+            stack.append((child, below, "`-- " if i == len(kids) - 1 else "+-- "))
     return out
 
 

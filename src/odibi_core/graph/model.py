@@ -31,9 +31,12 @@ class PipelineGraph:
     nodes: list[GraphNode] = field(default_factory=list)
     #: The pipeline's last run (status, dq_score, timestamp, run_id) or None.
     last_run: dict[str, Any] | None = None
+    _by_name: dict[str, GraphNode] = field(default_factory=dict, repr=False)
 
     def node(self, name: str) -> GraphNode:
-        return next(n for n in self.nodes if n.name == name)
+        if len(self._by_name) != len(self.nodes):
+            self._by_name = {n.name: n for n in self.nodes}
+        return self._by_name[name]
 
     @property
     def edges(self) -> list[tuple[str, str]]:

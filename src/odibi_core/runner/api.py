@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -93,7 +94,15 @@ def run_project(
             )
             result = run_pipeline(ctx)
             if project.story.auto_generate:
-                result.story_path = str(write_story(ctx, result))
+                try:
+                    result.story_path = str(write_story(ctx, result))
+                except Exception as exc:  # the data work is done: say so, run the rest
+                    logging.getLogger("odibi").error(
+                        "story of %s not written: %s: %s",
+                        ctx.pipeline_name,
+                        type(exc).__name__,
+                        exc,
+                    )
             _after(ctx, result)
             results.append(result)
     finally:
@@ -102,8 +111,6 @@ def run_project(
 
 
 def _after(ctx: RunContext, result: PipelineResult) -> None:
-    import logging
-
     try:
         ctx.plugins.hook.odibi_after_pipeline_run(ctx=ctx, result=result)
     except Exception as exc:  # documented: never fails the run

@@ -109,7 +109,7 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
         root = root.__cause__
     if root is not exc:  # e.g. the storage error beneath "cannot read ..."
         first = (str(root).strip().splitlines() or [""])[0]
-        result.error_cause = scrub(f"{type(root).__name__}: {first}"[:500], secrets)
+        result.error_cause = scrub(f"{type(root).__name__}: {first}", secrets)[:500]
 
 
 def _attempt(
@@ -180,6 +180,7 @@ def _attempt(
             "produced no data: give it 'read', 'depends_on' or a SQL step", node=node.name
         )
 
+    rows_checked = engine.count(frame)
     # Each plugin sees the frame the previous one left, in registration order (built-ins
     # first), so e.g. a second checker validates what remains after quarantine.
     for impl in ctx.plugins.hook.odibi_check_node_output.get_hookimpls():
@@ -202,6 +203,10 @@ def _attempt(
             raise NodeError(check.error, node=node.name, step=check.name)
 
     result.rows_out = engine.count(frame)
+    if result.rows_out != rows_checked:
+        # Checks dropped rows (quarantine, a gate): what came in is what volume checks of
+        # later runs compare with, since rows_out moves with the share of bad rows.
+        result.metrics["rows_before_checks"] = rows_checked
     result.schema = engine.schema(frame)
     # Kept in meta_runs so the next run's story can say what changed in the schema.
     result.metrics["schema"] = [list(c) for c in result.schema]

@@ -43,7 +43,8 @@ def node_histories(
     catalog: Catalog, pipeline: str, run_id: str, nodes: list[str]
 ) -> dict[str, NodeHistory]:
     """Earlier runs of the nodes of ``pipeline`` (the run ``run_id`` excluded): the newest
-    ``TREND_RUNS`` runs, and for each of ``nodes`` its last successful run for the schema.
+    ``TREND_RUNS`` runs, and for each of ``nodes`` its last successful run for the schema
+    (looked for at most 90 days or ten times ``TREND_RUNS`` runs back).
 
     A story must still be written when the catalog cannot be read, so failures give an
     empty history and a log line.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from odibi_core.story.sections import StorySection
 
 DEFAULT_STORY_DIR = ".odibi/stories"
+log = logging.getLogger("odibi")
 
 
 def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
@@ -37,15 +39,15 @@ def story_root(project: ProjectConfig, connections: dict[str, Any]) -> Path:
 def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
     sections = ctx.plugins.registry.story_sections
     masked = _masked_columns(ctx.pipeline)
-    histories = node_histories(
-        ctx.catalog, result.pipeline, result.run_id, [n.name for n in ctx.pipeline.nodes]
-    )
+    # Only nodes with a schema now need the last good one to compare with.
+    succeeded = [n.node for n in result.nodes.values() if n.status == "SUCCESS"]
+    histories = node_histories(ctx.catalog, result.pipeline, result.run_id, succeeded)
     nodes = []
     for res in result.nodes.values():
         node = ctx.pipeline.node(res.node)
         extra = {}
         for name, section in sections.items():
-            data = section.collect(ctx, res) if section.collect else None
+            data = _section_data(name, section.collect, ctx, res)
             if data is not None:
                 extra[name] = data
         nodes.append(
@@ -60,7 +62,7 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
         )
     run_sections = {}
     for name, section in sections.items():
-        data = section.run_collect(ctx, result) if section.run_collect else None
+        data = _section_data(name, section.run_collect, ctx, result)
         if data is not None:
             run_sections[name] = data
     return {
@@ -86,6 +88,17 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
         "sections": run_sections,
         "nodes": nodes,
     }
+
+
+def _section_data(name: str, collect: Any, ctx: RunContext, result: Any) -> Any:
+    """A plugin section's data; a broken plugin loses its section, not the story."""
+    if collect is None:
+        return None
+    try:
+        return collect(ctx, result)
+    except Exception as exc:
+        log.warning("story section '%s' failed: %s", name, exc)
+        return None
 
 
 def _masked_columns(pipeline: Any) -> dict[str, set[str]]:
@@ -224,12 +237,18 @@ def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
         cached = json.loads((pipeline_dir / INDEX_DATA).read_text(encoding="utf-8"))["runs"]
     except (OSError, ValueError, KeyError, TypeError):
         cached = {}
+    if not isinstance(cached, dict):
+        cached = {}
     runs = []
     for path in pipeline_dir.glob("*/run_*.json"):
         entry = cached.get(path.relative_to(pipeline_dir).as_posix())
         try:
             changed = path.stat().st_mtime_ns
-            if isinstance(entry, dict) and entry.get("mtime_ns") == changed:
+            if (
+                isinstance(entry, dict)
+                and entry.get("mtime_ns") == changed
+                and isinstance(entry.get("summary"), dict)
+            ):
                 summary = entry["summary"]
             else:  # new, or rewritten since it was summarised
                 story = json.loads(path.read_text(encoding="utf-8"))
