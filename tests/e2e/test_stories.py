@@ -181,3 +181,33 @@ def test_a_broken_story_section_loses_its_part_not_the_story(odibi_project):
     assert all("bad" not in n["sections"] for n in story["nodes"])
     assert [n["status"] for n in story["nodes"]] == ["SUCCESS", "SUCCESS", "FAILURE"]
     assert story["run_id"] in project.path(".odibi/stories/people/index.html").read_text()
+
+
+BAD_ROWS = """\
+import pyarrow as pa
+
+from odibi_core import hookimpl
+from odibi_core.catalog.rows import CatalogRows
+
+
+@hookimpl
+def odibi_catalog_rows(ctx, result):
+    return [
+        CatalogRows("meta_runs", [{"run_id": 123, "scope": "check"}]),
+        CatalogRows("acme_counts", [{"x": "not a number"}], schema=pa.schema([("x", pa.int64())])),
+    ]
+"""
+
+
+def test_a_plugins_bad_catalog_rows_do_not_cost_the_run_its_record(odibi_project):
+    project = odibi_project(
+        {"odibi.yaml": PROJECT, "people.csv": PEOPLE, "plugins/bad_rows.py": BAD_ROWS}
+    )
+    run = project.run()
+    assert run.exit_code == 1  # the 'broken' node, as without the plugin
+    rows = project.catalog("meta_runs")
+    assert {r["scope"] for r in rows} == {"pipeline", "node"}  # the misfit row was dropped
+    assert len([r for r in rows if r["scope"] == "node"]) == 3
+    assert not project.path(".odibi/system/acme_counts/_delta_log").exists()
+    (path,) = project.path(".odibi/stories/people").glob("*/run_*.json")
+    assert "acme_counts" in json.loads(path.read_text())["catalog_error"]

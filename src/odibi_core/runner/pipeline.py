@@ -272,15 +272,25 @@ def _record(
                     extra[batch.table] = CatalogRows(
                         batch.table, list(batch.rows), batch.schema, batch.partition_by
                     )
-        # Plugins' own meta_runs rows (e.g. telemetry's check spans) join the run's commit.
+        # Plugins' own meta_runs rows (e.g. telemetry's check spans) join the run's commit,
+        # if they fit its schema: a plugin's bad rows must not cost the run its own record.
         plugin_runs = extra.pop(tables.META_RUNS, None)
+        if plugin_runs is not None and not _fits_meta_runs(plugin_runs.rows):
+            plugin_runs = None
+        failed: list[str] = []
         for batch in extra.values():
-            catalog.append(batch)
+            try:
+                catalog.append(batch)
+            except Exception as exc:  # one plugin table failing leaves the others and the run
+                log.error("catalog write of %s failed: %s", batch.table, exc)
+                failed.append(f"{batch.table}: {type(exc).__name__}: {exc}")
         result.catalog_tables = [
             tables.META_RUNS,
             *([tables.META_STATE] if new_state else []),
-            *extra,
+            *(name for name in extra if not any(f.startswith(f"{name}:") for f in failed)),
         ]
+        if failed:
+            result.catalog_error = "; ".join(failed)
         rows = list(
             run_rows(
                 result,
@@ -295,4 +305,18 @@ def _record(
         )
     except Exception as exc:  # the data work is done: report the catalog failure, keep the result
         log.error("catalog write failed: %s", exc)
-        result.catalog_error = f"{type(exc).__name__}: {exc}"
+        problem = f"{type(exc).__name__}: {exc}"
+        result.catalog_error = (
+            f"{result.catalog_error}; {problem}" if result.catalog_error else problem
+        )
+
+
+def _fits_meta_runs(rows: list[dict[str, Any]]) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.Table.from_pylist(rows, schema=tables.schema(tables.META_RUNS))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError, TypeError) as exc:
+        log.warning("plugin rows for meta_runs dropped: they do not fit its schema (%s)", exc)
+        return False
+    return True
