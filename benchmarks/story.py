@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 TARGET_MS = 1000
-TARGET_BYTES = 2 * 1024 * 1024
+TARGET_BYTES = 2_000_000  # 2 MB, decimal: the stricter reading
 
 
 def _progress(message: str) -> None:
