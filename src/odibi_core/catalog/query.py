@@ -121,16 +121,11 @@ def last_run(catalog: Catalog, pipeline: str) -> QueryResult:
     """The newest pipeline-scope run of ``pipeline``, reading as few files as possible."""
     import pyarrow.compute as pc
 
-    snap = catalog.snapshot(t.META_RUNS)
-    stats = QueryStats(t.META_RUNS)
-    if snap is None:
-        return QueryResult([], stats)
-    stats.version = snap.version
-    stats.files_total = _file_count(snap)
-    dataset = snap.dataset(pipeline)
     expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "pipeline")
-    newest_first = _files_by_newest(snap, pipeline)
-    fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
+    opened = _newest_first(catalog, pipeline, expr)
+    if isinstance(opened, QueryStats):
+        return QueryResult([], opened)
+    dataset, fragments, newest_first, stats = opened
     # First find the newest timestamp reading two columns only, then fetch that one row.
     newest: Any = None
     holder: Any = None
@@ -209,22 +204,18 @@ def recent_node_runs(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    snap = catalog.snapshot(t.META_RUNS)
-    stats = QueryStats(t.META_RUNS)
-    if snap is None:
-        return QueryResult([], stats)
-    stats.version = snap.version
-    stats.files_total = _file_count(snap)
-    dataset = snap.dataset(pipeline)
     expr = (pc.field("pipeline_name") == pipeline) & (pc.field("scope") == "node")
     if exclude_run is not None:
         expr = expr & (pc.field("run_id") != exclude_run)
-    fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
+    opened = _newest_first(catalog, pipeline, expr)
+    if isinstance(opened, QueryStats):
+        return QueryResult([], opened)
+    dataset, fragments, newest_first, stats = opened
     wanted = list(dict.fromkeys([*columns, "run_id", "node_name", "status", "timestamp"]))
     run_ends: dict[str, Any] = {}  # run_id -> its newest row's timestamp
     missing = set(want_success or ())
     parts = []
-    for path, max_ts in _files_by_newest(snap, pipeline):
+    for path, max_ts in newest_first:
         if max_ts is not None and len(run_ends) >= runs:
             nth = sorted(run_ends.values(), reverse=True)[runs - 1]
             past_window = (since is not None and max_ts < since) or len(run_ends) >= 10 * runs
@@ -365,6 +356,23 @@ def _filter(
 
 def _file_count(snap: Snapshot) -> int:
     return int(snap.actions().num_rows)
+
+
+def _newest_first(
+    catalog: Catalog, pipeline: str, expr: Any
+) -> tuple[Any, dict[str, Any], list[tuple[str, Any]], QueryStats] | QueryStats:
+    """For reading one pipeline's ``meta_runs`` files newest first: the partition's dataset,
+    its fragments matching ``expr`` by path, (path, max timestamp) newest first, and the
+    query's stats; just the stats when the table does not exist."""
+    snap = catalog.snapshot(t.META_RUNS)
+    stats = QueryStats(t.META_RUNS)
+    if snap is None:
+        return stats
+    stats.version = snap.version
+    stats.files_total = _file_count(snap)
+    dataset = snap.dataset(pipeline)
+    fragments = {f.path: f for f in dataset.get_fragments(filter=expr)}
+    return dataset, fragments, _files_by_newest(snap, pipeline), stats
 
 
 def _files_by_newest(snap: Snapshot, pipeline: str) -> list[tuple[str, Any]]:
