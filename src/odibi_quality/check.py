@@ -93,8 +93,10 @@ def check_node(
         "dq_score": out.dq_score,
         "quarantined": quarantined,
         "gate": verdict.to_dict() if verdict is not None else None,
-        # The gate's own rows follow the assertions; the DQ score counts assertions only.
-        "assertions": [r.to_dict() for r in [*results, *gate_rows]],
+        "assertions": [r.to_dict() for r in results],
+        # The gate's verdicts on the assertions, apart from them: they are not assertions
+        # (outside the DQ score and any count of assertions), but meta_quality keeps them.
+        "gate_checks": [r.to_dict() for r in gate_rows],
     }
     return out
 

@@ -30,9 +30,7 @@ def _collect_run(ctx: RunContext, result: PipelineResult) -> dict[str, Any] | No
     }
     if not checked:
         return None
-    rows = [a for data in checked.values() for a in data.get("assertions", [])]
-    # Gate rows judge the assertions' results; counting them again would double failures.
-    assertions = [a for a in rows if not str(a.get("assertion_type", "")).startswith("gate")]
+    assertions = [a for data in checked.values() for a in data.get("assertions", [])]
     failing = [a for a in assertions if a.get("status") != "passed"]
     gates = {name: data["gate"] for name, data in checked.items() if data.get("gate")}
     return {

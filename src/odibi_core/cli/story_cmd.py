@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from odibi_core.templating import duration as _duration
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -239,9 +241,3 @@ def _change(change: Change, show: Any = None) -> str:
 
 def _score(value: Any) -> str:
     return "" if value is None else f"{value:.1f}"
-
-
-def _duration(ms: Any) -> str:
-    from odibi_core.templating import duration
-
-    return duration(ms)

@@ -278,16 +278,18 @@ def _record(
         if plugin_runs is not None and not _fits_meta_runs(plugin_runs.rows):
             plugin_runs = None
         failed: list[str] = []
+        written: list[str] = []
         for batch in extra.values():
             try:
                 catalog.append(batch)
+                written.append(batch.table)
             except Exception as exc:  # one plugin table failing leaves the others and the run
                 log.error("catalog write of %s failed: %s", batch.table, exc)
                 failed.append(f"{batch.table}: {type(exc).__name__}: {exc}")
         result.catalog_tables = [
             tables.META_RUNS,
             *([tables.META_STATE] if new_state else []),
-            *(name for name in extra if not any(f.startswith(f"{name}:") for f in failed)),
+            *written,
         ]
         if failed:
             result.catalog_error = "; ".join(failed)

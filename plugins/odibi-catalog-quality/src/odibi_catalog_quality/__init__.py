@@ -52,7 +52,7 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
         if not quality:
             continue
         when = node.ended_at.astimezone(UTC) if node.ended_at else datetime.now(UTC)
-        for a in quality["assertions"]:
+        for a in [*quality["assertions"], *quality.get("gate_checks", [])]:
             rows.append(
                 {
                     "run_id": result.run_id,
