@@ -5,6 +5,12 @@ Usage::
 
     .venv/bin/python benchmarks/telemetry.py [--repeat N] [--nodes 50] [--check]
 
+Every timed run starts from the same state: the project's catalog and stories as a number of
+earlier runs (``--history``, telemetry on, so every table exists) left them, restored before
+each run. Without this, each run finds a longer log and more files than the one before, and
+every 16th run or so compacts a table, so the medians drift with the order of the runs; the
+maintenance a run triggers now and then is not part of what is compared here.
+
 Two measurements, each interleaving on/off repetitions after one untimed warm-up of each:
 
 * ``process``: whole ``odibi run`` processes, wall clock: what a user waits for, OpenTelemetry's
@@ -24,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +41,7 @@ from typing import Any
 
 TARGET_PCT = 5.0
 SOURCES = 5
+STATE = (".odibi",)  # catalog and stories: what a run changes besides its outputs
 
 
 def _progress(message: str) -> None:
@@ -72,34 +80,63 @@ def make_project(root: Path, nodes: int) -> Path:
     return root / "odibi.yaml"
 
 
-def _env(on: bool) -> dict[str, str]:
+def _env(on: bool, pycache: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    if pycache is not None:
+        # As installed: pip compiles every module at install time, and an editable install
+        # caches bytecode on first import, unless PYTHONDONTWRITEBYTECODE is set (as it is on
+        # some CI machines). Without it, each process compiles Odibi's own modules again, a
+        # cost no installed Odibi pays. The cache lives in a temporary folder, not the tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     if not on:
         env["OTEL_SDK_DISABLED"] = "true"
     return env
 
 
-def time_processes(config: Path, repeat: int) -> dict[str, list[float]]:
+def _odibi_run(config: Path, on: bool) -> None:
     odibi = Path(sys.executable).with_name("odibi")
+    proc = subprocess.run(
+        [str(odibi), "run", str(config)],
+        capture_output=True,
+        text=True,
+        env=_env(on, config.parent.parent / "pycache"),
+        cwd=config.parent,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"odibi run failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def make_history(config: Path, runs: int) -> Path:
+    """Run the project ``runs`` times (telemetry on) and keep the state they leave."""
+    for _ in range(runs):
+        _odibi_run(config, True)
+    seed = config.parent.parent / "seed"
+    for name in STATE:
+        shutil.copytree(config.parent / name, seed / name)
+    return seed
+
+
+def restore(config: Path, seed: Path) -> None:
+    for name in STATE:
+        shutil.rmtree(config.parent / name, ignore_errors=True)
+        shutil.copytree(seed / name, config.parent / name)
+    os.sync()  # the copy's write-back must not land inside the timed run
+
+
+def time_processes(config: Path, seed: Path, repeat: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
 
     def once(on: bool) -> float:
+        restore(config, seed)
         cpu = _children_cpu()
         started = time.perf_counter()
-        proc = subprocess.run(
-            [str(odibi), "run", str(config)],
-            capture_output=True,
-            text=True,
-            env=_env(on),
-            cwd=config.parent,
-        )
+        _odibi_run(config, on)
         took = (time.perf_counter() - started) * 1000
-        if proc.returncode != 0:
-            sys.exit(f"odibi run failed:\n{proc.stdout}\n{proc.stderr}")
         times["cpu_on" if on else "cpu_off"].append((_children_cpu() - cpu) * 1000)
         return took
 
-    once(True), once(False)  # warm-up: catalog tables exist, caches are hot
+    once(True), once(False)  # warm-up: the OS's file cache is hot
     for values in times.values():
         values.clear()
     for i in range(repeat):
@@ -109,12 +146,13 @@ def time_processes(config: Path, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def time_in_process(config: Path, repeat: int) -> dict[str, list[float]]:
+def time_in_process(config: Path, seed: Path, repeat: int) -> dict[str, list[float]]:
     from odibi_core.runner.api import run_project
 
     times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
 
     def once(on: bool) -> float:
+        restore(config, seed)
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(_env(on))
@@ -192,15 +230,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10, help="interleaved pairs (default 10)")
     parser.add_argument("--nodes", type=int, default=50)
+    parser.add_argument(
+        "--history", type=int, default=10, help="earlier runs in the catalog (default 10)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="odibi-bench-telemetry-") as tmp:
         config = make_project(Path(tmp) / "project", args.nodes)
-        process = summary(time_processes(config, args.repeat))
-        in_process = summary(time_in_process(config, args.repeat))
+        seed = make_history(config, args.history)
+        process = summary(time_processes(config, seed, args.repeat))
+        in_process = summary(time_in_process(config, seed, args.repeat))
     report = {
         "benchmark": "telemetry",
         "nodes": args.nodes,
+        "history_runs": args.history,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "target_overhead_pct": TARGET_PCT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,21 @@ def render(template: str, **values: Any) -> str:
 @functools.cache
 def environment() -> Any:
     """One environment per process, so each template is compiled once."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        FunctionLoader,
+        select_autoescape,
+    )
     from markupsafe import Markup
 
+    # Plugins' fragments are loaded by a name derived from their source, so the bytecode
+    # cache serves them too (compiling one costs more than rendering it many times).
+    fragments: dict[str, str] = {}
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
+        loader=ChoiceLoader([FileSystemLoader(TEMPLATES), FunctionLoader(fragments.get)]),
+        autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
         trim_blocks=True,
         lstrip_blocks=True,
         bytecode_cache=_bytecode_cache(),
@@ -39,18 +49,14 @@ def environment() -> Any:
     env.filters["when"] = when
     env.globals["sparkline"] = sparkline
     env.globals["status_colours"] = STATUS_COLOURS
-    env.globals["render_section"] = lambda template, data: Markup(
-        _fragment(env, template).render(data=data)
-    )
+
+    def render_section(source: str, data: Any) -> Markup:
+        name = f"fragment-{hashlib.sha256(source.encode()).hexdigest()[:24]}"
+        fragments.setdefault(name, source)
+        return Markup(env.get_template(name).render(data=data))
+
+    env.globals["render_section"] = render_section
     return env
-
-
-def _fragment(env: Any, source: str) -> Any:
-    """A plugin's template fragment, compiled once per process (a story renders one per node)."""
-    cache: dict[str, Any] = env.globals.setdefault("_fragments", {})
-    if source not in cache:
-        cache[source] = env.from_string(source)
-    return cache[source]
 
 
 def _bytecode_cache() -> Any:

@@ -4,6 +4,8 @@ records measurements without importing OpenTelemetry's metrics SDK (see
 
 from __future__ import annotations
 
+META_METRICS = "meta_metrics"  # the catalog table of metric points (SPEC §3)
+
 INSTRUMENTS: dict[str, tuple[str, str, str, str]] = {
     "node_runs": ("counter", "odibi.node.runs", "{run}", "node runs by status"),
     "node_duration": ("histogram", "odibi.node.duration", "ms", "node run time"),

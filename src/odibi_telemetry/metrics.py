@@ -32,8 +32,6 @@ from odibi_telemetry import otlp
 from odibi_telemetry.catalog_export import time_of
 from odibi_telemetry.instruments import INSTRUMENTS
 
-META_METRICS = "meta_metrics"
-
 
 def metrics_schema() -> Any:
     """``meta_metrics`` (SPEC §3): one row per metric data point."""

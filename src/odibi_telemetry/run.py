@@ -28,6 +28,7 @@ from odibi_core.redact import scrub, secret_values
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
+from odibi_telemetry.instruments import META_METRICS
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -358,7 +359,7 @@ class RunTelemetry:
         global catalog_write_failures
         if not rows:
             return
-        from odibi_telemetry.metrics import META_METRICS, metrics_schema
+        from odibi_telemetry.metrics import metrics_schema
 
         catalog = self.ctx.catalog
         try:

@@ -16,6 +16,7 @@ import pytest
 
 from odibi_core.catalog import maintenance, query
 from odibi_core.catalog import tables as t
+from odibi_core.catalog.locks import maintenance_lock
 from odibi_core.catalog.manager import Catalog
 from odibi_core.catalog.rows import CatalogRows
 from odibi_core.testing import read_delta
@@ -189,6 +190,16 @@ def test_maintenance_after_a_run_waits_for_its_thresholds(catalog):
     for _path, parts in active_files(catalog.table_uri(t.META_RUNS)):
         counts[parts["pipeline_name"]] = counts.get(parts["pipeline_name"], 0) + 1
     assert counts == {"a": 1, "b": 4}
+
+
+def test_a_run_below_thresholds_neither_waits_for_nor_takes_the_maintenance_lock(catalog):
+    history(catalog, pipelines=("a",), days=2)
+    with maintenance_lock(catalog.base_uri, t.META_RUNS, True) as held:  # another process
+        assert held
+        started = time.monotonic()
+        (report,) = maintenance.after_run(catalog, {t.META_RUNS: ["a"]})
+    assert report.skipped == "below thresholds" and report.files_before == 2
+    assert time.monotonic() - started < 1.0
 
 
 def test_vacuum_removes_only_unreferenced_files_past_retention(catalog):

@@ -58,6 +58,19 @@ def optimize(
 
     ``partitions``: pipeline names to compact (None: every partition).
     """
+    if not force:
+        # A first look at the snapshot this process holds (after a run's append, its handle
+        # is at that commit): most runs end here, without the lock or a log refresh.
+        snap = catalog.snapshot(table)
+        if snap is None or not due(catalog, table, partitions):
+            files = int(snap.actions().num_rows) if snap is not None else 0
+            return TableMaintenance(
+                table,
+                partitions or [],
+                files_before=files,
+                files_after=files,
+                skipped="below thresholds" if snap is not None else "table does not exist",
+            )
     with maintenance_lock(catalog.base_uri, table, catalog.is_local, wait_seconds) as locked:
         if not locked and catalog.is_local:
             return TableMaintenance(
@@ -145,6 +158,9 @@ def _files_per_partition(
 ) -> dict[tuple[tuple[str, str], ...], int]:
     """Files per partition (every partition column: with ``partition_by_date`` a partition
     is a pipeline's day), for the given pipelines only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     snap = catalog.snapshot(table)
     if snap is None:
         return {}
@@ -152,10 +168,14 @@ def _files_per_partition(
     columns = [c for c in snap.partition_columns if f"partition.{c}" in actions.column_names]
     if not columns:
         return {(): int(actions.num_rows)}
-    values = [actions.column(f"partition.{c}").to_pylist() for c in columns]
-    counts: dict[tuple[tuple[str, str], ...], int] = {}
-    for row in zip(*values, strict=True):
-        key = tuple(zip(columns, row, strict=True))
-        if partitions is None or dict(key).get("pipeline_name") in partitions:
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+    fields = [f"partition.{c}" for c in columns]
+    chosen = actions.select(fields)
+    if partitions is not None and "pipeline_name" in columns:
+        names = chosen.column("partition.pipeline_name")
+        chosen = chosen.filter(pc.is_in(names, value_set=pa.array(partitions, names.type)))
+    counts = chosen.group_by(fields).aggregate([([], "count_all")])
+    values = [counts.column(f).to_pylist() for f in fields]
+    return {
+        tuple(zip(columns, key, strict=True)): int(n)
+        for *key, n in zip(*values, counts.column("count_all").to_pylist(), strict=True)
+    }
