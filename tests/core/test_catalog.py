@@ -202,6 +202,29 @@ def test_a_run_below_thresholds_neither_waits_for_nor_takes_the_maintenance_lock
     assert time.monotonic() - started < 1.0
 
 
+def test_catalog_logs_are_checkpointed_every_ten_commits_by_their_writers(catalog):
+    history(catalog, pipelines=("a",), days=25)  # the table's creation, then 25 appends
+    log = Path(catalog.table_uri(t.META_RUNS)) / "_delta_log"
+    assert sorted(p.name for p in log.glob("*.checkpoint.parquet")) == [
+        f"{v:020d}.checkpoint.parquet" for v in (9, 19)
+    ]
+    version = catalog.snapshot(t.META_RUNS).version
+    assert version == 25 and catalog.commits_since_checkpoint(t.META_RUNS, version) == 6
+
+
+def test_maintenance_gives_a_table_made_before_its_properties_existed_its_properties(catalog):
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    uri = catalog.table_uri(t.META_RUNS)
+    row = run_row("a", NOW, "SUCCESS")
+    write_deltalake(uri, pa.Table.from_pylist([row], schema=t.schema(t.META_RUNS)))
+    assert "delta.checkpointInterval" not in DeltaTable(uri).metadata().configuration
+    maintenance.optimize(catalog, t.META_RUNS)
+    assert DeltaTable(uri).metadata().configuration["delta.checkpointInterval"] == "10"
+    assert len(query.runs(Catalog(catalog.base_uri)).rows) == 1
+
+
 def test_vacuum_removes_only_unreferenced_files_past_retention(catalog):
     history(catalog, pipelines=("a",), days=3)
     root = Path(catalog.table_uri(t.META_RUNS))

@@ -111,6 +111,9 @@ def _optimize(
         else:
             dt.optimize.compact(partition_filters=filters)
         report.compacted = True
+    stale = {k: v for k, v in t.PROPERTIES.items() if dt.metadata().configuration.get(k) != v}
+    if stale:  # a table made before its properties were set: it checkpoints by itself from now on
+        dt.alter.set_table_properties(stale)
     dt.create_checkpoint()
     dt.cleanup_metadata()
     report.checkpointed = True

@@ -230,6 +230,7 @@ class Catalog:
                 schema,
                 mode="ignore",
                 partition_by=partition_by,
+                configuration=t.PROPERTIES,
                 storage_options=self.storage_options,
             )
         except (CommitFailedError, DeltaError):

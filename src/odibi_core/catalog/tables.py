@@ -12,6 +12,11 @@ META_NODES = "meta_nodes"
 #: History tables grow with every run: partitioned by pipeline (and date on request).
 HISTORY_TABLES = {META_RUNS, "meta_quality", "meta_metrics"}
 
+#: Delta table properties of every catalog table. Each run opens the tables it appends to,
+#: replaying the log since the newest checkpoint (~0.3 ms per commit on top of ~4.5 ms), so
+#: writers checkpoint every 10 commits (a few ms, once in ten) instead of Delta's default 100.
+PROPERTIES = {"delta.checkpointInterval": "10"}
+
 
 def schema(table: str) -> Any:
     """The pyarrow schema of a core table."""
