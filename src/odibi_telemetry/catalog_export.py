@@ -3,7 +3,7 @@
 ``CatalogSpanExporter`` keeps the run's finished spans (for the story's waterfall) and turns
 those the runner does not record itself (output-check spans) into ``meta_runs`` rows with
 ``scope='check'``, which the runner writes in its own commit of the run. Metric points go to
-``meta_metrics`` through :mod:`odibi_telemetry.metrics`.
+``meta_metrics`` through :mod:`odibi_telemetry.points`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Odibi's metric instruments: key → (kind, name, unit, description). Plain data, so a run
-records measurements without importing OpenTelemetry's metrics SDK (see
-:mod:`odibi_telemetry.metrics`)."""
+"""Odibi's metric instruments, key → (kind, name, unit, description), and the table their
+points land in. Plain data: a run records measurements without OpenTelemetry's metrics SDK
+(see :mod:`odibi_telemetry.points`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 META_METRICS = "meta_metrics"  # the catalog table of metric points (SPEC §3)
 
@@ -22,3 +24,23 @@ INSTRUMENTS: dict[str, tuple[str, str, str, str]] = {
     "pipeline_duration": ("histogram", "odibi.pipeline.duration", "ms", "pipeline run time"),
     "pipeline_dq": ("gauge", "odibi.pipeline.dq_score", "%", "DQ score of a run"),
 }
+
+
+def metrics_schema() -> Any:
+    """``meta_metrics`` (SPEC §3): one row per metric data point."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("pipeline_name", pa.string()),
+            ("node_name", pa.string()),
+            ("metric_name", pa.string()),
+            ("kind", pa.string()),
+            ("value", pa.float64()),
+            ("unit", pa.string()),
+            ("attributes_json", pa.string()),
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            ("date", pa.date32()),
+        ]
+    )

@@ -1,10 +1,10 @@
-"""One pipeline run's telemetry: its providers, spans and metrics, and their delivery.
+"""One pipeline run's telemetry: its spans and metrics, and their delivery.
 
-Each run gets its own ``TracerProvider`` and ``MeterProvider`` (nothing global is set, so an
-application embedding Odibi keeps its own OpenTelemetry setup). The catalog exporters are
-always attached; OTLP exporters only when configured. At the run's end the catalog metric
-reader is flushed into ``meta_metrics`` (one commit) and OTLP delivery is awaited for at most
-the export timeout, spans and metrics concurrently.
+Each run gets its own ``TracerProvider`` (nothing global is set, so an application embedding
+Odibi keeps its own OpenTelemetry setup); the catalog span exporter is always attached, an
+OTLP one only when configured. Metric measurements are kept as plain data; at the run's end
+they become ``meta_metrics`` rows (one commit) and, when configured, go out over OTLP. OTLP
+delivery is awaited for at most the export timeout, spans and metrics concurrently.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -26,9 +26,10 @@ from odibi_core import __version__ as odibi_version
 from odibi_core.catalog.rows import CatalogRows
 from odibi_core.redact import scrub, secret_values
 from odibi_telemetry import attributes as a
-from odibi_telemetry import otlp
+from odibi_telemetry import otlp, points
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
-from odibi_telemetry.instruments import META_METRICS
+from odibi_telemetry.instruments import META_METRICS, metrics_schema
+from odibi_telemetry.points import Measurement
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -88,8 +89,8 @@ class RunTelemetry:
 
         if self.otlp_note:
             log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
-        # Metric measurements as plain data until the run ends (see odibi_telemetry.metrics).
-        self.measurements: list[tuple[str, float, dict[str, Any]]] = []
+        # Metric measurements as plain data until the run ends (see odibi_telemetry.points).
+        self.measurements: list[Measurement] = []
 
         self.base = {a.PIPELINE: ctx.pipeline_name, a.RUN_ID: ctx.run_id}
         self._lock = threading.Lock()
@@ -319,8 +320,8 @@ class RunTelemetry:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
                 self._measure("pipeline_runs", 1, {**labels, a.STATUS: "FAILURE"})
             span.end()
-            # Metrics (the SDK's import included), the meta_metrics commit and its maintenance
-            # check run on their own thread, which overlaps the story; ``wait`` joins it.
+            # The meta_metrics commit (mostly outside the GIL), its maintenance check and any
+            # OTLP export run on their own thread, which overlaps the story; ``wait`` joins it.
             self.writer = threading.Thread(
                 target=self._deliver_metrics,
                 args=(result is not None and result.status == "SUCCESS",),
@@ -334,33 +335,35 @@ class RunTelemetry:
             self.wait()  # OTLP delivery is bounded by the deadline
 
     def _deliver_metrics(self, succeeded: bool) -> None:
+        with self._lock:
+            measurements, self.measurements = self.measurements, []
         try:
-            from odibi_telemetry.metrics import MetricDelivery
-
-            delivery = MetricDelivery(
+            rows = points.rows(
                 self.ctx.run_id,
                 self.ctx.pipeline_name,
-                self.resource,
+                measurements,
                 self.env_attributes,
-                self.settings.metrics_otlp,
-                self.settings.timeout_s,
+                datetime.now(UTC),
             )
-            if delivery.otlp_note:
-                self.otlp_note = delivery.otlp_note
-                log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
-            with self._lock:
-                measurements, self.measurements = self.measurements, []
-            self._write_metrics(delivery.rows(measurements), succeeded)
-            delivery.finish()
+            self._write_metrics(rows, succeeded)
         except Exception as exc:  # telemetry never fails a run
-            log.warning("telemetry: metrics of the run were not delivered: %s", exc)
+            log.warning("telemetry: metrics of the run were not written: %s", exc)
+        if not self.settings.metrics_otlp:
+            return
+        try:
+            from odibi_telemetry.otlp_metrics import export
+
+            export(self.settings.metrics_otlp, self.resource, measurements, self.settings.timeout_s)
+        except ImportError:
+            self.otlp_note = otlp.INSTALL_HINT
+            log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
+        except Exception as exc:
+            log.warning("telemetry: metrics of the run were not exported over OTLP: %s", exc)
 
     def _write_metrics(self, rows: list[dict[str, Any]], succeeded: bool) -> None:
         global catalog_write_failures
         if not rows:
             return
-        from odibi_telemetry.metrics import metrics_schema
-
         catalog = self.ctx.catalog
         try:
             catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))

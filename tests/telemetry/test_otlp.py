@@ -3,12 +3,18 @@ opentelemetry-proto messages; a broken endpoint neither fails nor stalls a run."
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from receivers import attrs, closed_port, grpc_receiver, http_receiver, silent_listener
 
 NODES = {"raw", "clean", "broken", "after_broken"}
+
+
+def _point_key(attributes: dict) -> tuple:
+    """A point's own attributes: those Odibi sets, not the resource's or the histogram's."""
+    return tuple(sorted((k, v) for k, v in attributes.items() if k.startswith("odibi.")))
 
 
 def check_received(received, project, run_id):
@@ -49,8 +55,29 @@ def check_received(received, project, run_id):
         "odibi.assertion.violations",
         "odibi.pipeline.runs",
     } <= names
-    # ...and the catalog received the same telemetry.
-    assert {p["metric_name"] for p in project.catalog("meta_metrics")} == names
+    # ...and the catalog received the same points, with the same values.
+    catalog = {
+        (p["metric_name"], _point_key(json.loads(p["attributes_json"]))): p
+        for p in project.catalog("meta_metrics")
+    }
+    otlp = {
+        (name, _point_key(attrs(point.attributes))): point
+        for _, name, point in received.metric_points()
+    }
+    assert set(catalog) == set(otlp) and len(otlp) > 10
+    for key, point in otlp.items():
+        row = catalog[key]
+        if hasattr(point, "bucket_counts"):  # a histogram
+            detail = json.loads(row["attributes_json"])
+            assert (row["kind"], row["value"]) == ("histogram", pytest.approx(point.sum))
+            assert (detail["count"], detail["min"], detail["max"]) == (
+                point.count,
+                pytest.approx(point.min),
+                pytest.approx(point.max),
+            )
+        else:
+            value = point.as_double if point.HasField("as_double") else point.as_int
+            assert row["value"] == pytest.approx(value), key
 
 
 @pytest.mark.parametrize(
