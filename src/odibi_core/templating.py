@@ -60,17 +60,20 @@ def environment() -> Any:
 
 
 def _bytecode_cache() -> Any:
-    """Compiled templates kept between runs (compiling costs more than a small run's work);
-    keyed by template source, so an upgrade never serves stale pages."""
-    from jinja2 import FileSystemBytecodeCache
+    """Compiled templates kept between runs (compiling costs more than a small run's work)."""
+    import jinja2
+
+    from odibi_core import __version__
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "odibi" / "jinja"
+    # Jinja keys compiled templates by name and source only; the environment's options are
+    # compiled in too, so each version of Odibi (and of Jinja) keeps its own folder.
+    folder = Path(base) / "odibi" / f"jinja-{__version__}-{jinja2.__version__}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # read-only home: compile every time
-    return FileSystemBytecodeCache(str(folder))
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def duration(ms: Any) -> str:

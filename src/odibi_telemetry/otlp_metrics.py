@@ -30,20 +30,21 @@ def export(protocol: str, resource: Any, measurements: list[Measurement], timeou
         export_timeout_millis=timeout_ms,
     )
     provider = MeterProvider(metric_readers=[reader], resource=resource, shutdown_on_exit=False)
-    meter = provider.get_meter("odibi", odibi_version)
-    instruments: dict[str, Any] = {}
-    for key, value, attrs in measurements:
-        kind, name, unit, description = INSTRUMENTS[key]
-        instrument = instruments.get(key)
-        if instrument is None:
-            instrument = instruments[key] = getattr(meter, f"create_{kind}")(
-                name, unit, description
-            )
-        if kind == "counter":
-            instrument.add(value, attrs)
-        elif kind == "histogram":
-            instrument.record(value, attrs)
-        else:
-            instrument.set(value, attrs)
-    reader.force_flush(timeout_millis=timeout_ms)
-    provider.shutdown(timeout_millis=timeout_ms)
+    try:
+        meter = provider.get_meter("odibi", odibi_version)
+        instruments: dict[str, Any] = {}
+        for key, value, attrs in measurements:
+            kind, name, unit, description = INSTRUMENTS[key]
+            instrument = instruments.get(key)
+            if instrument is None:
+                create = getattr(meter, f"create_{kind}")
+                instrument = instruments[key] = create(name, unit, description)
+            if kind == "counter":
+                instrument.add(value, attrs)
+            elif kind == "histogram":
+                instrument.record(value, attrs)
+            else:
+                instrument.set(value, attrs)
+        reader.force_flush(timeout_millis=timeout_ms)
+    finally:  # the exporter's connection is closed whatever happened
+        provider.shutdown(timeout_millis=timeout_ms)

@@ -36,3 +36,45 @@ def test_each_instrument_and_attribute_set_is_one_point():
     assert {(r["run_id"], r["pipeline_name"], r["timestamp"], r["date"]) for r in rows} == {
         ("r1", "p", AT, AT.date())
     }
+
+
+def test_points_agree_with_the_metrics_sdk_for_repeated_measurements():
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+
+    from odibi_telemetry.instruments import INSTRUMENTS
+
+    a = {"odibi.pipeline": "p", "odibi.node": "a", "odibi.status": "SUCCESS"}
+    b = {"odibi.pipeline": "p", "odibi.node": "b", "odibi.status": "FAILURE"}
+    measured = [
+        (key, value, attrs)
+        for key in ("node_runs", "node_duration", "rows_in", "node_dq")
+        for value, attrs in [(3.0, a), (7.5, b), (1.25, dict(reversed(a.items()))), (4.0, a)]
+    ]
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader], shutdown_on_exit=False).get_meter("t")
+    made = {}
+    for key, value, attrs in measured:
+        kind, name, unit, description = INSTRUMENTS[key]
+        if key not in made:
+            made[key] = getattr(meter, f"create_{kind}")(name, unit, description)
+        record = {"counter": "add", "histogram": "record", "gauge": "set"}[kind]
+        getattr(made[key], record)(value, attrs)
+    sdk = {}
+    for resource_metrics in reader.get_metrics_data().resource_metrics:
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    key = (metric.name, tuple(sorted(point.attributes.items())))
+                    if isinstance(point, HistogramDataPoint):
+                        sdk[key] = (point.sum, point.count, point.min, point.max)
+                    else:
+                        sdk[key] = (point.value,)
+
+    ours = {}
+    for row in points.rows("r", "p", measured, {}, AT):
+        detail = json.loads(row["attributes_json"])
+        stats = [detail.pop(k) for k in ("count", "min", "max") if k in detail]
+        key = (row["metric_name"], tuple(sorted(detail.items())))
+        ours[key] = (row["value"], *stats)
+    assert ours == sdk and len(ours) == 8

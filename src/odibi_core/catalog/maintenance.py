@@ -58,6 +58,10 @@ def optimize(
 
     ``partitions``: pipeline names to compact (None: every partition).
     """
+    if not force and not catalog.is_local:
+        return TableMaintenance(
+            table, partitions or [], skipped="automatic maintenance needs a local catalog"
+        )
     if not force:
         # A first look at the snapshot this process holds (after a run's append, its handle
         # is at that commit): most runs end here, without the lock or a log refresh.
@@ -111,9 +115,10 @@ def _optimize(
         else:
             dt.optimize.compact(partition_filters=filters)
         report.compacted = True
-    stale = {k: v for k, v in t.PROPERTIES.items() if dt.metadata().configuration.get(k) != v}
-    if stale:  # a table made before its properties were set: it checkpoints by itself from now on
-        dt.alter.set_table_properties(stale)
+    configured = dt.metadata().configuration
+    missing = {k: v for k, v in t.PROPERTIES.items() if k not in configured}
+    if missing:  # a table made before its properties were set (a user's own value is kept)
+        dt.alter.set_table_properties(missing)
     dt.create_checkpoint()
     dt.cleanup_metadata()
     report.checkpointed = True
@@ -160,7 +165,8 @@ def _files_per_partition(
     catalog: Catalog, table: str, partitions: list[str] | None
 ) -> dict[tuple[tuple[str, str], ...], int]:
     """Files per partition (every partition column: with ``partition_by_date`` a partition
-    is a pipeline's day), for the given pipelines only."""
+    is a pipeline's day), for the given pipelines only when the table is partitioned by
+    pipeline (every catalog table that grows with runs is)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
