@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,34 +128,37 @@ def restore(config: Path, seed: Path) -> None:
     os.sync()  # the copy's write-back must not land inside the timed run
 
 
-def time_processes(config: Path, seed: Path, repeat: int) -> dict[str, list[float]]:
+def _interleaved(
+    once: Callable[[bool], tuple[float, float]], repeat: int, label: str
+) -> dict[str, list[float]]:
+    """``once(on)`` → (wall ms, CPU ms), after one untimed warm-up of each side, then
+    ``repeat`` pairs in alternating order (on/off, off/on)."""
+    once(True), once(False)  # warm-up: the OS's file cache is hot, the imports are done
     times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
+    for i in range(repeat):
+        for on in (True, False) if i % 2 == 0 else (False, True):
+            wall, cpu = once(on)
+            times["on" if on else "off"].append(wall)
+            times["cpu_on" if on else "cpu_off"].append(cpu)
+        _progress(f"{label} {i + 1}/{repeat}")
+    return times
 
-    def once(on: bool) -> float:
+
+def time_processes(config: Path, seed: Path, repeat: int) -> dict[str, list[float]]:
+    def once(on: bool) -> tuple[float, float]:
         restore(config, seed)
         cpu = _children_cpu()
         started = time.perf_counter()
         _odibi_run(config, on)
-        took = (time.perf_counter() - started) * 1000
-        times["cpu_on" if on else "cpu_off"].append((_children_cpu() - cpu) * 1000)
-        return took
+        return (time.perf_counter() - started) * 1000, (_children_cpu() - cpu) * 1000
 
-    once(True), once(False)  # warm-up: the OS's file cache is hot
-    for values in times.values():
-        values.clear()
-    for i in range(repeat):
-        for on in (True, False) if i % 2 == 0 else (False, True):
-            times["on" if on else "off"].append(once(on))
-        _progress(f"process {i + 1}/{repeat}")
-    return times
+    return _interleaved(once, repeat, "process")
 
 
 def time_in_process(config: Path, seed: Path, repeat: int) -> dict[str, list[float]]:
     from odibi_core.runner.api import run_project
 
-    times: dict[str, list[float]] = {"on": [], "off": [], "cpu_on": [], "cpu_off": []}
-
-    def once(on: bool) -> float:
+    def once(on: bool) -> tuple[float, float]:
         restore(config, seed)
         # A full collection now, not at a random point of a timed run (each run leaves
         # garbage behind in this long-lived process).
@@ -166,8 +170,7 @@ def time_in_process(config: Path, seed: Path, repeat: int) -> dict[str, list[flo
             cpu = time.process_time()
             started = time.perf_counter()
             (result,) = run_project(config)
-            took = (time.perf_counter() - started) * 1000
-            times["cpu_on" if on else "cpu_off"].append((time.process_time() - cpu) * 1000)
+            took = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -175,14 +178,7 @@ def time_in_process(config: Path, seed: Path, repeat: int) -> dict[str, list[flo
             sys.exit("in-process run failed")
         return took
 
-    once(True), once(False)
-    for values in times.values():
-        values.clear()
-    for i in range(repeat):
-        for on in (True, False) if i % 2 == 0 else (False, True):
-            times["on" if on else "off"].append(once(on))
-        _progress(f"in-process {i + 1}/{repeat}")
-    return times
+    return _interleaved(once, repeat, "in-process")
 
 
 def otel_import_ms(pycache: Path, repeat: int = 5) -> dict[str, float]:

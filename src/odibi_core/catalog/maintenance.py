@@ -58,11 +58,11 @@ def optimize(
 
     ``partitions``: pipeline names to compact (None: every partition).
     """
-    if not force and not catalog.is_local:
-        return TableMaintenance(
-            table, partitions or [], skipped="automatic maintenance needs a local catalog"
-        )
     if not force:
+        if not catalog.is_local:  # no lock there yet: only an explicit optimize runs
+            return TableMaintenance(
+                table, partitions or [], skipped="automatic maintenance needs a local catalog"
+            )
         # A first look at the snapshot this process holds (after a run's append, its handle
         # is at that commit): most runs end here, without the lock or a log refresh.
         snap = catalog.snapshot(table)
@@ -79,10 +79,6 @@ def optimize(
         if not locked and catalog.is_local:
             return TableMaintenance(
                 table, partitions or [], skipped="another process is maintaining this table"
-            )
-        if not locked and not force:
-            return TableMaintenance(
-                table, partitions or [], skipped="automatic maintenance needs a local catalog"
             )
         catalog.cache.refresh(table)  # decide on the newest version, not a stale snapshot
         return _optimize(catalog, table, partitions, force)
