@@ -84,6 +84,9 @@ def entry() -> None:
     ("terminate called without an active exception", exit 134) after all the work was done and
     printed; everything worth keeping is flushed here first.
     """
+    from odibi_core.cli import startup_gc
+
+    startup_gc.own_process()
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

@@ -77,17 +77,27 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, options)
 
+    from odibi_core.cli.startup_gc import StartupCollection
+
+    collection = StartupCollection()
+    collection.pause()  # before the plugins load: they are part of what starting up builds
+
     from odibi_core.cli.progress import RunDisplay, print_summary
     from odibi_core.plugin_manager import get_plugin_manager
     from odibi_core.runner.api import run_project
 
-    manager = get_plugin_manager()
-    display = RunDisplay(live=sys.stdout.isatty())
-    manager.register(display, "odibi.cli.display", source="builtin")
     try:
-        results = display.wrap(lambda: run_project(args.config, options, args.env, manager))
+        manager = get_plugin_manager()
+        display = RunDisplay(live=sys.stdout.isatty())
+        manager.register(display, "odibi.cli.display", source="builtin")
+        manager.register(collection, "odibi.cli.startup_gc", source="builtin")
+        try:
+            results = display.wrap(lambda: run_project(args.config, options, args.env, manager))
+        finally:
+            manager.pm.unregister(name="odibi.cli.display")
+            manager.pm.unregister(name="odibi.cli.startup_gc")
     finally:
-        manager.pm.unregister(name="odibi.cli.display")
+        collection.resume()  # also when the run never reached a node (a bad project...)
     print_summary(results, rich=display.live_enabled)
     failed = any(r.status != "SUCCESS" or r.catalog_error for r in results)
     return 1 if failed else 0
