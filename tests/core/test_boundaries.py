@@ -47,3 +47,15 @@ def test_the_cli_starts_without_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_catalog_names_no_table_a_plugin_owns():
+    """How a table is laid out and maintained follows from what it is (keyed or history),
+    never from a plugin's table name: a third-party plugin's table gets the same treatment."""
+    plugin_tables = ("meta_quality", "meta_metrics")
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in (SRC / "odibi_core" / "catalog").rglob("*.py")
+        if any(name in path.read_text() for name in plugin_tables)
+    ]
+    assert offenders == []

@@ -356,3 +356,45 @@ def test_recent_node_runs_read_only_the_newest_runs(catalog):
     assert window.stats.files_read == 4 and not [
         r for r in window.rows if r["node_name"] == "y" and r["status"] == "SUCCESS"
     ]
+
+
+def test_a_plugins_own_table_is_laid_out_and_compacted_as_history_unless_it_says_otherwise(
+    catalog,
+):
+    """Core knows no plugin's table by name: any table that is not keyed is history."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    schema = pa.schema(
+        [
+            ("pipeline_name", pa.string()),
+            ("check", pa.string()),
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            ("date", pa.date32()),
+        ]
+    )
+    for day in range(3):
+        when = NOW - timedelta(days=day)
+        rows = [
+            {"pipeline_name": p, "check": "c", "timestamp": when, "date": when.date()}
+            for p in ("a", "b")
+        ]
+        catalog.append(CatalogRows("acme_checks", rows, schema))
+        catalog.append(CatalogRows("acme_flat", rows, schema, partition_by=[]))
+    assert DeltaTable(catalog.table_uri("acme_checks")).metadata().partition_columns == [
+        "pipeline_name"
+    ]
+    assert DeltaTable(catalog.table_uri("acme_flat")).metadata().partition_columns == []
+
+    by_date = Catalog(catalog.base_uri + "_by_date", partition_by_date=True)
+    by_date.append(CatalogRows("acme_checks", rows, schema))
+    assert DeltaTable(by_date.table_uri("acme_checks")).metadata().partition_columns == [
+        "pipeline_name",
+        "date",
+    ]
+
+    maintenance.optimize(catalog, "acme_checks")
+    (last,) = DeltaTable(catalog.table_uri("acme_checks")).history(1)
+    assert last["operation"] == "OPTIMIZE"
+    assert last["operationMetrics"]["plannerStrategy"] == "zOrder"
+    assert len(read_delta(catalog.table_uri("acme_checks"))) == 6

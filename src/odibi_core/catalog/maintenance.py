@@ -105,8 +105,10 @@ def _optimize(
         for key, n in counts.items()
         if n > 1
     ]
+    # History rows are read newest first and by time window: cluster them by time.
+    by_time = t.is_history(table) and "timestamp" in snap.schema.names
     for filters in targets:
-        if table in t.HISTORY_TABLES:
+        if by_time:
             dt.optimize.z_order(["timestamp"], partition_filters=filters)
         else:
             dt.optimize.compact(partition_filters=filters)

@@ -160,7 +160,7 @@ class Catalog:
 
         data = self._arrow(batch)
         partition_by = batch.partition_by
-        if partition_by is None:
+        if partition_by is None:  # the history layout, if the rows have its columns
             partition_by = t.partitioning(batch.table, self.partition_by_date)
             if partition_by and not all(c in data.column_names for c in partition_by):
                 partition_by = None
@@ -229,7 +229,7 @@ class Catalog:
                 self.table_uri(table),
                 schema,
                 mode="ignore",
-                partition_by=partition_by,
+                partition_by=partition_by or None,
                 configuration=t.PROPERTIES,
                 storage_options=self.storage_options,
             )

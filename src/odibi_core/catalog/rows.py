@@ -11,8 +11,10 @@ class CatalogRows:
     """Rows for one catalog table, appended in the run's single commit for that table.
 
     ``schema`` is a ``pyarrow.Schema`` (required the first time a table is created, so column
-    types do not depend on the first batch of values); ``partition_by`` defaults to the
-    catalog's history layout (``pipeline_name``, plus ``date`` with ``partition_by_date``).
+    types do not depend on the first batch of values). A new table is laid out as a history
+    table: partitioned by ``pipeline_name`` (plus ``date`` with ``partition_by_date``) when the
+    rows have those columns, unless ``partition_by`` says otherwise (``[]``: not partitioned);
+    compaction orders it by ``timestamp`` if it has that column.
     """
 
     table: str

@@ -9,9 +9,6 @@ META_STATE = "meta_state"
 META_PIPELINES = "meta_pipelines"
 META_NODES = "meta_nodes"
 
-#: History tables grow with every run: partitioned by pipeline (and date on request).
-HISTORY_TABLES = {META_RUNS, "meta_quality", "meta_metrics"}
-
 #: Delta table properties of every catalog table. Each run opens the tables it appends to,
 #: replaying the log since the newest checkpoint (~0.3 ms per commit on top of ~4.5 ms), so
 #: writers checkpoint every 10 commits (a few ms, once in ten) instead of Delta's default 100.
@@ -71,17 +68,24 @@ def schema(table: str) -> Any:
     return pa.schema(schemas[table])
 
 
-def partitioning(table: str, by_date: bool) -> list[str] | None:
-    if table in HISTORY_TABLES:
-        return ["pipeline_name", "date"] if by_date else ["pipeline_name"]
-    if table == META_STATE:
-        return ["pipeline_name"]
-    return None
-
-
-#: Merge keys of the tables that hold one row per thing (not history).
+#: Merge keys of the tables that hold one row per thing. Every other catalog table, core's
+#: ``meta_runs`` or any table a plugin fills, is a history table: it grows with each run, so
+#: it is partitioned by pipeline (and date on request) and compacted in ``timestamp`` order.
 KEYS = {
     META_STATE: ["pipeline_name", "node_name", "key"],
     META_PIPELINES: ["pipeline_name"],
     META_NODES: ["pipeline_name", "node_name"],
 }
+
+
+def is_history(table: str) -> bool:
+    return table not in KEYS
+
+
+def partitioning(table: str, by_date: bool) -> list[str] | None:
+    """The partition columns a catalog table is created with."""
+    if is_history(table):
+        return ["pipeline_name", "date"] if by_date else ["pipeline_name"]
+    if table == META_STATE:
+        return ["pipeline_name"]
+    return None
