@@ -127,6 +127,14 @@ def odibi_before_pipeline_run(ctx: RunContext) -> None:
 
 
 @hookspec
+def odibi_pipeline_finished(ctx: RunContext, result: PipelineResult) -> None:
+    """Called once per pipeline run when its result is final (every node done, ``status``
+    set), just before the runner writes the run to the catalog. For work that can start now
+    and overlap those commits (telemetry starts delivering the run's metrics here); return
+    quickly. Exceptions here are logged, never fail the run."""
+
+
+@hookspec
 def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
     """Called once per pipeline run after every node finished and the catalog was written.
     ``result`` holds every node's outcome. Exceptions here are logged, never fail the run."""

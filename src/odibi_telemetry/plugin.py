@@ -130,12 +130,18 @@ def odibi_after_node_run(ctx: RunContext, node: NodeConfig, result: NodeResult) 
 
 
 @hookimpl
-def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogRows] | None:
-    """Check spans become ``meta_runs`` rows in the runner's own commit for the run; the
-    run's metrics start on their way to ``meta_metrics``."""
+def odibi_pipeline_finished(ctx: RunContext, result: PipelineResult) -> None:
+    """The run's measurements are complete: its metrics start on their way to
+    ``meta_metrics``, beside the runner's own catalog commits."""
     run = run_of(ctx)
     if run:
-        _safely("metrics delivery", run.run_recorded, result)
+        _safely("metrics delivery", run.run_finished, result)
+
+
+@hookimpl
+def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogRows] | None:
+    """Check spans become ``meta_runs`` rows in the runner's own commit for the run."""
+    run = run_of(ctx)
     rows = _safely("check span rows", run.check_rows) if run else None
     if not rows:
         return None

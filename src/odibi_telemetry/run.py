@@ -313,7 +313,7 @@ class RunTelemetry:
                 span.add_event("exception", self._exception(error))
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
             span.end()
-            if not self.delivering:  # the run ended before the runner recorded it
+            if not self.delivering:  # the run ended before its result was final (an error)
                 self._deliver(result, error)
         except Exception as exc:  # telemetry never fails a run
             log.warning("telemetry: could not finish the run's telemetry: %s", exc)
@@ -321,11 +321,11 @@ class RunTelemetry:
         if self.settings.metrics_otlp:
             self.wait()  # OTLP delivery is bounded by the deadline
 
-    def run_recorded(self, result: PipelineResult) -> None:
-        """The runner is writing the run's catalog rows, so its measurements are complete:
-        deliver the metrics now. Their ``meta_metrics`` commit then runs beside the runner's
-        own commits (both mostly outside the GIL) rather than beside the story, whose Python
-        work and a commit's thread slow each other down (measured: ~4 ms less a run)."""
+    def run_finished(self, result: PipelineResult) -> None:
+        """The run's result is final, so its measurements are complete: deliver the metrics
+        now. Their ``meta_metrics`` commit then runs beside the runner's own commits (both
+        mostly outside the GIL) rather than beside the story, whose Python work and a
+        commit's thread slow each other down (measured: ~4 ms less a run)."""
         if not self.delivering:
             self._deliver(result, None)
 
@@ -402,7 +402,7 @@ class RunTelemetry:
             after_run(catalog, {META_METRICS: [self.ctx.pipeline_name]})
 
     def wait(self) -> None:
-        """Wait for the run's metrics delivery (started when the runner recorded the run, or by
+        """Wait for the run's metrics delivery (started by ``run_finished``, or by
         :meth:`finish`): to its end when only the catalog receives them (a local commit), else
         at most until the OTLP deadline."""
         writer = self.writer

@@ -184,6 +184,14 @@ class _Recorder:
         self.calls.append(f"after_node:{node.name}:{result.status}")
 
     @hookimpl
+    def odibi_pipeline_finished(self, ctx, result):
+        # The result is final, and the run is not in the catalog yet.
+        recorded = ctx.catalog.read("meta_runs", ctx.pipeline_name) if ctx.catalog else None
+        runs = recorded.column("run_id").to_pylist() if recorded is not None else []
+        self.calls.append(f"finished:{result.status}:recorded={ctx.run_id in runs}")
+        raise RuntimeError("a plugin's bug here must not fail the run")
+
+    @hookimpl
     def odibi_catalog_rows(self, ctx, result):
         self.calls.append("catalog_rows")
 
@@ -219,7 +227,9 @@ pipelines:
     recorder = _Recorder()
     manager = get_plugin_manager()
     manager.register(recorder, "recorder")
-    run_project(project.path("odibi.yaml"))
+    (result,) = run_project(project.path("odibi.yaml"))
+    assert result.catalog_error is None
+    assert result.run_id in [r["run_id"] for r in project.catalog("meta_runs")]
     assert recorder.calls == [
         "project_loaded",
         "run_pipeline:enter",
@@ -237,6 +247,7 @@ pipelines:
         "after_node:b:FAILURE",
         "run_node:exit:b:FAILURE",
         "after_node:c:SKIPPED",
+        "finished:FAILURE:recorded=False",
         "catalog_rows",
         "run_pipeline:exit:FAILURE",
         "after_pipeline:FAILURE",

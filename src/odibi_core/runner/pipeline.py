@@ -231,8 +231,16 @@ def _execute(ctx: RunContext) -> PipelineResult:
         if (ctx.options.on_error or ctx.pipeline.node(n.node).on_error) != "ignore"
     ]
     result.status = FAILURE if failed else SUCCESS
+    _finished(ctx, result)
     _record(ctx, result, scheduler.new_state, hashes)
     return result
+
+
+def _finished(ctx: RunContext, result: PipelineResult) -> None:
+    try:
+        ctx.plugins.hook.odibi_pipeline_finished(ctx=ctx, result=result)
+    except Exception as exc:  # the run is done: a plugin's reaction to it must not undo it
+        log.warning("odibi_pipeline_finished failed: %s", exc)
 
 
 def _uses_state(nodes: list[NodeConfig]) -> bool:
