@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,14 @@ def graphviz_dot() -> str:
 @pytest.fixture(scope="session")
 def mermaid_js() -> str:
     return str(tools.npm_file("mermaid", tools.MERMAID_VERSION, "dist/mermaid.min.js"))
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """The blob endpoint of an Azurite started for this test session (each xdist worker its
+    own), on 127.0.0.1, stopped at the end."""
+    with tools.azurite_blob() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

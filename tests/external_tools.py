@@ -86,3 +86,61 @@ def npm_file(package: str, version: str, rel: str) -> Path:
     if not target.exists():
         pytest.fail(f"npm installed {package}@{version} but {rel} is not in it")
     return target
+
+
+AZURITE_VERSION = "3.37.0"
+#: Azurite's documented development account (public, the same in every installation).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+@contextlib.contextmanager
+def azurite_blob() -> Iterator[str]:
+    """Azurite's Blob service on 127.0.0.1 (a free port, in memory), for the block; yields
+    the account's blob endpoint URL."""
+    import re
+    import time
+
+    main = npm_file("azurite", AZURITE_VERSION, "dist/src/blob/main.js")
+    node = shutil.which("node")
+    if not node:
+        pytest.fail("node is missing: it is needed to run Azurite")
+    proc = subprocess.Popen(
+        [
+            node,
+            str(main),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "0",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",  # no access log: nobody reads the pipe once it has started
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        seen = []
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            found = re.search(r"listens on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                yield f"{found.group(1)}/{AZURITE_ACCOUNT}"
+                return
+        pytest.fail("Azurite did not start:\n" + "".join(seen))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -24,7 +24,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from odibi_core import __version__ as odibi_version
 from odibi_core.catalog.rows import CatalogRows
-from odibi_core.redact import scrub, secret_values
+from odibi_core.redact import scrub
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp, points
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
@@ -150,8 +150,7 @@ class RunTelemetry:
 
     def _scrub(self, text: str) -> str:
         """``text`` without the values of the project's connection secrets."""
-        secrets = secret_values([c.model_extra for c in self.ctx.project.connections.values()])
-        return scrub(text, secrets)
+        return scrub(text, self.ctx.secrets())
 
     def end_node(self, span: Span, result: NodeResult | None, error: BaseException | None) -> None:
         if result is not None:

@@ -36,9 +36,11 @@ class Catalog:
         storage_options: dict[str, str] | None = None,
         partition_by_date: bool = False,
         is_local: bool = True,
+        fsspec_options: dict[str, Any] | None = None,
     ):
         self.base_uri = base_uri.rstrip("/")
-        self.storage_options = storage_options or None
+        self.storage_options = storage_options or None  # deltalake's names
+        self.fsspec_options = fsspec_options or dict(storage_options or {})
         self.partition_by_date = partition_by_date
         self.is_local = is_local
         self.maintenance = MaintenanceConfig()
@@ -59,6 +61,7 @@ class Catalog:
                 conn.storage_options(),
                 system.partition_by_date,
                 conn.is_local,
+                conn.fsspec_options(),
             )
         if system is not None:
             catalog.maintenance = system.maintenance
@@ -131,7 +134,7 @@ class Catalog:
             return Path(uri).read_text()
         import fsspec
 
-        with fsspec.open(uri, "r", **(self.storage_options or {})) as handle:
+        with fsspec.open(uri, "r", **self.fsspec_options) as handle:
             text: str = handle.read()
         return text
 

@@ -30,8 +30,17 @@ class Connection(ABC):
         """The full location of ``path`` on this connection."""
 
     def storage_options(self) -> dict[str, str]:
-        """Credentials/options for deltalake, fsspec and DuckDB; empty for local files."""
+        """Credentials/options for deltalake (object_store's names); empty for local files."""
         return {}
+
+    def fsspec_options(self) -> dict[str, Any]:
+        """Credentials/options for pandas through fsspec, where its names differ."""
+        return dict(self.storage_options())
+
+    def secrets(self) -> list[str]:
+        """Secret values the connection obtained at run time (not in the project file), so
+        messages can be scrubbed of them too."""
+        return []
 
     @property
     def is_local(self) -> bool:

@@ -63,7 +63,7 @@ class PandasEngine(Engine):
                 frame = self._read_delta(uri, spec, connection)
             elif fmt in FILE_FORMATS:
                 frame = self._read_files(
-                    fmt, uri, spec.options, connection.is_local, connection.storage_options()
+                    fmt, uri, spec.options, connection.is_local, connection.fsspec_options()
                 )
             else:
                 raise NodeError(f"the pandas engine cannot read format '{fmt}'")
@@ -85,7 +85,7 @@ class PandasEngine(Engine):
         uri: str,
         options: Mapping[str, Any],
         is_local: bool = True,
-        storage_options: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         import pandas as pd
 
@@ -97,7 +97,7 @@ class PandasEngine(Engine):
             if len(paths) == 1 and os.path.isdir(paths[0]) and fmt != "parquet":
                 paths = sorted(str(p) for p in Path(paths[0]).glob(f"*.{fmt}"))
         else:
-            paths = [uri]
+            paths = _remote_paths(fmt, uri, storage_options or {})
             opts.setdefault("storage_options", storage_options or None)
         if fmt == "csv":
             if opts.get("header") is True:
@@ -135,10 +135,10 @@ class PandasEngine(Engine):
         try:
             if fmt == "delta":
                 self._write_delta(frame, uri, spec, connection)
-            elif fmt in FILE_FORMATS:
-                if not connection.is_local:
-                    raise NodeError(f"connection '{connection.name}' cannot take file writes yet")
+            elif fmt in FILE_FORMATS and connection.is_local:
                 self._write_file(frame, fmt, uri, spec)
+            elif fmt in FILE_FORMATS:
+                self._write_remote_file(frame, fmt, uri, spec, connection.fsspec_options())
             else:
                 raise NodeError(f"the pandas engine cannot write format '{fmt}'")
         except NodeError as exc:
@@ -175,6 +175,51 @@ class PandasEngine(Engine):
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+    def _write_remote_file(
+        self,
+        frame: pd.DataFrame,
+        fmt: str,
+        uri: str,
+        spec: WriteConfig,
+        storage_options: dict[str, Any],
+    ) -> None:
+        """Object stores publish a blob only once its upload completes, so the target is
+        written in place: a failed write leaves the previous version (or nothing)."""
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(uri, **storage_options)
+        if spec.mode != "overwrite" and fs.exists(path):
+            existing = self._read_files(fmt, uri, _read_options(fmt, spec), False, storage_options)
+            frame = _combine(existing, frame, spec)
+        opts = dict(spec.options)
+        opts.pop("keys", None)
+        if spec.partition_by:
+            if fmt != "parquet":
+                raise NodeError("partition_by needs format parquet or delta")
+            if fs.exists(path):
+                fs.rm(path, recursive=True)
+            frame.to_parquet(
+                uri,
+                partition_cols=spec.partition_by,
+                index=False,
+                storage_options=storage_options,
+                **opts,
+            )
+        elif fmt == "csv":
+            frame.to_csv(uri, index=False, storage_options=storage_options, **opts)
+        elif fmt == "parquet":
+            frame.to_parquet(uri, index=False, storage_options=storage_options, **opts)
+        else:
+            lines = opts.pop("lines", uri.endswith((".jsonl", ".ndjson")))
+            frame.to_json(
+                uri,
+                orient="records",
+                lines=lines,
+                date_format="iso",
+                storage_options=storage_options,
+                **opts,
+            )
 
     def _write_delta(
         self, frame: pd.DataFrame, uri: str, spec: WriteConfig, connection: Connection
@@ -299,6 +344,25 @@ class PandasEngine(Engine):
             bound = value
         mask = series >= bound if inclusive else series > bound
         return frame[mask.fillna(False)].reset_index(drop=True)
+
+
+def _remote_paths(fmt: str, uri: str, storage_options: dict[str, Any]) -> list[str]:
+    """The files a remote path names, like the local rules: a glob's matches, or a folder's
+    ``*.<fmt>`` files (a parquet folder is one dataset)."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(uri, **storage_options)
+    if glob.has_magic(path):
+        found = sorted(fs.glob(path))
+        if not found:
+            raise FileNotFoundError(uri)
+        return [fs.unstrip_protocol(p) for p in found]
+    if fmt != "parquet" and fs.isdir(path):
+        found = sorted(p for p in fs.ls(path, detail=False) if p.endswith(f".{fmt}"))
+        if not found:
+            raise FileNotFoundError(uri)
+        return [fs.unstrip_protocol(p) for p in found]
+    return [uri]
 
 
 def _read_options(fmt: str, spec: WriteConfig) -> dict[str, Any]:

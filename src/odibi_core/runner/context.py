@@ -56,3 +56,13 @@ class RunContext:
     @property
     def environment(self) -> str | None:
         return self.project.environment
+
+    def secrets(self) -> list[str]:
+        """Secret values of the project's connections, from the project file (after
+        substitution) and those a connection obtained while running (a Key Vault key)."""
+        from odibi_core.redact import secret_values
+
+        found = secret_values([c.model_extra for c in self.project.connections.values()])
+        for connection in self.connections.values():
+            found.extend(connection.secrets())
+        return found

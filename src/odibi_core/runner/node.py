@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError
-from odibi_core.redact import scrub, secret_values
+from odibi_core.redact import scrub
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
@@ -101,7 +101,7 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     result.error_type = type(exc).__name__
     detail = exc.detail if isinstance(exc, NodeError) else str(exc)
     message = detail.strip() or type(exc).__name__
-    secrets = secret_values([c.model_extra for c in ctx.project.connections.values()])
+    secrets = ctx.secrets()
     result.error_message = scrub(message, secrets)
     result.error_step = getattr(exc, "step", None)
     root = exc

@@ -1,0 +1,235 @@
+"""``type: azure_adls`` (also ``azure_blob``): a container of an Azure storage account (SPEC §8).
+
+One connection serves every reader and writer: ``uri`` gives ``az://container/prefix/path``,
+which deltalake (object_store) and fsspec (adlfs) both understand; ``storage_options`` speaks
+object_store's option names and ``fsspec_options`` adlfs's. Credentials come from one
+``auth_mode`` (or ``auth: {mode: ...}``), inferred from the fields present when not given.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from odibi_core import hookimpl
+from odibi_core.connections.base import Connection
+
+AuthMode = Literal[
+    "direct_key",
+    "sas_token",
+    "service_principal",
+    "managed_identity",
+    "key_vault",
+    "connection_string",
+]
+
+#: Fields each mode needs, in the order a message names them.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "direct_key": ("account_key",),
+    "sas_token": ("sas_token",),
+    "service_principal": ("tenant_id", "client_id", "client_secret"),
+    "managed_identity": (),
+    "key_vault": ("key_vault_name", "secret_name"),
+    "connection_string": ("connection_string",),
+}
+
+
+class AzureAdlsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_name: str | None = None  # optional only with a connection string that names it
+    container: str
+    path_prefix: str = ""
+    auth_mode: AuthMode | None = None
+    account_key: str | None = None
+    sas_token: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None  # the app (service_principal) or a user-assigned identity
+    client_secret: str | None = None
+    key_vault_name: str | None = None
+    secret_name: str | None = None
+    connection_string: str | None = None
+    #: The blob service's URL when it is not ``https://<account>.blob.core.windows.net``:
+    #: a sovereign cloud, a private endpoint, or the Azurite emulator.
+    endpoint: str | None = None
+    validation_mode: str = "lazy"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_auth(cls, data: Any) -> Any:
+        """``auth: {mode: m, <fields>}`` is the same as ``auth_mode: m`` plus the fields."""
+        if isinstance(data, dict) and isinstance(data.get("auth"), dict):
+            data = dict(data)
+            auth = dict(data.pop("auth"))
+            if "mode" in auth:
+                auth["auth_mode"] = auth.pop("mode")
+            for key, value in auth.items():
+                data.setdefault(key, value)
+        return data
+
+    @model_validator(mode="after")
+    def _complete(self) -> AzureAdlsConfig:
+        mode = self.auth_mode or infer_mode(self)
+        self.auth_mode = mode
+        missing = [f for f in REQUIRED[mode] if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"auth_mode '{self.auth_mode}' needs {', '.join(missing)}")
+        if not self.account_name:
+            named = _parse_connection_string(self.connection_string or "").get("AccountName")
+            if not named:
+                raise ValueError("account_name is required")
+            self.account_name = named
+        return self
+
+
+def infer_mode(config: AzureAdlsConfig) -> AuthMode:
+    """The auth mode the fields present imply (managed identity when there are none)."""
+    if config.connection_string:
+        return "connection_string"
+    if config.account_key:
+        return "direct_key"
+    if config.sas_token:
+        return "sas_token"
+    if config.client_secret:
+        return "service_principal"
+    if config.key_vault_name or config.secret_name:
+        return "key_vault"
+    return "managed_identity"
+
+
+def _parse_connection_string(text: str) -> dict[str, str]:
+    parts = (p.split("=", 1) for p in text.split(";") if "=" in p)
+    return {k.strip(): v.strip() for k, v in parts}
+
+
+class AzureAdlsConnection(Connection):
+    type_name = "azure_adls"
+    config_model = AzureAdlsConfig
+    config: AzureAdlsConfig
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self._vault_key: str | None = None
+
+    def uri(self, path: str) -> str:
+        parts = [self.config.container, self.config.path_prefix.strip("/"), path.strip("/")]
+        return "az://" + "/".join(p for p in parts if p)
+
+    # ------------------------------------------------------------ credentials
+
+    def _credentials(self) -> dict[str, str]:
+        """The account, key or token and blob endpoint, in Azure's own terms."""
+        c = self.config
+        found: dict[str, str] = {"AccountName": str(c.account_name)}
+        if c.endpoint:
+            found["BlobEndpoint"] = c.endpoint.rstrip("/")
+        if c.auth_mode == "connection_string":
+            parsed = _parse_connection_string(c.connection_string or "")
+            for key in ("AccountKey", "SharedAccessSignature", "BlobEndpoint"):
+                if parsed.get(key):
+                    found[key] = parsed[key]
+        elif c.auth_mode == "direct_key":
+            found["AccountKey"] = str(c.account_key)
+        elif c.auth_mode == "key_vault":
+            found["AccountKey"] = self._key_from_vault()
+        elif c.auth_mode == "sas_token":
+            found["SharedAccessSignature"] = str(c.sas_token).lstrip("?")
+        return found
+
+    def _key_from_vault(self) -> str:
+        """The account key, read once from Key Vault with the ambient Azure identity."""
+        with self._lock:
+            if self._vault_key is None:
+                from azure.identity import DefaultAzureCredential
+                from azure.keyvault.secrets import SecretClient
+
+                vault = f"https://{self.config.key_vault_name}.vault.azure.net"
+                client = SecretClient(vault, DefaultAzureCredential())
+                value = client.get_secret(str(self.config.secret_name)).value
+                if not value:
+                    raise ValueError(
+                        f"secret '{self.config.secret_name}' in Key Vault "
+                        f"'{self.config.key_vault_name}' is empty"
+                    )
+                self._vault_key = value
+            return self._vault_key
+
+    def secrets(self) -> list[str]:
+        """Secret values obtained at run time (a Key Vault key), to scrub from messages."""
+        return [self._vault_key] if self._vault_key else []
+
+    def storage_options(self) -> dict[str, str]:
+        """For deltalake (object_store's Azure options)."""
+        c = self.config
+        creds = self._credentials()
+        options = {"account_name": creds["AccountName"]}
+        if "BlobEndpoint" in creds:
+            options["endpoint"] = creds["BlobEndpoint"]
+            if creds["BlobEndpoint"].startswith("http://"):
+                options["allow_http"] = "true"
+        if "AccountKey" in creds:
+            options["account_key"] = creds["AccountKey"]
+        elif "SharedAccessSignature" in creds:
+            options["sas_token"] = creds["SharedAccessSignature"]
+        elif c.auth_mode == "service_principal":
+            options.update(
+                tenant_id=str(c.tenant_id),
+                client_id=str(c.client_id),
+                client_secret=str(c.client_secret),
+            )
+        elif c.client_id:  # a user-assigned managed identity
+            options["client_id"] = c.client_id
+        return options
+
+    def fsspec_options(self) -> dict[str, Any]:
+        """For pandas through fsspec (adlfs)."""
+        c = self.config
+        creds = self._credentials()
+        key_or_sas = "AccountKey" in creds or "SharedAccessSignature" in creds
+        if key_or_sas and "BlobEndpoint" in creds:
+            # adlfs reaches a non-default endpoint only through a connection string.
+            scheme = urlparse(creds["BlobEndpoint"]).scheme or "https"
+            pairs = {"DefaultEndpointsProtocol": scheme, **creds}
+            return {"connection_string": ";".join(f"{k}={v}" for k, v in pairs.items()) + ";"}
+        options: dict[str, Any] = {"account_name": creds["AccountName"]}
+        if "BlobEndpoint" in creds:
+            options["account_host"] = urlparse(creds["BlobEndpoint"]).netloc
+        if "AccountKey" in creds:
+            options["account_key"] = creds["AccountKey"]
+        elif "SharedAccessSignature" in creds:
+            options["sas_token"] = creds["SharedAccessSignature"]
+        elif c.auth_mode == "service_principal":
+            options.update(
+                tenant_id=c.tenant_id, client_id=c.client_id, client_secret=c.client_secret
+            )
+        else:  # managed identity
+            from azure.identity.aio import ManagedIdentityCredential
+
+            options["credential"] = ManagedIdentityCredential(client_id=c.client_id)
+        return options
+
+    def describe(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "name": self.name,
+            "type": self.type_name,
+            "account_name": c.account_name,
+            "container": c.container,
+            "path_prefix": c.path_prefix,
+            "auth_mode": c.auth_mode,
+        }
+
+
+class AzureBlobConnection(AzureAdlsConnection):
+    """The same connection under the name Odibi projects also use for Blob storage."""
+
+    type_name = "azure_blob"
+
+
+@hookimpl
+def odibi_register_connection_types() -> list[type[Connection]]:
+    return [AzureAdlsConnection, AzureBlobConnection]

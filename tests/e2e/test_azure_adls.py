@@ -1,0 +1,270 @@
+"""``azure_adls`` connections (SPEC §8) against a real Blob service: Azurite, started by the
+tests on 127.0.0.1. Data, Delta tables and the System Catalog live in the container; the
+project reaches them through the real CLI with each way of giving credentials."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import external_tools as tools
+
+pytest.importorskip("adlfs", reason="the azure extra is part of the dev install")
+
+KEY = tools.AZURITE_KEY
+ACCOUNT = tools.AZURITE_ACCOUNT
+ORDERS = "id,k,amount\n" + "\n".join(f"{i},{'ab'[i % 2]},{i * 5}" for i in range(1, 9)) + "\n"
+
+
+def _connection_string(endpoint: str) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+        f"BlobEndpoint={endpoint};"
+    )
+
+
+@pytest.fixture
+def container(azurite, request):
+    """A fresh container holding two CSV files of orders under ``bronze/in/``."""
+    from azure.storage.blob import BlobServiceClient
+
+    name = "t" + format(abs(hash(request.node.nodeid)), "x")[:20]
+    service = BlobServiceClient.from_connection_string(_connection_string(azurite))
+    client = service.create_container(name)
+    lines = ORDERS.splitlines()
+    client.upload_blob("bronze/in/orders1.csv", "\n".join(lines[:5]) + "\n")
+    client.upload_blob("bronze/in/orders2.csv", "\n".join([lines[0], *lines[5:]]) + "\n")
+    yield name
+    service.delete_container(name)
+
+
+def _delta_options(endpoint: str) -> dict[str, str]:
+    return {
+        "account_name": ACCOUNT,
+        "account_key": KEY,
+        "endpoint": endpoint,
+        "allow_http": "true",
+    }
+
+
+def _project(odibi_project, connection: str, env: dict[str, str] | None = None):
+    return odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: lakehouse
+                connections:
+                  lake:
+{connection}
+                system: {{connection: lake, path: _odibi_system}}
+                pipelines:
+                  - pipeline: orders
+                    nodes:
+                      - name: raw
+                        read: {{connection: lake, format: csv, path: in/orders*.csv}}
+                      - name: big
+                        depends_on: [raw]
+                        transform: {{steps: ["SELECT * FROM df WHERE amount > 10"]}}
+                        write: {{connection: lake, format: delta, path: out/big, mode: append}}
+                      - name: by_k
+                        depends_on: [raw]
+                        transform:
+                          steps: ["SELECT k, SUM(amount) AS total FROM df GROUP BY k ORDER BY k"]
+                        write: {{connection: lake, format: parquet, path: out/by_k.parquet}}
+                      - name: again
+                        depends_on: [by_k]
+                        read: {{connection: lake, format: parquet, path: out/by_k.parquet}}
+                        write: {{connection: lake, format: csv, path: out/by_k.csv}}
+            """,
+        }
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(" " * 20 + line for line in text.strip().splitlines())
+
+
+def _check_outputs(project, container: str, endpoint: str) -> None:
+    import pandas as pd
+    from deltalake import DeltaTable
+
+    options = _delta_options(endpoint)
+    big = DeltaTable(f"az://{container}/bronze/out/big", storage_options=options).to_pandas()
+    assert sorted(big["id"]) == [3, 4, 5, 6, 7, 8]
+    fs_options = {"connection_string": _connection_string(endpoint)}
+    by_k = pd.read_csv(f"az://{container}/bronze/out/by_k.csv", storage_options=fs_options)
+    assert by_k.to_dict("records") == [{"k": "a", "total": 100}, {"k": "b", "total": 80}]
+    runs = DeltaTable(
+        f"az://{container}/bronze/_odibi_system/meta_runs", storage_options=options
+    ).to_pandas()
+    pipeline_rows = runs[runs["scope"] == "pipeline"]
+    assert list(pipeline_rows["status"]) == ["SUCCESS"]
+    assert set(runs[runs["scope"] == "node"]["node_name"]) == {"raw", "big", "by_k", "again"}
+
+
+def test_a_project_reads_writes_and_keeps_its_catalog_in_a_container_with_an_account_key(
+    odibi_project, container, azurite, monkeypatch
+):
+    monkeypatch.setenv("LAKE_KEY", KEY)
+    project = _project(
+        odibi_project,
+        _indent(
+            f"""
+type: azure_adls
+account_name: {ACCOUNT}
+container: {container}
+path_prefix: bronze
+endpoint: {azurite}
+auth:
+  mode: direct_key
+  account_key: ${{env:LAKE_KEY}}
+"""
+        ),
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    _check_outputs(project, container, azurite)
+
+    # The catalog commands read the remote catalog.
+    shown = project.odibi("catalog", "runs", "{config}", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert [r["status"] for r in json.loads(shown.stdout)["rows"]] == ["SUCCESS"]
+    stats = project.odibi("catalog", "stats", "{config}", "--format", "json")
+    assert stats.exit_code == 0, stats.output
+
+    # A second run: the Delta table gets a second commit, the CSV is replaced.
+    assert project.odibi("run", "{config}").exit_code == 0
+    from deltalake import DeltaTable
+
+    big = DeltaTable(f"az://{container}/bronze/out/big", storage_options=_delta_options(azurite))
+    assert big.version() == 1 and len(big.to_pandas()) == 12
+
+    # The key never lands in what the run leaves behind.
+    for path in Path(project.root).rglob("*"):
+        if path.is_file():
+            assert KEY not in path.read_text(errors="ignore"), path
+    assert KEY not in run.output
+
+
+def test_sas_token_and_connection_string_modes_are_inferred_from_their_fields(
+    odibi_project, container, azurite
+):
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas = generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=KEY,
+        permission=ContainerSasPermissions(
+            read=True, write=True, delete=True, list=True, add=True, create=True
+        ),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    with_sas = _project(
+        odibi_project,
+        _indent(
+            f"""
+type: azure_adls
+account_name: {ACCOUNT}
+container: {container}
+path_prefix: bronze
+endpoint: {azurite}
+sas_token: "{sas}"
+"""
+        ),
+    )
+    run = with_sas.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    _check_outputs(with_sas, container, azurite)
+    shown = with_sas.odibi("validate", "{config}", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+
+    with_string = _project(
+        odibi_project,
+        _indent(
+            f"""
+type: azure_blob
+container: {container}
+path_prefix: bronze
+connection_string: "{_connection_string(azurite)}"
+"""
+        ),
+    )
+    run = with_string.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    from deltalake import DeltaTable
+
+    big = DeltaTable(f"az://{container}/bronze/out/big", storage_options=_delta_options(azurite))
+    assert big.version() == 1  # the second project appended to the first one's table
+
+
+def test_a_failing_read_names_the_file_and_never_the_key(odibi_project, container, azurite):
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: lakehouse
+                retry: {{enabled: false}}
+                connections:
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {container}
+                    endpoint: {azurite}
+                    account_key: "{KEY}"
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: gone
+                        read: {{connection: lake, format: csv, path: nowhere/x.csv}}
+            """,
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 1
+    assert "nowhere/x.csv" in run.output and KEY not in run.output
+    runs = project.catalog("meta_runs")
+    failed = [r for r in runs if r["node_name"] == "gone"]
+    assert failed and "nowhere/x.csv" in failed[0]["error_message"]
+    # Neither in the catalog (rows read back, every table) nor in the story or anything else.
+    system = Path(project.root) / ".odibi" / "system"
+    tables = [p.name for p in system.iterdir() if (p / "_delta_log").is_dir()]
+    assert {"meta_runs", "meta_metrics"} <= set(tables)
+    for table in tables:
+        assert KEY not in json.dumps(project.catalog(table), default=str), table
+    for path in Path(project.root).rglob("*"):
+        if path.is_file() and path.suffix != ".parquet" and path.name != "odibi.yaml":
+            assert KEY not in path.read_text(errors="ignore"), path
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("auth_mode: service_principal\n    tenant_id: t", "needs client_id, client_secret"),
+        ("auth: {mode: key_vault, key_vault_name: kv}", "needs secret_name"),
+        ("auth_mode: direct_key", "needs account_key"),
+        ("auth_mode: api_key\n    account_key: k", "auth_mode"),
+    ],
+)
+def test_incomplete_credentials_are_reported_by_validate(odibi_project, fields, message):
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+project: p
+connections:
+  lake:
+    type: azure_adls
+    account_name: acct
+    container: lake
+    {fields}
+pipelines:
+  - pipeline: p
+    nodes:
+      - {{name: a, read: {{connection: lake, format: csv, path: x.csv}}}}
+""",
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert message in run.output and "lake" in run.output
