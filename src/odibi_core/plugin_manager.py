@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "odibi"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.engines.pandas_engine",
+    "odibi_core.engines.spark_engine",
     "odibi_core.connections.local",
     "odibi_core.connections.azure_adls",
     "odibi_core.transforms.builtin",

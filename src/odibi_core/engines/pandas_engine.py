@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine
+from odibi_core.engines.files import replace_path
 from odibi_core.errors import NodeError
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class PandasEngine(Engine):
             else:
                 lines = opts.pop("lines", target.suffix in (".jsonl", ".ndjson"))
                 frame.to_json(tmp, orient="records", lines=lines, date_format="iso", **opts)
-            _replace(tmp, target)
+            replace_path(tmp, target)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
@@ -387,21 +388,6 @@ def _combine(existing: pd.DataFrame, new: pd.DataFrame, spec: WriteConfig) -> pd
         fresh = ~pd.MultiIndex.from_frame(new[keys]).isin(old_keys)
         return pd.concat([existing, new[fresh]], ignore_index=True)
     return pd.concat([existing, new], ignore_index=True)
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    if tmp.is_dir():
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-    else:
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
 
 
 def _to_arrow(frame: pd.DataFrame) -> Any:

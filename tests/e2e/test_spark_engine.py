@@ -1,0 +1,182 @@
+"""``engine: spark`` end to end: a real local Spark with Delta Lake (delta-spark's jars from
+Maven Central), driven through the real CLI. Outputs are read back with readers independent of
+Spark (deltalake, pyarrow), the catalog with the independent Delta reader."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pyarrow.dataset as ds
+import pytest
+from deltalake import DeltaTable
+
+pytest.importorskip("pyspark", reason="the spark extra is part of the dev install")
+
+ORDERS = "order_id,customer_id,amount\n1,10,5.0\n2,11,7.5\n2,11,7.5\n3,10,2.5\n"
+CUSTOMERS = "customer_id,name\n10,ada\n11,linus\n"
+
+PROJECT = """\
+project: shop
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: sales
+    nodes:
+      - name: orders
+        read: {connection: d, format: csv, path: in/orders*.csv}
+        transform:
+          steps:
+            - {operation: drop_duplicates}
+            - {operation: rename, params: {columns: {amount: total}}}
+      - name: customers
+        read: {connection: d, format: csv, path: in/customers.csv}
+      - name: revenue
+        depends_on: [orders, customers]
+        transform:
+          steps:
+            - |
+              SELECT c.name, SUM(o.total) AS revenue, COUNT(*) AS orders
+              FROM orders o JOIN customers c USING (customer_id)
+              GROUP BY c.name
+        write: {connection: d, format: delta, path: gold/revenue, mode: upsert,
+                options: {keys: [name]}}
+      - name: revenue_files
+        depends_on: [revenue]
+        transform: {steps: ["SELECT * FROM df ORDER BY name"]}
+        write: {connection: d, format: parquet, path: gold/revenue.parquet}
+"""
+
+
+def _revenue(project) -> dict[str, tuple[float, int]]:
+    rows = DeltaTable(str(project.path("gold/revenue"))).to_pyarrow_table().to_pylist()
+    return {r["name"]: (r["revenue"], r["orders"]) for r in rows}
+
+
+def test_a_spark_project_runs_end_to_end_and_is_recorded_like_any_other(odibi_project):
+    project = odibi_project(
+        {"odibi.yaml": PROJECT, "in/orders1.csv": ORDERS, "in/customers.csv": CUSTOMERS}
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    assert _revenue(project) == {"ada": (7.5, 2), "linus": (7.5, 1)}
+    files = ds.dataset(str(project.path("gold/revenue.parquet"))).to_table().to_pylist()
+    assert [r["name"] for r in files] == ["ada", "linus"]
+
+    runs = project.catalog("meta_runs")
+    nodes = {r["node_name"]: r for r in runs if r["scope"] == "node"}
+    assert {n: r["status"] for n, r in nodes.items()} == dict.fromkeys(
+        ("orders", "customers", "revenue", "revenue_files"), "SUCCESS"
+    )
+    assert (nodes["orders"]["rows_in"], nodes["orders"]["rows_out"]) == (4, 3)
+    story = json.loads(next(project.path(".").rglob("run_*.json")).read_text())
+    node = next(n for n in story["nodes"] if n["name"] == "revenue")
+    assert {"name": "name", "type": "string"} in node["schema"]
+    assert {r["name"] for r in node["sample"]} == {"ada", "linus"}
+
+    # New orders: the upsert replaces ada's row and keeps linus's; the files are replaced.
+    project.write({"in/orders2.csv": "order_id,customer_id,amount\n4,10,10.0\n"})
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    assert _revenue(project) == {"ada": (17.5, 3), "linus": (7.5, 1)}
+    assert DeltaTable(str(project.path("gold/revenue"))).version() == 1
+    files = ds.dataset(str(project.path("gold/revenue.parquet"))).to_table().to_pylist()
+    assert len(files) == 2
+
+
+def test_stateful_incremental_reads_on_spark_keep_their_mark(odibi_project):
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    old, new = now - timedelta(days=5), now - timedelta(hours=1)
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read:
+          connection: d
+          format: csv
+          path: events.csv
+          incremental: {mode: stateful, column: updated_at}
+        write: {connection: d, format: delta, path: events, mode: append}
+""",
+            "events.csv": f"id,updated_at\n1,{old.isoformat()}\n2,{new.isoformat()}\n",
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    (state,) = project.catalog("meta_state")
+    assert json.loads(state["value"]) == new.isoformat() + ".000000"
+    newer = now + timedelta(minutes=1)
+    project.write(
+        {
+            "events.csv": f"id,updated_at\n1,{old.isoformat()}\n2,{new.isoformat()}\n"
+            f"3,{newer.isoformat()}\n"
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    ids = DeltaTable(str(project.path("events"))).to_pyarrow_table().column("id").to_pylist()
+    assert sorted(ids) == [1, 2, 3]  # only 3 was appended by the second run
+    (state,) = project.catalog("meta_state")
+    assert json.loads(state["value"]) == newer.isoformat() + ".000000"  # UTC, as written
+
+
+def test_spark_errors_are_one_line_and_name_what_failed(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: orders
+        read: {connection: d, format: csv, path: orders.csv}
+        transform: {steps: ["SELECT nope FROM df"]}
+      - name: missing
+        read: {connection: d, format: parquet, path: nowhere.parquet}
+""",
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 1
+    failed = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    assert failed["orders"]["error_message"].startswith("SQL failed:")
+    assert "nope" in failed["orders"]["error_message"]
+    assert "nowhere.parquet" in failed["missing"]["error_message"]
+    assert "Traceback" not in run.output
+
+
+def test_validate_reports_what_the_spark_engine_does_not_do(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: a
+        read: {connection: d, format: sql, query: "SELECT 1"}
+      - name: b
+        depends_on: [a]
+        transform: {steps: [{operation: explode}]}
+        quality:
+          assertions: [{type: not_null, columns: [x]}]
+""",
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "format 'sql'" in run.output or "'sql'" in run.output
+    assert "explode" in run.output
+    assert "data quality checks run on the pandas engine only, not 'spark'" in run.output
