@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class OdibiError(Exception):
@@ -44,6 +47,12 @@ class PluginError(OdibiError):
     """A plugin failed to load, declared a duplicate name or implemented an unknown hook."""
 
 
+class ConnectionFailed(OdibiError):
+    """A connection could not get its credentials or reach its service."""
+
+    exit_code = 1
+
+
 class CatalogError(OdibiError):
     """The System Catalog could not be read or written."""
 
@@ -80,3 +89,10 @@ class NodeError(OdibiError):
 
 class QualityError(NodeError):
     """An error-severity assertion failed; raised by quality plugins to fail the node."""
+
+
+def brief(exc: BaseException) -> str:
+    """``Type: first line`` of an exception, without terminal colour codes: storage drivers
+    raise pages of XML and coloured chains that must not end up in the catalog or a summary."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

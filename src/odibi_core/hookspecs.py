@@ -1,8 +1,9 @@
 """Every hook Odibi calls, and the contract of each.
 
-Plugins implement these with ``@odibi_core.hookimpl``. Built-ins (the pandas engine, the ``local``
-connection, the core transforms, the catalog and story writers) register through exactly these
-hooks, so everything here is known to work for third parties too.
+Plugins implement these with ``@odibi_core.hookimpl``. Built-ins (the pandas and Spark engines,
+the ``local`` and Azure connections, the core transforms, the catalog and story writers)
+register through exactly these hooks, so everything here is known to work for third parties
+too.
 
 Registries (``odibi_register_*``) are called once per process when plugins load; each returns a
 list of objects carrying a unique ``name`` and the loader rejects duplicates across plugins.
@@ -16,6 +17,7 @@ Lifecycle hooks are called by the runner in this order for one pipeline run::
           odibi_run_output_check   (wrapper, per checking plugin: around its check)
             odibi_check_node_output  (after transforms, before write)
           odibi_after_node_run | odibi_on_node_error
+      odibi_pipeline_finished      (once, status and node results settled, before the catalog)
       odibi_catalog_rows           (once, after all nodes; rows for extra catalog tables)
     odibi_after_pipeline_run       (after the story is written)
 
@@ -128,10 +130,12 @@ def odibi_before_pipeline_run(ctx: RunContext) -> None:
 
 @hookspec
 def odibi_pipeline_finished(ctx: RunContext, result: PipelineResult) -> None:
-    """Called once per pipeline run when its result is final (every node done, ``status``
-    set), just before the runner writes the run to the catalog. For work that can start now
+    """Called once per pipeline run when every node is done and ``result.status`` and
+    ``result.nodes`` are settled, just before the runner writes the run to the catalog (so
+    ``catalog_error`` and ``catalog_tables`` are not known yet). For work that can start now
     and overlap those commits (telemetry starts delivering the run's metrics here); return
-    quickly. Exceptions here are logged, never fail the run."""
+    quickly. An exception is logged and never fails the run, but, as with every hook, the
+    implementations after the failing one are not called for this run."""
 
 
 @hookspec

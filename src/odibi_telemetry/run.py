@@ -24,6 +24,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from odibi_core import __version__ as odibi_version
 from odibi_core.catalog.rows import CatalogRows
+from odibi_core.errors import brief
 from odibi_core.redact import scrub
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp, points
@@ -362,7 +363,9 @@ class RunTelemetry:
             )
             self._write_metrics(rows, succeeded)
         except Exception as exc:  # telemetry never fails a run
-            log.warning("telemetry: metrics of the run were not written: %s", exc)
+            log.warning(
+                "telemetry: metrics of the run were not written: %s", self._scrub(brief(exc))
+            )
         if not self.settings.metrics_otlp:
             return
         try:
@@ -373,7 +376,7 @@ class RunTelemetry:
             self.otlp_note = otlp.INSTALL_HINT
             log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
         except Exception as exc:
-            log.warning("telemetry: metrics of the run were not exported over OTLP: %s", exc)
+            log.warning("telemetry: metrics of the run were not exported over OTLP: %s", brief(exc))
 
     def _write_metrics(self, rows: list[dict[str, Any]], succeeded: bool) -> None:
         global catalog_write_failures
@@ -385,7 +388,7 @@ class RunTelemetry:
         except Exception as exc:
             with _failures_lock:
                 catalog_write_failures += 1
-            self.catalog_error = f"{type(exc).__name__}: {exc}"
+            self.catalog_error = self._scrub(brief(exc))
             log.warning(
                 "telemetry: %d metric points not written to %s (%s); the run is unaffected",
                 len(rows),

@@ -268,3 +268,113 @@ pipelines:
     run = project.odibi("validate", "{config}")
     assert run.exit_code == 2
     assert message in run.output and "lake" in run.output
+
+
+def test_remote_files_append_partition_and_survive_a_failed_write(
+    odibi_project, container, azurite
+):
+    import pandas as pd
+
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: files
+                retry: {{enabled: false}}
+                connections:
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {container}
+                    path_prefix: bronze
+                    endpoint: {azurite}
+                    account_key: "{KEY}"
+                system: {{connection: lake}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: raw
+                        read: {{connection: lake, format: csv, path: in/orders1.csv}}
+                      - name: log
+                        depends_on: [raw]
+                        write: {{connection: lake, format: csv, path: out/log.csv, mode: append}}
+                      - name: by_k
+                        depends_on: [raw]
+                        write: {{connection: lake, format: parquet, path: out/by_k,
+                                partition_by: [k]}}
+                      - name: names
+                        depends_on: [raw]
+                        transform: {{steps: ["SELECT id, k || '${{vars.suffix}}' AS k FROM df"]}}
+                        write: {{connection: lake, format: csv, path: out/names.csv,
+                                options: {{encoding: ascii}}}}
+                vars: {{suffix: ""}}
+            """,
+        }
+    )
+    fs_options = {"connection_string": _connection_string(azurite)}
+    root = f"az://{container}/bronze/out"
+    for _ in range(2):
+        run = project.odibi("run", "{config}")
+        assert run.exit_code == 0, run.output
+    log = pd.read_csv(f"{root}/log.csv", storage_options=fs_options)
+    assert sorted(log["id"]) == [1, 1, 2, 2, 3, 3, 4, 4]  # appended by the second run
+    by_k = pd.read_parquet(f"{root}/by_k", storage_options=fs_options)
+    assert sorted(by_k["id"]) == [1, 2, 3, 4]  # replaced, not appended
+    import adlfs
+
+    fs = adlfs.AzureBlobFileSystem(connection_string=_connection_string(azurite))
+    assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{container}/bronze/out/by_k")) == [
+        "k=a",
+        "k=b",
+    ]
+    assert not [p for p in fs.ls(f"{container}/bronze/out") if ".tmp" in p]
+
+    # A write that fails while the file is made (a name ASCII cannot encode) leaves the
+    # previous file as it was.
+    before = fs.cat(f"{container}/bronze/out/names.csv")
+    project.write(
+        {"odibi.yaml": project.path("odibi.yaml").read_text().replace('suffix: ""', 'suffix: "é"')}
+    )
+    failing = project.odibi("run", "{config}")
+    assert failing.exit_code == 1
+    assert "names.csv" in failing.output and "ascii" in failing.output
+    assert fs.cat(f"{container}/bronze/out/names.csv") == before
+
+    # The remote catalog lists every table, plugin tables included.
+    stats = project.odibi("catalog", "stats", "{config}", "--format", "json")
+    assert stats.exit_code == 0, stats.output
+    assert "meta_metrics" in stats.stdout
+
+
+def test_a_catalog_the_run_cannot_reach_is_reported_in_one_line_without_the_key(
+    odibi_project, container, azurite
+):
+    wrong = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleQ=="
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: p
+                connections:
+                  d: {{type: local, base_path: .}}
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {container}
+                    endpoint: {azurite}
+                    account_key: "{wrong}"
+                system: {{connection: lake}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: a
+                        read: {{connection: d, format: csv, path: in.csv}}
+            """,
+            "in.csv": "x\n1\n",
+        }
+    )
+    run = project.odibi("run", "{config}", subprocess_=True)  # the console script's logs too
+    assert run.exit_code == 1
+    assert "SUCCESS a" in run.stdout  # the data work is done; only recording it failed
+    problem = [line for line in run.output.splitlines() if "catalog write failed" in line]
+    assert problem, run.output
+    assert wrong not in run.output and "\x1b[" not in run.output
+    assert "<?xml" not in run.output

@@ -24,6 +24,9 @@ def report(code):
     real_exit(code)
 real_exit, os._exit = os._exit, report
 from odibi_core.cli import main
+if len(sys.argv) > 3:
+    from odibi_core.cli import startup_gc
+    startup_gc.MAX_PAUSE_S = float(sys.argv[3])
 if sys.argv[1] == "console":
     sys.argv = ["odibi", "run", sys.argv[2]]
     main.entry()
@@ -48,9 +51,9 @@ CHAIN = "\n".join(
 )
 
 
-def _run(project, how: str) -> dict:
+def _run(project, how: str, *extra: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, how, str(project.path("odibi.yaml"))],
+        [sys.executable, "-c", DRIVER, how, str(project.path("odibi.yaml")), *extra],
         capture_output=True,
         text=True,
         cwd=project.root,
@@ -113,3 +116,48 @@ def test_collection_resumes_when_the_first_node_fails(odibi_project):
     state = _run(failing, "console")
     assert state["code"] == 1
     assert state["enabled"] and state["frozen"] > 0
+
+
+GC_PROBE = """
+import gc, json, time
+from odibi_core import hookimpl, transform
+
+
+@transform("probe_gc")
+def probe_gc(ctx, df, wait: float = 0.0, out: str = "gc.json"):
+    before, started = gc.isenabled(), time.monotonic()
+    while not gc.isenabled() and time.monotonic() - started < wait:
+        time.sleep(0.05)
+    with open(out, "w") as handle:
+        json.dump({"before": before, "after": gc.isenabled()}, handle)
+    return df
+
+
+@hookimpl
+def odibi_register_transforms():
+    return [probe_gc]
+"""
+
+
+def test_a_long_first_node_gets_its_collector_back_after_the_longest_pause(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """
+                project: gc
+                connections: {d: {type: local, base_path: .}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: slow
+                        read: {connection: d, format: csv, path: in.csv}
+                        transformer: probe_gc
+                        params: {wait: 20}
+            """,
+            "in.csv": "id\n1\n",
+            "plugins/probe.py": GC_PROBE,
+        }
+    )
+    state = _run(project, "console", "4")  # the longest pause, shortened for the test
+    assert state["code"] == 0
+    seen = json.loads(project.path("gc.json").read_text())
+    assert seen == {"before": False, "after": True}  # paused at first, resumed by the bound

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core.catalog import tables as t
 from odibi_core.catalog.locks import maintenance_lock
+from odibi_core.errors import brief
 
 if TYPE_CHECKING:
     from odibi_core.catalog.manager import Catalog
@@ -153,8 +154,8 @@ def after_run(catalog: Catalog, touched: dict[str, list[str]]) -> list[TableMain
             if report.skipped is None and catalog.maintenance.vacuum:
                 report.vacuumed = vacuum(catalog, table)
         except Exception as exc:  # another writer's optimize, a full disk...: next run retries
-            log.warning("catalog maintenance of %s failed: %s", table, exc)
-            report = TableMaintenance(table, partitions, error=f"{type(exc).__name__}: {exc}")
+            log.warning("catalog maintenance of %s failed: %s", table, brief(exc))
+            report = TableMaintenance(table, partitions, error=brief(exc))
         reports.append(report)
     return reports
 

@@ -99,12 +99,23 @@ class Catalog:
         """Catalog tables present, core ones first."""
         core = [t.META_RUNS, t.META_STATE, t.META_PIPELINES, t.META_NODES]
         found = [name for name in core if self.exists(name)]
-        if self.is_local and Path(self.base_uri).is_dir():
-            found += sorted(
-                p.name
-                for p in Path(self.base_uri).iterdir()
-                if p.name not in core and (p / "_delta_log").is_dir()
-            )
+        if self.is_local:
+            if Path(self.base_uri).is_dir():
+                found += sorted(
+                    p.name
+                    for p in Path(self.base_uri).iterdir()
+                    if p.name not in core and (p / "_delta_log").is_dir()
+                )
+            return found
+        import fsspec
+
+        fs, base = fsspec.core.url_to_fs(self.base_uri, **self.fsspec_options)
+        if not fs.exists(base):
+            return found
+        folders = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(base, detail=False))
+        found += [
+            name for name in folders if name not in core and fs.exists(f"{base}/{name}/_delta_log")
+        ]
         return found
 
     def read(

@@ -72,4 +72,6 @@ def _add_history(graphs: list[Any], project: Any, manager: Any) -> None:
         for graph in graphs:
             with_history(graph, catalog)
     except Exception as exc:
-        logging.getLogger("odibi").warning("graph: no run history (%s)", exc)
+        from odibi_core.errors import brief
+
+        logging.getLogger("odibi").warning("graph: no run history (%s)", brief(exc))

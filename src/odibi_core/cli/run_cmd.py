@@ -80,13 +80,12 @@ def handle(args: argparse.Namespace) -> int:
     from odibi_core.cli.startup_gc import StartupCollection
 
     collection = StartupCollection()
-    collection.pause()  # before the plugins load: they are part of what starting up builds
-
-    from odibi_core.cli.progress import RunDisplay, print_summary
-    from odibi_core.plugin_manager import get_plugin_manager
-    from odibi_core.runner.api import run_project
-
     try:
+        collection.pause()  # before the plugins load: they are part of what starting up builds
+        from odibi_core.cli.progress import RunDisplay, print_summary
+        from odibi_core.plugin_manager import get_plugin_manager
+        from odibi_core.runner.api import run_project
+
         manager = get_plugin_manager()
         display = RunDisplay(live=sys.stdout.isatty())
         manager.register(display, "odibi.cli.display", source="builtin")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from odibi_core import hookimpl
 from odibi_core.connections.base import Connection
+from odibi_core.errors import ConnectionFailed, brief
 
 AuthMode = Literal[
     "direct_key",
@@ -86,16 +87,20 @@ class AzureAdlsConfig(BaseModel):
 
 
 def infer_mode(config: AzureAdlsConfig) -> AuthMode:
-    """The auth mode the fields present imply (managed identity when there are none)."""
-    if config.connection_string:
+    """The auth mode the fields given imply: the first of connection string, account key, SAS
+    token, service principal (any of its tenant or secret), Key Vault; managed identity when
+    none is given (``client_id`` alone picks a user-assigned identity). A field given empty
+    (a ``${env:...}`` that was not set) still counts, so it is reported rather than skipped."""
+    given = {name for name, value in config if value is not None}
+    if "connection_string" in given:
         return "connection_string"
-    if config.account_key:
+    if "account_key" in given:
         return "direct_key"
-    if config.sas_token:
+    if "sas_token" in given:
         return "sas_token"
-    if config.client_secret:
+    if given & {"client_secret", "tenant_id"}:
         return "service_principal"
-    if config.key_vault_name or config.secret_name:
+    if given & {"key_vault_name", "secret_name"}:
         return "key_vault"
     return "managed_identity"
 
@@ -112,8 +117,11 @@ class AzureAdlsConnection(Connection):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._vault_key: str | None = None
+        # Built once: fsspec caches a file system per distinct options, and a managed
+        # identity's credential object is part of them.
+        self._fsspec: dict[str, Any] | None = None
 
     def uri(self, path: str) -> str:
         parts = [self.config.container, self.config.path_prefix.strip("/"), path.strip("/")]
@@ -132,6 +140,10 @@ class AzureAdlsConnection(Connection):
             for key in ("AccountKey", "SharedAccessSignature", "BlobEndpoint"):
                 if parsed.get(key):
                     found[key] = parsed[key]
+            suffix = parsed.get("EndpointSuffix")
+            if suffix and "BlobEndpoint" not in found:  # a sovereign cloud
+                scheme = parsed.get("DefaultEndpointsProtocol", "https")
+                found["BlobEndpoint"] = f"{scheme}://{found['AccountName']}.blob.{suffix}"
         elif c.auth_mode == "direct_key":
             found["AccountKey"] = str(c.account_key)
         elif c.auth_mode == "key_vault":
@@ -142,25 +154,41 @@ class AzureAdlsConnection(Connection):
 
     def _key_from_vault(self) -> str:
         """The account key, read once from Key Vault with the ambient Azure identity."""
+        c = self.config
         with self._lock:
             if self._vault_key is None:
-                from azure.identity import DefaultAzureCredential
-                from azure.keyvault.secrets import SecretClient
-
-                vault = f"https://{self.config.key_vault_name}.vault.azure.net"
-                client = SecretClient(vault, DefaultAzureCredential())
-                value = client.get_secret(str(self.config.secret_name)).value
-                if not value:
-                    raise ValueError(
-                        f"secret '{self.config.secret_name}' in Key Vault "
-                        f"'{self.config.key_vault_name}' is empty"
+                where = f"secret '{c.secret_name}' of Key Vault '{c.key_vault_name}'"
+                try:
+                    from azure.identity import DefaultAzureCredential
+                    from azure.keyvault.secrets import SecretClient
+                except ImportError:
+                    raise ConnectionFailed(
+                        f"connection '{self.name}': auth_mode key_vault needs "
+                        "pip install 'odibi[azure]'"
+                    ) from None
+                try:
+                    client = SecretClient(
+                        f"https://{c.key_vault_name}.vault.azure.net", DefaultAzureCredential()
                     )
+                    value = client.get_secret(str(c.secret_name)).value
+                except Exception as exc:
+                    raise ConnectionFailed(
+                        f"connection '{self.name}': cannot read {where}: {brief(exc)}"
+                    ) from None
+                if not value:
+                    raise ConnectionFailed(f"connection '{self.name}': {where} is empty")
                 self._vault_key = value
             return self._vault_key
 
     def secrets(self) -> list[str]:
-        """Secret values obtained at run time (a Key Vault key), to scrub from messages."""
-        return [self._vault_key] if self._vault_key else []
+        """Every credential value the connection uses, also those it read at run time (a Key
+        Vault key) or took apart (a connection string's key or SAS), to scrub from text."""
+        c = self.config
+        found = [v for v in (c.account_key, c.sas_token, c.client_secret, c.connection_string) if v]
+        if c.auth_mode == "connection_string" or self._vault_key:
+            creds = self._credentials()
+            found += [creds[k] for k in ("AccountKey", "SharedAccessSignature") if k in creds]
+        return found + [v.lstrip("?") for v in found if v.startswith("?")]
 
     def storage_options(self) -> dict[str, str]:
         """For deltalake (object_store's Azure options)."""
@@ -187,6 +215,12 @@ class AzureAdlsConnection(Connection):
 
     def fsspec_options(self) -> dict[str, Any]:
         """For pandas through fsspec (adlfs)."""
+        with self._lock:
+            if self._fsspec is None:
+                self._fsspec = self._fsspec_options()
+            return dict(self._fsspec)
+
+    def _fsspec_options(self) -> dict[str, Any]:
         c = self.config
         creds = self._credentials()
         key_or_sas = "AccountKey" in creds or "SharedAccessSignature" in creds

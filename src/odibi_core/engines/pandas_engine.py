@@ -185,8 +185,12 @@ class PandasEngine(Engine):
         spec: WriteConfig,
         storage_options: dict[str, Any],
     ) -> None:
-        """Object stores publish a blob only once its upload completes, so the target is
-        written in place: a failed write leaves the previous version (or nothing)."""
+        """The output is made in full before anything is uploaded, and a file goes up in one
+        request, which the store publishes only once it is complete: a failed write leaves
+        the previous version. A partitioned dataset's new files are uploaded beside the old
+        ones, which they replace once the upload succeeded (for a moment readers may see both)."""
+        import tempfile
+
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(uri, **storage_options)
@@ -195,32 +199,25 @@ class PandasEngine(Engine):
             frame = _combine(existing, frame, spec)
         opts = dict(spec.options)
         opts.pop("keys", None)
-        if spec.partition_by:
-            if fmt != "parquet":
-                raise NodeError("partition_by needs format parquet or delta")
-            if fs.exists(path):
-                fs.rm(path, recursive=True)
-            frame.to_parquet(
-                uri,
-                partition_cols=spec.partition_by,
-                index=False,
-                storage_options=storage_options,
-                **opts,
-            )
-        elif fmt == "csv":
-            frame.to_csv(uri, index=False, storage_options=storage_options, **opts)
-        elif fmt == "parquet":
-            frame.to_parquet(uri, index=False, storage_options=storage_options, **opts)
-        else:
-            lines = opts.pop("lines", uri.endswith((".jsonl", ".ndjson")))
-            frame.to_json(
-                uri,
-                orient="records",
-                lines=lines,
-                date_format="iso",
-                storage_options=storage_options,
-                **opts,
-            )
+        if not spec.partition_by:
+            fs.pipe_file(path, _serialize(frame, fmt, uri, opts))
+            return
+        if fmt != "parquet":
+            raise NodeError("partition_by needs format parquet or delta")
+        old = set(fs.find(path)) if fs.exists(path) else set()
+        with tempfile.TemporaryDirectory(prefix="odibi-") as local:
+            # pyarrow names each file it writes afresh, so the new files never overwrite
+            # the old ones, which are deleted only once every new file is up.
+            frame.to_parquet(local, partition_cols=spec.partition_by, index=False, **opts)
+            try:
+                fs.put(local + "/", path, recursive=True)
+            except BaseException:
+                new = set(fs.find(path)) - old
+                if new:
+                    fs.rm(sorted(new))
+                raise
+        if old:
+            fs.rm(sorted(old))
 
     def _write_delta(
         self, frame: pd.DataFrame, uri: str, spec: WriteConfig, connection: Connection
@@ -345,6 +342,21 @@ class PandasEngine(Engine):
             bound = value
         mask = series >= bound if inclusive else series > bound
         return frame[mask.fillna(False)].reset_index(drop=True)
+
+
+def _serialize(frame: pd.DataFrame, fmt: str, uri: str, opts: dict[str, Any]) -> bytes:
+    """One output file, in memory."""
+    import io
+
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        frame.to_csv(buffer, index=False, **opts)
+    elif fmt == "parquet":
+        frame.to_parquet(buffer, index=False, **opts)
+    else:
+        lines = opts.pop("lines", uri.endswith((".jsonl", ".ndjson")))
+        frame.to_json(buffer, orient="records", lines=lines, date_format="iso", **opts)
+    return buffer.getvalue()
 
 
 def _remote_paths(fmt: str, uri: str, storage_options: dict[str, Any]) -> list[str]:

@@ -14,6 +14,8 @@ from odibi_core.catalog.manager import Catalog, run_rows
 from odibi_core.catalog.rows import CatalogRows
 from odibi_core.config import hashing
 from odibi_core.config.models import NodeConfig, PipelineConfig, ReadConfig
+from odibi_core.errors import brief
+from odibi_core.redact import scrub
 from odibi_core.runner.context import RunContext, RunOptions
 from odibi_core.runner.dag import Plan, plan_pipeline
 from odibi_core.runner.node import NodeOutcome, run_node
@@ -292,8 +294,9 @@ def _record(
                 catalog.append(batch)
                 written.append(batch.table)
             except Exception as exc:  # one plugin table failing leaves the others and the run
-                log.error("catalog write of %s failed: %s", batch.table, exc)
-                failed.append(f"{batch.table}: {type(exc).__name__}: {exc}")
+                problem = scrub(brief(exc), ctx.secrets())
+                log.error("catalog write of %s failed: %s", batch.table, problem)
+                failed.append(f"{batch.table}: {problem}")
         result.catalog_tables = [
             tables.META_RUNS,
             *([tables.META_STATE] if new_state else []),
@@ -314,8 +317,8 @@ def _record(
             CatalogRows(tables.META_RUNS, rows + (plugin_runs.rows if plugin_runs else []))
         )
     except Exception as exc:  # the data work is done: report the catalog failure, keep the result
-        log.error("catalog write failed: %s", exc)
-        problem = f"{type(exc).__name__}: {exc}"
+        problem = scrub(brief(exc), ctx.secrets())
+        log.error("catalog write failed: %s", problem)
         result.catalog_error = (
             f"{result.catalog_error}; {problem}" if result.catalog_error else problem
         )

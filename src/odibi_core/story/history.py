@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from odibi_core.errors import brief
+
 if TYPE_CHECKING:
     from odibi_core.catalog.manager import Catalog
 
@@ -62,7 +64,7 @@ def node_histories(
             since=datetime.now(UTC) - LOOKBACK,
         ).rows
     except Exception as exc:
-        log.warning("story: could not read run history: %s", exc)
+        log.warning("story: could not read run history: %s", brief(exc))
         return {}
     found: dict[str, NodeHistory] = {}
     for row in rows:  # newest first

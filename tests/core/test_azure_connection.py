@@ -1,0 +1,80 @@
+"""What an ``azure_adls`` connection hands deltalake and fsspec for each auth mode, without a
+network: the modes that need Azure AD or Key Vault cannot reach them from here (and must not
+try), so their options are checked as data; the others also run against Azurite in
+``tests/e2e/test_azure_adls.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from odibi_core.connections.azure_adls import AzureAdlsConfig, AzureAdlsConnection
+
+
+def connection(**fields) -> AzureAdlsConnection:
+    config = AzureAdlsConfig.model_validate({"container": "lake", **fields})
+    return AzureAdlsConnection("lake", config, Path("."))
+
+
+def test_service_principal_options_for_both_libraries():
+    c = connection(account_name="acct", tenant_id="t", client_id="c", client_secret="s3cr3t")
+    assert c.config.auth_mode == "service_principal"
+    assert c.storage_options() == {
+        "account_name": "acct",
+        "tenant_id": "t",
+        "client_id": "c",
+        "client_secret": "s3cr3t",
+    }
+    assert c.fsspec_options() == {
+        "account_name": "acct",
+        "tenant_id": "t",
+        "client_id": "c",
+        "client_secret": "s3cr3t",
+    }
+    assert c.uri("raw/x.csv") == "az://lake/raw/x.csv"
+    assert "s3cr3t" in c.secrets()
+    assert "s3cr3t" not in str(c.describe())
+
+
+def test_managed_identity_is_the_default_and_builds_its_credential_once():
+    pytest.importorskip("azure.identity")
+    system = connection(account_name="acct")
+    assert system.config.auth_mode == "managed_identity"
+    assert system.storage_options() == {"account_name": "acct"}
+    user = connection(account_name="acct", client_id="mi-client", path_prefix="/a/b/")
+    assert user.config.auth_mode == "managed_identity"
+    assert user.storage_options() == {"account_name": "acct", "client_id": "mi-client"}
+    first, second = user.fsspec_options(), user.fsspec_options()
+    assert first["credential"] is second["credential"]  # fsspec's cache keys on it
+    assert user.uri("x.parquet") == "az://lake/a/b/x.parquet"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"account_key": ""}, "auth_mode 'direct_key' needs account_key"),
+        ({"tenant_id": "t", "client_id": "c"}, "needs client_secret"),
+        ({"secret_name": "k"}, "auth_mode 'key_vault' needs key_vault_name"),
+        ({"auth": {"mode": "sas_token"}}, "needs sas_token"),
+    ],
+)
+def test_a_half_given_mode_is_an_error_not_a_silent_fallback(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        connection(account_name="acct", **fields)
+
+
+def test_connection_strings_name_the_account_endpoint_and_secrets():
+    c = connection(
+        connection_string="DefaultEndpointsProtocol=https;AccountName=gov;AccountKey=k3y==;"
+        "EndpointSuffix=core.usgovcloudapi.net"
+    )
+    assert c.config.account_name == "gov"
+    options = c.storage_options()
+    assert options["endpoint"] == "https://gov.blob.core.usgovcloudapi.net"
+    assert options["account_key"] == "k3y=="
+    assert "k3y==" in c.secrets()
+    with_sas = connection(account_name="acct", sas_token="?sv=1&sig=abcd")
+    assert with_sas.storage_options()["sas_token"] == "sv=1&sig=abcd"
+    assert "sv=1&sig=abcd" in with_sas.secrets()
