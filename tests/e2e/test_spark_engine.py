@@ -180,3 +180,48 @@ pipelines:
     assert "format 'sql'" in run.output or "'sql'" in run.output
     assert "explode" in run.output
     assert "data quality checks run on the pandas engine only, not 'spark'" in run.output
+
+
+CACHE_PROBE = """
+import json
+from odibi_core import hookimpl
+
+
+@hookimpl
+def odibi_check_node_output(ctx, node, frame):
+    with open(ctx.project.root / f"cached_{node.name}.json", "w") as handle:
+        json.dump(frame.is_cached, handle)
+    return None
+"""
+
+
+def test_cache_persists_a_spark_nodes_output_for_the_run(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: orders
+        read: {connection: d, format: csv, path: orders.csv}
+        cache: true
+      - name: big
+        depends_on: [orders]
+        transform: {steps: ["SELECT * FROM df WHERE amount > 5"]}
+        write: {connection: d, format: delta, path: big}
+""",
+            "orders.csv": ORDERS,
+            "plugins/probe.py": CACHE_PROBE,
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    assert json.loads(project.path("cached_orders.json").read_text()) is True
+    assert json.loads(project.path("cached_big.json").read_text()) is False
+    from pyspark.sql import SparkSession
+
+    storage = SparkSession.getActiveSession().sparkContext._jsc.getPersistentRDDs()
+    assert storage.isEmpty()  # unpersisted when the run ended

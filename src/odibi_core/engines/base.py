@@ -65,6 +65,11 @@ class Engine(ABC):
     def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
         """Rows whose ``column`` is greater than (or equal to) ``value``."""
 
+    def cache(self, frame: Any) -> Any:
+        """Keep a node's output once computed (``cache: true``): its counts, checks, write
+        and dependants then reuse it. In-memory engines already do; lazy ones override."""
+        return frame
+
     def quote(self, identifier: str) -> str:
         """Quote an identifier for this engine's SQL dialect."""
         return '"' + identifier.replace('"', '""') + '"'

@@ -42,6 +42,7 @@ class SparkEngine(Engine):
         super().__init__(project)
         self._spark: Any = None
         self._lock = threading.Lock()
+        self._cached: list[Any] = []
         # Temporary views are global to the session: one SQL step at a time registers its
         # tables and is analysed (after which its plan no longer refers to the names).
         self._sql_lock = threading.Lock()
@@ -244,6 +245,20 @@ class SparkEngine(Engine):
         else:
             bound = F.lit(value)
         return frame.filter(col >= bound if inclusive else col > bound)
+
+    def cache(self, frame: Any) -> Any:
+        """Persisted (memory, spilling to disk) until the run ends: each count, check, write
+        and dependant of an uncached frame computes its whole lineage again."""
+        persisted = frame.persist()
+        with self._lock:
+            self._cached.append(persisted)
+        return persisted
+
+    def close(self) -> None:
+        with self._lock:
+            cached, self._cached = self._cached, []
+        for frame in cached:
+            frame.unpersist()
 
     def quote(self, identifier: str) -> str:
         return _q(identifier)

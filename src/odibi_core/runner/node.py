@@ -180,6 +180,8 @@ def _attempt(
             "produced no data: give it 'read', 'depends_on' or a SQL step", node=node.name
         )
 
+    if node.cache:
+        frame = engine.cache(frame)
     rows_checked = engine.count(frame)
     # Each plugin sees the frame the previous one left, in registration order (built-ins
     # first), so e.g. a second checker validates what remains after quarantine.
