@@ -65,6 +65,11 @@ class Engine(ABC):
     def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
         """Rows whose ``column`` is greater than (or equal to) ``value``."""
 
+    def row_position(self) -> str:
+        """An SQL expression numbering a table's rows in the order they come (increasing, not
+        necessarily consecutive): what transforms sort by to keep input order."""
+        return "ROW_NUMBER() OVER ()"
+
     def cache(self, frame: Any) -> Any:
         """Keep a node's output once computed (``cache: true``): its counts, checks, write
         and dependants then reuse it. In-memory engines already do; lazy ones override."""

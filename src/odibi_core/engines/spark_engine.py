@@ -246,6 +246,11 @@ class SparkEngine(Engine):
             bound = F.lit(value)
         return frame.filter(col >= bound if inclusive else col > bound)
 
+    def row_position(self) -> str:
+        # An unordered window is an error on Spark; these ids grow with the partition and the
+        # row within it, which is the frame's order.
+        return "monotonically_increasing_id()"
+
     def cache(self, frame: Any) -> Any:
         """Persisted (memory, spilling to disk) until the run ends: each count, check, write
         and dependant of an uncached frame computes its whole lineage again."""
@@ -285,6 +290,7 @@ def _session() -> Any:
         )
         # A local session serves this machine only: no UI port, the driver on loopback.
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")

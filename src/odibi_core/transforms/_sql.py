@@ -69,8 +69,9 @@ def _check_columns(
 
 
 def _numbered(ctx: TransformContext, source: str = "df") -> str:
-    """``source`` with a row-position column (streamed, so it follows input order)."""
-    return f"SELECT *, ROW_NUMBER() OVER () AS {ctx.quote(_POS)} FROM {source}"
+    """``source`` with a row-position column (increasing in input order; not consecutive on
+    every engine)."""
+    return f"SELECT *, {ctx.row_position()} AS {ctx.quote(_POS)} FROM {source}"
 
 
 def _select_list(ctx: TransformContext, columns: Iterable[str], alias: str = "") -> str:

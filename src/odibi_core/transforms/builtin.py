@@ -4,8 +4,8 @@ The transforms live in ``columns``, ``rows`` and ``relational`` (shared SQL help
 this module only registers them. Every one is engine-agnostic: it builds SQL, quotes identifiers
 with ``ctx.quote`` and runs it with ``ctx.sql`` (the current frame is the table ``df``;
 dependencies are tables named after their node). Queries stick to SQL that DuckDB and Spark share,
-and number rows with ``ROW_NUMBER() OVER ()`` wherever the result order would otherwise be left
-to the engine, so results come back in input order.
+and number rows with the engine's ``row_position()`` wherever the result order would otherwise
+be left to the engine, so results come back in input order.
 
 Imported when the CLI starts, so nothing heavy is imported here.
 """

@@ -79,13 +79,14 @@ def rename_columns(ctx: TransformContext, df: Any, mapping: dict[str, str]) -> A
 
 # ---------------------------------------------------------------- cast_columns
 
+# Names DuckDB and Spark SQL both know (``STRING``, not ``VARCHAR``: Spark wants a length).
 _TYPE_ALIASES = {
     "int": "INTEGER",
     "integer": "INTEGER",
     "bigint": "BIGINT",
     "long": "BIGINT",
-    "str": "VARCHAR",
-    "string": "VARCHAR",
+    "str": "STRING",
+    "string": "STRING",
     "float": "DOUBLE",
     "double": "DOUBLE",
     "bool": "BOOLEAN",
@@ -108,13 +109,30 @@ class CastColumnsParams(_Params):
 @transform("cast_columns", params=CastColumnsParams)
 def cast_columns(ctx: TransformContext, df: Any, casts: dict[str, str]) -> Any:
     """Cast columns to types (int, bigint, string, float, bool, date, timestamp or SQL types)."""
-    columns = _columns(ctx, df)
+    types = dict(ctx.engine.schema(df))
+    columns = list(types)
     _check_columns(ctx, "cast_columns", casts, columns, "cast column")
     q = ctx.quote
-    items = [
-        f"CAST({q(c)} AS {sql_type(casts[c])}) AS {q(c)}" if c in casts else q(c) for c in columns
-    ]
+
+    def cast(column: str) -> str:
+        target = sql_type(casts[column])
+        value = q(column)
+        # DuckDB rounds a fraction cast to an integer, Spark truncates it: round first, so
+        # both give the same (half away from zero).
+        if target.upper() in _INTEGER_TYPES and _fractional(types[column]):
+            value = f"ROUND({value})"
+        return f"CAST({value} AS {target}) AS {q(column)}"
+
+    items = [cast(c) if c in casts else q(c) for c in columns]
     return ctx.sql(f"SELECT {', '.join(items)} FROM df", df)
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "LONG"}
+
+
+def _fractional(engine_type: str) -> bool:
+    kind = engine_type.lower()
+    return any(word in kind for word in ("float", "double", "decimal", "numeric", "real"))
 
 
 # ---------------------------------------------------------------- derive_columns

@@ -81,3 +81,6 @@ class TransformContext:
 
     def quote(self, identifier: str) -> str:
         return self.engine.quote(identifier)
+
+    def row_position(self) -> str:
+        return self.engine.row_position()

@@ -72,7 +72,7 @@ def join(
     lt, rt = q(_LEFT), q(_RIGHT)
     ctes = (
         f"WITH {lt} AS ({_numbered(ctx)}), "
-        f"{rt} AS (SELECT *, ROW_NUMBER() OVER () AS {q(_RPOS)} FROM {q(right_dataset)}) "
+        f"{rt} AS (SELECT *, {ctx.row_position()} AS {q(_RPOS)} FROM {q(right_dataset)}) "
     )
     match = " AND ".join(f"{lt}.{q(k)} = {rt}.{q(k)}" for k in on)
     if how in ("anti", "semi"):
@@ -163,7 +163,7 @@ def union(ctx: TransformContext, df: Any, datasets: list[str], by_name: bool = T
             items = [f"{q(c)} AS {q(r)}" for c, r in zip(cols, result, strict=True)]
         branches.append(
             f"SELECT {', '.join(items)}, {i} AS {q(_SRC)}, "
-            f"ROW_NUMBER() OVER () AS {q(_POS)} FROM {source}"
+            f"{ctx.row_position()} AS {q(_POS)} FROM {source}"
         )
     query = (
         f"SELECT {_select_list(ctx, result)} FROM ({' UNION ALL '.join(branches)}) "

@@ -122,7 +122,7 @@ def limit(ctx: TransformContext, df: Any, n: int, offset: int = 0) -> Any:
     q = ctx.quote
     query = (
         f"SELECT {_select_list(ctx, _columns(ctx, df))} FROM ({_numbered(ctx)}) "
-        f"AS {q(_LEFT)} WHERE {q(_POS)} > {offset} ORDER BY {q(_POS)} LIMIT {n}"
+        f"AS {q(_LEFT)} ORDER BY {q(_POS)} LIMIT {n} OFFSET {offset}"
     )
     return ctx.sql(query, df)
 
