@@ -26,6 +26,8 @@ from odibi_core.transforms.relational import aggregate, join, union
 from odibi_core.transforms.rows import deduplicate, distinct, filter_rows, limit, sort
 
 pytest.importorskip("pyspark", reason="the spark extra is part of the dev install")
+# pyspark's toPandas passes pandas 3 a keyword it deprecated; nothing for Odibi to change.
+pytestmark = pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
 
 PEOPLE = {
     "id": [1, 2, 1, 3, 2, 1, 4],
