@@ -136,3 +136,38 @@ def test_a_transform_gives_the_same_rows_on_both_engines(engines, label, t, para
     on_spark = _run(spark_engine, t, params, on_spark=True)
     assert list(on_spark.columns) == list(on_pandas.columns)
     assert _rows(on_spark) == _rows(on_pandas)
+
+
+OPERATIONS = [
+    ("drop_duplicates", {"subset": ["id"]}),
+    ("drop_duplicates", {"subset": "id", "keep": "last"}),
+    ("drop_duplicates", {"subset": ["id"], "keep": False}),
+    ("sort", {"by": "score", "ascending": False}),
+    ("sort", {"by": ["score"], "na_position": "first"}),
+    ("fillna", {"value": {"score": 0.0, "name": "?"}}),
+    ("rename", {"columns": {"name": "who"}}),
+    ("drop", {"columns": ["score"]}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), OPERATIONS, ids=[str(o) for o in OPERATIONS])
+def test_an_operation_gives_the_same_rows_on_both_engines(engines, name, params):
+    pandas_engine, spark_engine = engines
+    people = pd.DataFrame(PEOPLE)
+    spark_people = spark_engine.spark.createDataFrame(
+        [tuple(_plain(v) for v in row) for row in people.itertuples(index=False)],
+        SCHEMAS["people"],
+    )
+    on_pandas = pandas_engine.operation(name, params, people)
+    on_spark = spark_engine.operation(name, params, spark_people).toPandas()
+    assert list(on_spark.columns) == list(on_pandas.columns)
+    assert _rows(on_spark) == _rows(on_pandas)
+
+
+def test_a_parameter_spark_cannot_honour_is_an_error(engines):
+    from odibi_core.errors import NodeError
+
+    _, spark_engine = engines
+    frame = spark_engine.spark.createDataFrame([(1,)], "id bigint")
+    with pytest.raises(NodeError, match="not ignore_index"):
+        spark_engine.operation("drop_duplicates", {"ignore_index": True}, frame)

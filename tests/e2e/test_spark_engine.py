@@ -110,7 +110,7 @@ pipelines:
     run = project.odibi("run", "{config}")
     assert run.exit_code == 0, run.output
     (state,) = project.catalog("meta_state")
-    assert json.loads(state["value"]) == new.isoformat() + ".000000"
+    assert json.loads(state["value"]) == new.isoformat() + ".000000Z"  # UTC, with its offset
     newer = now + timedelta(minutes=1)
     project.write(
         {
@@ -123,7 +123,7 @@ pipelines:
     ids = DeltaTable(str(project.path("events"))).to_pyarrow_table().column("id").to_pylist()
     assert sorted(ids) == [1, 2, 3]  # only 3 was appended by the second run
     (state,) = project.catalog("meta_state")
-    assert json.loads(state["value"]) == newer.isoformat() + ".000000"  # UTC, as written
+    assert json.loads(state["value"]) == newer.isoformat() + ".000000Z"
 
 
 def test_spark_errors_are_one_line_and_name_what_failed(odibi_project):
@@ -225,3 +225,138 @@ pipelines:
 
     storage = SparkSession.getActiveSession().sparkContext._jsc.getPersistentRDDs()
     assert storage.isEmpty()  # unpersisted when the run ended
+
+
+def test_spark_data_errors_surface_in_one_line_once_and_samples_keep_every_column(
+    odibi_project,
+):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: raw
+        read: {connection: d, format: csv, path: in.csv, options: {inferSchema: false}}
+      - name: typed
+        depends_on: [raw]
+        transformer: cast_columns
+        params: {casts: {amount: int}}
+""",
+            "in.csv": "id,note,amount\n1,,5\n2,x,n/a\n",
+        }
+    )
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 1
+    nodes = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    failed = nodes["typed"]
+    assert failed["attempt"] == 1  # a bad value is no transient failure: not retried
+    assert "n/a" in failed["error_message"] and "\n" not in failed["error_message"]
+    assert "An error occurred while calling" not in failed["error_message"]
+    assert run.output.count("at org.apache") == 0
+    story = json.loads(next(project.path(".").rglob("run_*.json")).read_text())
+    raw = next(n for n in story["nodes"] if n["name"] == "raw")
+    assert raw["sample"][0] == {"id": "1", "note": None, "amount": "5"}  # the null is kept
+
+
+def test_spark_file_writes_keep_partition_values_and_may_replace_their_own_input(
+    odibi_project,
+):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: places
+        read: {connection: d, format: csv, path: in.csv,
+               options: {inferSchema: false}}
+        write: {connection: d, format: parquet, path: places, mode: append,
+                partition_by: [zip]}
+      - name: tidy
+        read: {connection: d, format: parquet, path: tidy.parquet}
+        transform: {steps: ["SELECT DISTINCT * FROM df"]}
+        write: {connection: d, format: parquet, path: tidy.parquet}
+      - name: after_tidy
+        depends_on: [tidy]
+        transform: {steps: ["SELECT COUNT(*) AS n FROM df"]}
+""",
+            "in.csv": "name,zip\nmit,02139\n",
+        }
+    )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"v": [1, 1, 2]}), str(project.path("tidy.parquet")))
+    for _ in range(2):
+        run = project.odibi("run", "{config}")
+        assert run.exit_code == 0, run.output
+    places = ds.dataset(str(project.path("places")), partitioning="hive").to_table()
+    assert sorted(p.name for p in project.path("places").iterdir() if p.is_dir()) == ["zip=02139"]
+    assert len(places) == 2
+    tidy = ds.dataset(str(project.path("tidy.parquet"))).to_table().column("v").to_pylist()
+    assert sorted(tidy) == [1, 2]
+
+
+def test_a_session_that_already_exists_is_used_as_it_is(odibi_project):
+    from pyspark.sql import SparkSession
+
+    from odibi_core.engines.spark_engine import SparkEngine
+
+    spark = SparkEngine(None).spark  # the session the other tests started (or a new one)
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        project = odibi_project(
+            {
+                "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read:
+          connection: d
+          format: csv
+          path: events.csv
+          incremental: {mode: stateful, column: at}
+""",
+                "events.csv": "id,at\n1,2026-07-01T12:00:00\n",
+            }
+        )
+        run = project.odibi("run", "{config}")
+        assert run.exit_code == 0, run.output
+        assert SparkSession.getActiveSession().conf.get("spark.sql.session.timeZone") == (
+            "America/New_York"
+        )
+        (state,) = project.catalog("meta_state")
+        assert json.loads(state["value"]) == "2026-07-01T12:00:00.000000-04:00"
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_spark_view_names_are_checked_by_validate(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+engine: spark
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: raw-orders
+        read: {connection: d, format: csv, path: in.csv}
+""",
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "'raw-orders' cannot name a Spark SQL view" in run.output

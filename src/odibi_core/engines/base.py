@@ -35,8 +35,10 @@ class Engine(ABC):
         """Read ``spec`` through ``connection`` into a frame."""
 
     @abstractmethod
-    def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> None:
-        """Write atomically: on failure the target is left as it was."""
+    def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> Any:
+        """Write atomically: on failure the target is left as it was. Returns None, or the
+        frame dependants should use instead (a lazy engine's frame that read the files the
+        write replaced must be computed first)."""
 
     @abstractmethod
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
@@ -81,3 +83,8 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027  (optional for engines: most hold nothing)
         """Release resources at the end of a run."""
+
+
+def first_given(options: Mapping[str, Any], *names: str) -> Any:
+    """The first of ``names`` given in ``options`` (``0`` counts: ``version: 0`` is a version)."""
+    return next((options[n] for n in names if options.get(n) is not None), None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from odibi_core import hookimpl
-from odibi_core.engines.base import Engine
+from odibi_core.engines.base import Engine, first_given
 from odibi_core.engines.files import replace_path
 from odibi_core.errors import NodeError
 
@@ -91,11 +91,13 @@ class PandasEngine(Engine):
         import pandas as pd
 
         opts = dict(options)
+        folder = False
         if is_local:
             paths = sorted(glob.glob(uri)) if glob.has_magic(uri) else [uri]
             if not paths or not all(os.path.exists(p) for p in paths):
                 raise FileNotFoundError(uri)
             if len(paths) == 1 and os.path.isdir(paths[0]) and fmt != "parquet":
+                folder = True
                 paths = sorted(str(p) for p in Path(paths[0]).glob(f"*.{fmt}"))
         else:
             paths = _remote_paths(fmt, uri, storage_options or {})
@@ -110,7 +112,8 @@ class PandasEngine(Engine):
             frames = []
             lines = opts.pop("lines", None)
             for p in paths:
-                per_file = p.endswith((".jsonl", ".ndjson")) if lines is None else lines
+                # A folder of part files (as Spark writes them) holds JSON lines.
+                per_file = folder or p.endswith((".jsonl", ".ndjson")) if lines is None else lines
                 frames.append(pd.read_json(p, lines=per_file, **opts))
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
@@ -118,7 +121,7 @@ class PandasEngine(Engine):
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        version = spec.options.get("version") or spec.options.get("as_of_version")
+        version = first_given(spec.options, "version", "as_of_version")
         try:
             table = DeltaTable(
                 uri, version=version, storage_options=connection.storage_options() or None
@@ -379,8 +382,11 @@ def _remote_paths(fmt: str, uri: str, storage_options: dict[str, Any]) -> list[s
 
 
 def _read_options(fmt: str, spec: WriteConfig) -> dict[str, Any]:
+    """Reader options for a file written with ``spec``'s options."""
     if fmt == "json" and spec.target.endswith((".jsonl", ".ndjson")):
         return {"lines": True}
+    if fmt == "csv":
+        return {k: spec.options[k] for k in ("sep", "delimiter", "encoding") if k in spec.options}
     return {}
 
 

@@ -8,18 +8,21 @@ this engine starts, so ``odibi validate`` checks Spark projects without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
-from odibi_core.engines.base import Engine
+from odibi_core.engines.base import Engine, first_given
 from odibi_core.engines.files import replace_path
 from odibi_core.errors import NodeError
 
@@ -71,36 +74,30 @@ class SparkEngine(Engine):
             options.setdefault("header", True)
             options.setdefault("inferSchema", True)
         if fmt == "delta":
-            version = options.pop("version", None) or options.pop("as_of_version", None)
+            version = first_given(options, "version", "as_of_version")
+            options.pop("version", None), options.pop("as_of_version", None)
             if version is not None:
                 options["versionAsOf"] = version
-        try:
+        with _spark_errors(f"cannot read {where}", "read"):
             frame = reader.options(**options).load(uri)
-        except Exception as exc:
-            raise NodeError(f"cannot read {where}: {_first_line(exc)}", step="read") from None
         if spec.filter:
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
         return frame
 
     # ------------------------------------------------------------ write
 
-    def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> None:
+    def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> Any:
         fmt = spec.format.lower()
         if fmt not in self.write_formats:
             raise NodeError(f"the spark engine cannot write format '{fmt}'", step="write")
         _local_only(connection)
         uri = connection.uri(spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
-        try:
-            if fmt == "delta":
+        with _spark_errors(f"cannot write {where}", "write"):
+            if fmt == "delta":  # readers of older versions keep their files
                 self._write_delta(frame, uri, spec)
-            else:
-                self._write_files(frame, fmt, uri, spec)
-        except NodeError as exc:
-            exc.step = exc.step or "write"
-            raise
-        except Exception as exc:
-            raise NodeError(f"cannot write {where}: {_first_line(exc)}", step="write") from None
+                return None
+            return self._write_files(frame, fmt, uri, spec)
 
     def _write_delta(self, frame: Any, uri: str, spec: WriteConfig) -> None:
         from delta.tables import DeltaTable
@@ -117,7 +114,7 @@ class SparkEngine(Engine):
                 merge = merge.whenMatchedUpdateAll()
             merge.whenNotMatchedInsertAll().execute()
             return
-        writer = frame.write.format("delta").options(**spec.options)
+        writer = frame.write.format("delta").options(**_writer_options(spec))
         if spec.mode == "overwrite":
             writer = writer.mode("overwrite").option("overwriteSchema", "true")
         else:
@@ -126,15 +123,26 @@ class SparkEngine(Engine):
             writer = writer.partitionBy(*spec.partition_by)
         writer.save(uri)
 
-    def _write_files(self, frame: Any, fmt: str, uri: str, spec: WriteConfig) -> None:
+    def _write_files(self, frame: Any, fmt: str, uri: str, spec: WriteConfig) -> Any:
         """Spark writes a folder of part files; it is written beside the target and swapped
-        in, so a failed write leaves the previous output whole."""
+        in, so a failed write leaves the previous output whole. Returns the node's frame,
+        computed, if it read the files being replaced (else None)."""
         target = Path(uri)
+        computed = None
+        if _reads_from(frame, target):  # its files are about to be replaced: compute it now
+            frame = computed = frame.localCheckpoint()
         if spec.mode != "overwrite" and target.exists():
-            existing = self.spark.read.format(fmt).options(**_read_back(fmt)).load(uri)
+            # Read back with the new rows' types: inferred partition values ("02139") or CSV
+            # columns would not match them.
+            existing = (
+                self.spark.read.format(fmt)
+                .schema(frame.schema)
+                .options(**_read_back(fmt, spec))
+                .load(uri)
+            )
             frame = _combine(existing, frame, spec)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        writer = frame.write.format(fmt).mode("overwrite").options(**spec.options)
+        writer = frame.write.format(fmt).mode("overwrite").options(**_writer_options(spec))
         if fmt == "csv":
             writer = writer.option("header", spec.options.get("header", True))
         if spec.partition_by:
@@ -147,10 +155,13 @@ class SparkEngine(Engine):
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp)
+        return computed
 
     # ------------------------------------------------------------ transform
 
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
+        """Classic Spark analyses the query here, resolving the views into its plan, so they
+        can go again at once (Spark Connect resolves later: see ``_session``)."""
         from pyspark.errors import PySparkException
 
         with self._sql_lock:
@@ -161,7 +172,7 @@ class SparkEngine(Engine):
                 return self.spark.sql(query)
             except PySparkException as exc:
                 raise NodeError(
-                    f"SQL failed: {_first_line(exc)}\n  SQL: {' '.join(query.split())}",
+                    f"SQL failed: {_message(exc)}\n  SQL: {' '.join(query.split())}",
                     node=node,
                     step="sql",
                 ) from None
@@ -170,51 +181,59 @@ class SparkEngine(Engine):
                     self.spark.catalog.dropTempView(name)
 
     def operation(self, name: str, params: Mapping[str, Any], frame: Any) -> Any:
-        """The pandas engine's operations, with the same (pandas-style) parameters."""
-        from pyspark.errors import PySparkException
-
+        """The pandas engine's operations with pandas' parameters and results (rows kept in
+        input order, nulls sorted last); a parameter Spark cannot honour is an error."""
         p = dict(params)
-        try:
+        accepted = OPERATION_PARAMS.get(name)
+        if accepted is None:
+            raise NodeError(
+                f"unknown operation '{name}'; known: {', '.join(sorted(self.operations))}",
+                step="operation",
+            )
+        unknown = sorted(set(p) - accepted)
+        if unknown:
+            raise NodeError(
+                f"operation '{name}' on spark takes {', '.join(sorted(accepted))}; "
+                f"not {', '.join(unknown)}",
+                step="operation",
+            )
+        with _spark_errors(f"operation '{name}' failed", "operation"):
             if name == "drop_duplicates":
-                subset = p.get("subset")
-                return frame.dropDuplicates([subset] if isinstance(subset, str) else subset)
+                return _drop_duplicates(frame, p.get("subset"), p.get("keep", "first"))
             if name == "fillna":
-                return frame.fillna(p.get("value"), subset=p.get("subset"))
+                return frame.fillna(p.get("value"))
             if name == "drop":
                 columns = p.get("columns", p.get("labels", []))
                 return frame.drop(*([columns] if isinstance(columns, str) else columns))
             if name == "rename":
                 return frame.withColumnsRenamed(dict(p.get("columns", {})))
             if name == "sort":
-                by = p.get("by", [])
-                by = [by] if isinstance(by, str) else list(by)
-                ascending = p.get("ascending", True)
-                return frame.orderBy(*by, ascending=ascending)
-            if name == "sample":
-                if "frac" not in p:
-                    raise NodeError("operation 'sample' on spark needs 'frac'", step="operation")
-                return frame.sample(fraction=float(p["frac"]), seed=p.get("random_state"))
-        except PySparkException as exc:
-            raise NodeError(
-                f"operation '{name}' failed: {_first_line(exc)}", step="operation"
-            ) from None
-        raise NodeError(
-            f"unknown operation '{name}'; known: {', '.join(sorted(self.operations))}",
-            step="operation",
-        )
+                return _sort(frame, p.get("by", []), p.get("ascending", True), p)
+            if "frac" not in p:
+                raise NodeError("operation 'sample' on spark needs 'frac'", step="operation")
+            return frame.sample(fraction=float(p["frac"]), seed=p.get("random_state"))
 
     # ------------------------------------------------------------ inspect
 
     def count(self, frame: Any) -> int:
-        return int(frame.count())
+        # Spark computes frames here first: a bad value (a failed cast) surfaces now.
+        with _spark_errors("computing the data failed", "compute"):
+            return int(frame.count())
 
     def schema(self, frame: Any) -> list[tuple[str, str]]:
         return [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
 
     def sample(self, frame: Any, n: int) -> list[dict[str, Any]]:
+        """Every column of each row, in order, nulls included (the story's table takes its
+        header from the first row)."""
         if n <= 0:
             return []
-        return [json.loads(row) for row in frame.limit(n).toJSON().collect()]
+        with _spark_errors("computing the data failed", "compute"):
+            rows = frame.limit(n).collect()
+        return [
+            json.loads(json.dumps({c: row[i] for i, c in enumerate(frame.columns)}, default=_json))
+            for row in rows
+        ]
 
     def max_value(self, frame: Any, column: str) -> Any:
         from pyspark.sql import functions as F
@@ -223,11 +242,15 @@ class SparkEngine(Engine):
         if column not in frame.columns:
             raise NodeError(f"incremental column '{column}' is not in the data")
         highest = F.max(F.col(_q(column)))
-        if isinstance(frame.schema[column].dataType, TimestampType | TimestampNTZType):
-            # Formatted by Spark in the session's time zone (UTC): collected datetimes would
-            # be shifted to the Python process's local zone.
+        kind = frame.schema[column].dataType
+        if isinstance(kind, TimestampType):
+            # Formatted by Spark with the session's offset: collected datetimes would be
+            # shifted to the Python process's zone, and a mark without one is ambiguous.
+            highest = F.date_format(highest, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
+        elif isinstance(kind, TimestampNTZType):
             highest = F.date_format(highest, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
-        value = frame.agg(highest).first()[0]
+        with _spark_errors("computing the incremental mark failed", "incremental"):
+            value = frame.agg(highest).first()[0]
         if isinstance(value, datetime | date):
             return value.isoformat()
         return value
@@ -241,7 +264,11 @@ class SparkEngine(Engine):
         col = F.col(_q(column))
         kind = frame.schema[column].dataType
         if isinstance(kind, TimestampType | TimestampNTZType | DateType) or _looks_like_time(value):
-            col, bound = F.to_timestamp(col), F.to_timestamp(F.lit(str(value)))
+            bound = F.to_timestamp(F.lit(str(value)))
+            if isinstance(kind, DateType):
+                col = F.to_timestamp(col)
+            elif not isinstance(kind, TimestampType | TimestampNTZType):
+                col = F.try_to_timestamp(col)  # text that is no time (n/a) drops out, as on pandas
         else:
             bound = F.lit(value)
         return frame.filter(col >= bound if inclusive else col > bound)
@@ -270,14 +297,25 @@ class SparkEngine(Engine):
 
 
 def _session() -> Any:
+    """The process's Spark session, used as it is (a notebook's or a job's, whatever thread
+    asks), or a local one Odibi starts and configures."""
     try:
         from delta import configure_spark_with_delta_pip
         from pyspark.sql import SparkSession
     except ImportError:
         raise NodeError(INSTALL_HINT) from None
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
+    existing = SparkSession.getActiveSession() or getattr(
+        SparkSession, "_instantiatedSession", None
+    )
+    if existing is not None:
+        if type(existing).__module__.startswith("pyspark.sql.connect"):
+            # Connect resolves a query's tables when its result is used, after the SQL step
+            # has let go of the names it registered.
+            raise NodeError(
+                "the spark engine needs a classic Spark session; Spark Connect (Databricks "
+                "serverless and shared clusters) is not supported yet"
+            )
+        return existing
     # Spark binds to the address the host name resolves to unless told otherwise; a local
     # session serves this machine only.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -296,7 +334,8 @@ def _session() -> Any:
         .config("spark.sql.session.timeZone", "UTC")
     )
     session = configure_spark_with_delta_pip(builder).getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    # Failed tasks log pages of Java stack; Odibi reports each failure once, in one line.
+    session.sparkContext.setLogLevel("FATAL")
     return session
 
 
@@ -314,8 +353,29 @@ def _exists(uri: str) -> bool:
     return bool(glob.glob(uri)) if glob.has_magic(uri) else os.path.exists(uri)
 
 
-def _read_back(fmt: str) -> dict[str, Any]:
-    return {"header": True, "inferSchema": True} if fmt == "csv" else {}
+def _read_back(fmt: str, spec: WriteConfig) -> dict[str, Any]:
+    """Reader options for a file this engine wrote with ``spec``'s options."""
+    if fmt != "csv":
+        return {}
+    options = {"header": spec.options.get("header", True)}
+    for key in ("sep", "delimiter", "quote", "escape", "encoding"):
+        if key in spec.options:
+            options[key] = spec.options[key]
+    return options
+
+
+def _writer_options(spec: WriteConfig) -> dict[str, Any]:
+    return {k: v for k, v in spec.options.items() if k != "keys"}
+
+
+def _reads_from(frame: Any, target: Path) -> bool:
+    """Whether computing ``frame`` reads files under ``target``."""
+    prefix = target.resolve().as_uri()
+    try:
+        files = frame.inputFiles()
+    except Exception:  # not a plan over files
+        return False
+    return any(f == prefix or f.startswith(prefix + "/") for f in files)
 
 
 def _require_columns(frame: Any, keys: list[str]) -> None:
@@ -330,11 +390,72 @@ def _combine(existing: Any, new: Any, spec: WriteConfig) -> Any:
         _require_columns(new, keys)
         _require_columns(existing, keys)
         if spec.mode == "upsert":
-            kept = existing.join(new.select(*keys), on=keys, how="left_anti")
-            return kept.unionByName(new, allowMissingColumns=True)
-        fresh = new.join(existing.select(*keys), on=keys, how="left_anti")
+            return _without_keys_of(existing, new, keys).unionByName(new, allowMissingColumns=True)
+        fresh = _without_keys_of(new, existing, keys)
         return existing.unionByName(fresh, allowMissingColumns=True)
     return existing.unionByName(new, allowMissingColumns=True)
+
+
+def _without_keys_of(frame: Any, other: Any, keys: list[str]) -> Any:
+    """Rows of ``frame`` whose keys ``other`` lacks; null keys match each other, as on pandas."""
+    from functools import reduce
+
+    right = other.select(*[other[k].alias(f"__odibi_key_{i}") for i, k in enumerate(keys)])
+    condition = reduce(
+        lambda a, b: a & b,
+        [frame[k].eqNullSafe(right[f"__odibi_key_{i}"]) for i, k in enumerate(keys)],
+    )
+    return frame.join(right, on=condition, how="left_anti")
+
+
+#: What each operation takes (pandas' names).
+OPERATION_PARAMS: dict[str, set[str]] = {
+    "drop_duplicates": {"subset", "keep"},
+    "fillna": {"value"},
+    "drop": {"columns", "labels"},
+    "rename": {"columns"},
+    "sort": {"by", "ascending", "na_position"},
+    "sample": {"frac", "random_state"},
+}
+
+
+def _drop_duplicates(frame: Any, subset: Any, keep: Any) -> Any:
+    """pandas' ``drop_duplicates``: the first (or last) row of each group in input order, or
+    (``keep: false``) only rows without duplicates; the result keeps input order."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if keep not in ("first", "last", False):
+        raise NodeError("drop_duplicates: keep is 'first', 'last' or false", step="operation")
+    keys = [subset] if isinstance(subset, str) else list(subset or frame.columns)
+    _require_columns(frame, keys)
+    pos, mark = "__odibi_pos", "__odibi_mark"
+    numbered = frame.withColumn(pos, F.monotonically_increasing_id())
+    group = Window.partitionBy(*[F.col(_q(k)) for k in keys])
+    if keep is False:
+        marked = numbered.withColumn(mark, F.count(F.lit(1)).over(group))
+    else:
+        order = F.col(pos).asc() if keep == "first" else F.col(pos).desc()
+        marked = numbered.withColumn(mark, F.row_number().over(group.orderBy(order)))
+    return marked.filter(F.col(mark) == 1).orderBy(pos).drop(pos, mark)
+
+
+def _sort(frame: Any, by: Any, ascending: Any, params: dict[str, Any]) -> Any:
+    from pyspark.sql import functions as F
+
+    columns = [by] if isinstance(by, str) else list(by)
+    orders = ascending if isinstance(ascending, list) else [ascending] * len(columns)
+    if len(orders) != len(columns):
+        raise NodeError("sort: ascending needs one value per column in by", step="operation")
+    nulls_first = params.get("na_position", "last") == "first"
+    keys = []
+    for column, up in zip(columns, orders, strict=True):
+        col = F.col(_q(column))
+        if up:
+            keys.append(col.asc_nulls_first() if nulls_first else col.asc_nulls_last())
+        else:
+            keys.append(col.desc_nulls_first() if nulls_first else col.desc_nulls_last())
+    return frame.orderBy(*keys)
 
 
 def _q(identifier: str) -> str:
@@ -345,9 +466,48 @@ def _looks_like_time(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _message(exc: BaseException) -> str:
+    """The first line of what went wrong, from Java's exception where there is one (py4j's
+    own message only says which Java method was called)."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.getMessage() if java is not None else exc) or type(exc).__name__
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _spark_errors(what: str, step: str) -> Iterator[None]:
+    """Spark's and the JVM's exceptions as one-line node errors (data or plan problems, not
+    worth retrying)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except NodeError:
+        raise
+    except (PySparkException, Py4JJavaError) as exc:
+        raise NodeError(f"{what}: {_message(exc)}", step=step) from exc
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+@hookimpl
+def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
+    """On Spark every node's output is a SQL view of its dependants: its name must be one."""
+    name = node.get("name")
+    if engine != "spark" or not isinstance(name, str) or _VIEW_NAME.fullmatch(name):
+        return []
+    return [(("name",), f"'{name}' cannot name a Spark SQL view: use letters, digits and _")]
+
+
+_VIEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @hookimpl

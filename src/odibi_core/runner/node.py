@@ -215,7 +215,9 @@ def _attempt(
     result.sample = engine.sample(frame, ctx.project.story.max_sample_rows)
     if node.write is not None:
         conn = ctx.connections[node.write.connection]
-        _step(node, "write", engine.write, frame, node.write, conn)
+        written = _step(node, "write", engine.write, frame, node.write, conn)
+        if written is not None:  # the engine's own copy, for dependants (see Engine.write)
+            frame = written
         result.rows_written = result.rows_out
         result.steps.append(f"write {node.write.format} {node.write.target} ({node.write.mode})")
     return NodeOutcome(result, frame, new_state)
