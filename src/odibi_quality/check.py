@@ -67,7 +67,9 @@ def check_node(
                     reasons,
                 )
     quarantined = 0
-    if out.error is None:
+    # Only a gate or quarantine drops rows (pandas only so far: validate refuses them on Spark).
+    may_drop = verdict is not None or any(r.severity == "quarantine" for r in results)
+    if out.error is None and may_drop:
         import pandas as pd
 
         drop = pd.Series(False, index=frame.index)

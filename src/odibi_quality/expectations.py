@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.execution_engine import PandasExecutionEngine, SparkDFExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnMapMetricProvider,
     column_condition_partial,
 )
+from great_expectations.expectations.metrics.metric_provider import MetricPartialFunctionTypes
 
 
 class _NullsPass(ColumnMapMetricProvider):
@@ -44,6 +45,19 @@ class ColumnValuesInRange(_NullsPass):
             inside &= column <= max_value
         return ok | inside.fillna(False)
 
+    @column_condition_partial(engine=SparkDFExecutionEngine)
+    def _spark(
+        cls, column: Any, min_value: Any = None, max_value: Any = None, **kwargs: Any
+    ) -> Any:
+        from pyspark.sql import functions as F
+
+        inside = F.lit(True)
+        if min_value is not None:
+            inside = inside & (column >= F.lit(min_value))
+        if max_value is not None:
+            inside = inside & (column <= F.lit(max_value))
+        return column.isNull() | F.coalesce(inside, F.lit(False))
+
 
 class ColumnValuesInValueSet(_NullsPass):
     condition_metric_name = "odibi.column_values.in_value_set"
@@ -53,6 +67,12 @@ class ColumnValuesInValueSet(_NullsPass):
     def _pandas(cls, column: Any, value_set: Any = (), **kwargs: Any) -> Any:
         return column.isna() | column.isin(list(value_set))
 
+    @column_condition_partial(engine=SparkDFExecutionEngine)
+    def _spark(cls, column: Any, value_set: Any = (), **kwargs: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        return column.isNull() | F.coalesce(column.isin(list(value_set)), F.lit(False))
+
 
 class ColumnValuesDistinct(_NullsPass):
     condition_metric_name = "odibi.column_values.distinct"
@@ -61,6 +81,16 @@ class ColumnValuesDistinct(_NullsPass):
     def _pandas(cls, column: Any, **kwargs: Any) -> Any:
         # Every row of a duplicate group fails, as in GX's own uniqueness check.
         return column.isna() | ~column.duplicated(keep=False)
+
+    @column_condition_partial(
+        engine=SparkDFExecutionEngine,
+        partial_fn_type=MetricPartialFunctionTypes.WINDOW_CONDITION_FN,
+    )
+    def _spark(cls, column: Any, **kwargs: Any) -> Any:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        return column.isNull() | (F.count(F.lit(1)).over(Window.partitionBy(column)) <= 1)
 
 
 class _RemembersConfiguration(ColumnMapExpectation):

@@ -27,13 +27,15 @@ from typing import Any
 
 _lock = threading.Lock()
 _batch_definition: Any = None
+_spark_batch_definition: Any = None
+_context: Any = None
 
 #: Enough detail for counts and a few failing values, without per-row index lists.
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 
 
 def _definition() -> Any:
-    global _batch_definition
+    global _batch_definition, _context
     if _batch_definition is None:
         import great_expectations as gx
         from great_expectations.core import id_dict
@@ -56,7 +58,7 @@ def _definition() -> Any:
         # and one module sets itself to INFO, which would reach the CLI's log handler.
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.ERROR)
-        context = gx.get_context(mode="ephemeral")
+        context = _context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
         _batch_definition = (
             context.data_sources.add_pandas("odibi")
@@ -64,6 +66,23 @@ def _definition() -> Any:
             .add_batch_definition_whole_dataframe("whole")
         )
     return _batch_definition
+
+
+def _spark_definition() -> Any:
+    """The whole-dataframe batch definition for Spark DataFrames, beside the pandas one."""
+    global _spark_batch_definition
+    if _spark_batch_definition is None:
+        _definition()  # the context, with the patches above
+        _spark_batch_definition = (
+            _context.data_sources.add_spark("odibi_spark")
+            .add_dataframe_asset("frame")
+            .add_batch_definition_whole_dataframe("whole")
+        )
+    return _spark_batch_definition
+
+
+def is_spark(frame: Any) -> bool:
+    return type(frame).__module__.startswith("pyspark.")
 
 
 def _json_ready(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -105,7 +124,7 @@ def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
     with _lock:  # the context is shared; nodes may validate concurrently with --parallel
         suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
         validator = Validator(
-            batch_definition=_definition(),
+            batch_definition=_spark_definition() if is_spark(frame) else _definition(),
             batch_parameters={"dataframe": frame},
             result_format=RESULT_FORMAT,
         )

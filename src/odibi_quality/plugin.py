@@ -35,9 +35,13 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
     data, origins = from_node(node)
     if data is None:
         return []
-    if engine != "pandas":  # GX validates pandas frames here; a Spark data source is to come
-        block = next(k for k in ("quality", "contracts", "validation") if node.get(k))
-        return [((block,), f"data quality checks run on the pandas engine only, not '{engine}'")]
+    block = next(k for k in ("quality", "contracts", "validation") if node.get(k))
+    if engine not in ("pandas", "spark"):
+        return [((block,), f"data quality checks run on pandas and spark, not '{engine}'")]
+    if engine == "spark":
+        unsupported = _not_on_spark(data)
+        if unsupported:
+            return [((block,), f"not on the spark engine yet: {', '.join(unsupported)}")]
     from odibi_quality.gate import config_problems
 
     types = _types()
@@ -180,3 +184,20 @@ def odibi_register_story_sections() -> list[StorySection]:
     from odibi_quality.story import quality_section
 
     return [quality_section()]
+
+
+#: Assertion types whose checks need pandas (derived columns, pandas time bounds).
+_PANDAS_ONLY_TYPES = {"custom_sql", "freshness"}
+
+
+def _not_on_spark(data: dict[str, Any]) -> list[str]:
+    """What a quality block asks that the Spark engine cannot do yet: row masks (gate,
+    quarantine) and the pandas-only assertion types."""
+    found = []
+    if data.get("gate"):
+        found.append("gate")
+    assertions = [a for a in data.get("assertions") or [] if isinstance(a, dict)]
+    if data.get("quarantine") or any(a.get("severity") == "quarantine" for a in assertions):
+        found.append("quarantine")
+    found += sorted({str(a.get("type")) for a in assertions} & _PANDAS_ONLY_TYPES)
+    return found

@@ -79,7 +79,8 @@ def run(
         # GX filters whole frames in its map metrics: hand it only the columns checked.
         subset = frame
         if needed is not None and set(needed) <= set(frame.columns) | set(derived):
-            subset = frame[[c for c in frame.columns if c in needed]]
+            chosen = [c for c in frame.columns if c in needed]
+            subset = frame.select(*chosen) if gx_runner.is_spark(frame) else frame[chosen]
         if derived:
             subset = subset.assign(**derived)
         validation.raw = gx_runner.validate(subset, suite_name, expectations)
@@ -158,7 +159,13 @@ def _nothing_to_check(frame: Any, item: Prepared) -> bool:
     if item.kind.table_level or item.config.type == "not_null":
         return False
     columns = [c for c in _columns(item) if c in frame.columns]
-    return bool(columns) and not frame[columns].notna().to_numpy().any()
+    if not columns:
+        return False
+    from odibi_quality.gx_runner import is_spark
+
+    if is_spark(frame):
+        return frame.select(*columns).dropna(how="all").limit(1).count() == 0
+    return not frame[columns].notna().to_numpy().any()
 
 
 def _exception(res: Any) -> str | None:

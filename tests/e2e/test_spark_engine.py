@@ -170,8 +170,6 @@ pipelines:
       - name: b
         depends_on: [a]
         transform: {steps: [{operation: explode}]}
-        quality:
-          assertions: [{type: not_null, columns: [x]}]
 """,
         }
     )
@@ -179,7 +177,6 @@ pipelines:
     assert run.exit_code == 2
     assert "format 'sql'" in run.output or "'sql'" in run.output
     assert "explode" in run.output
-    assert "data quality checks run on the pandas engine only, not 'spark'" in run.output
 
 
 CACHE_PROBE = """
