@@ -199,19 +199,26 @@ class AzureAdlsConnection(Connection):
             options["endpoint"] = creds["BlobEndpoint"]
             if creds["BlobEndpoint"].startswith("http://"):
                 options["allow_http"] = "true"
-        if "AccountKey" in creds:
-            options["account_key"] = creds["AccountKey"]
-        elif "SharedAccessSignature" in creds:
-            options["sas_token"] = creds["SharedAccessSignature"]
-        elif c.auth_mode == "service_principal":
-            options.update(
-                tenant_id=str(c.tenant_id),
-                client_id=str(c.client_id),
-                client_secret=str(c.client_secret),
-            )
-        elif c.client_id:  # a user-assigned managed identity
+        secret = self._secret_options(creds)
+        options.update(secret)
+        if not secret and c.client_id:  # a user-assigned managed identity
             options["client_id"] = c.client_id
         return options
+
+    def _secret_options(self, creds: dict[str, str]) -> dict[str, str]:
+        """Key, SAS or service principal, under the names both libraries use for them."""
+        c = self.config
+        if "AccountKey" in creds:
+            return {"account_key": creds["AccountKey"]}
+        if "SharedAccessSignature" in creds:
+            return {"sas_token": creds["SharedAccessSignature"]}
+        if c.auth_mode == "service_principal":
+            return {
+                "tenant_id": str(c.tenant_id),
+                "client_id": str(c.client_id),
+                "client_secret": str(c.client_secret),
+            }
+        return {}
 
     def fsspec_options(self) -> dict[str, Any]:
         """For pandas through fsspec (adlfs)."""
@@ -232,15 +239,9 @@ class AzureAdlsConnection(Connection):
         options: dict[str, Any] = {"account_name": creds["AccountName"]}
         if "BlobEndpoint" in creds:
             options["account_host"] = urlparse(creds["BlobEndpoint"]).netloc
-        if "AccountKey" in creds:
-            options["account_key"] = creds["AccountKey"]
-        elif "SharedAccessSignature" in creds:
-            options["sas_token"] = creds["SharedAccessSignature"]
-        elif c.auth_mode == "service_principal":
-            options.update(
-                tenant_id=c.tenant_id, client_id=c.client_id, client_secret=c.client_secret
-            )
-        else:  # managed identity
+        secret = self._secret_options(creds)
+        options.update(secret)
+        if not secret:  # managed identity
             from azure.identity.aio import ManagedIdentityCredential
 
             options["credential"] = ManagedIdentityCredential(client_id=c.client_id)
