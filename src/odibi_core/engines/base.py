@@ -88,3 +88,8 @@ class Engine(ABC):
 def first_given(options: Mapping[str, Any], *names: str) -> Any:
     """The first of ``names`` given in ``options`` (``0`` counts: ``version: 0`` is a version)."""
     return next((options[n] for n in names if options.get(n) is not None), None)
+
+
+def looks_like_time(value: Any) -> bool:
+    """Whether a high-water mark is an ISO date or time (compared as a time, not as text)."""
+    return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from odibi_core import hookimpl
-from odibi_core.engines.base import Engine, first_given
+from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
 from odibi_core.errors import NodeError
 
@@ -168,13 +168,8 @@ class PandasEngine(Engine):
                 if fmt != "parquet":
                     raise NodeError("partition_by needs format parquet or delta")
                 frame.to_parquet(tmp, partition_cols=spec.partition_by, index=False, **opts)
-            elif fmt == "csv":
-                frame.to_csv(tmp, index=False, **opts)
-            elif fmt == "parquet":
-                frame.to_parquet(tmp, index=False, **opts)
             else:
-                lines = opts.pop("lines", target.suffix in (".jsonl", ".ndjson"))
-                frame.to_json(tmp, orient="records", lines=lines, date_format="iso", **opts)
+                _write_one(frame, fmt, tmp, uri, opts)
             replace_path(tmp, target)
         finally:
             if tmp.exists():
@@ -203,7 +198,11 @@ class PandasEngine(Engine):
         opts = dict(spec.options)
         opts.pop("keys", None)
         if not spec.partition_by:
-            fs.pipe_file(path, _serialize(frame, fmt, uri, opts))
+            import io
+
+            buffer = io.BytesIO()
+            _write_one(frame, fmt, buffer, uri, opts)
+            fs.pipe_file(path, buffer.getvalue())
             return
         if fmt != "parquet":
             raise NodeError("partition_by needs format parquet or delta")
@@ -332,7 +331,7 @@ class PandasEngine(Engine):
         if column not in frame.columns:
             raise NodeError(f"incremental column '{column}' is not in the data")
         series = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_time(value):
+        if pd.api.types.is_datetime64_any_dtype(series) or looks_like_time(value):
             if not pd.api.types.is_datetime64_any_dtype(series):
                 series = pd.to_datetime(series, utc=True, errors="coerce")
             bound = pd.Timestamp(value)
@@ -347,19 +346,15 @@ class PandasEngine(Engine):
         return frame[mask.fillna(False)].reset_index(drop=True)
 
 
-def _serialize(frame: pd.DataFrame, fmt: str, uri: str, opts: dict[str, Any]) -> bytes:
-    """One output file, in memory."""
-    import io
-
-    buffer = io.BytesIO()
+def _write_one(frame: pd.DataFrame, fmt: str, dest: Any, uri: str, opts: dict[str, Any]) -> None:
+    """One output file, to a path or a buffer; ``uri`` (the target) decides JSON lines."""
     if fmt == "csv":
-        frame.to_csv(buffer, index=False, **opts)
+        frame.to_csv(dest, index=False, **opts)
     elif fmt == "parquet":
-        frame.to_parquet(buffer, index=False, **opts)
+        frame.to_parquet(dest, index=False, **opts)
     else:
         lines = opts.pop("lines", uri.endswith((".jsonl", ".ndjson")))
-        frame.to_json(buffer, orient="records", lines=lines, date_format="iso", **opts)
-    return buffer.getvalue()
+        frame.to_json(dest, orient="records", lines=lines, date_format="iso", **opts)
 
 
 def _remote_paths(fmt: str, uri: str, storage_options: dict[str, Any]) -> list[str]:
@@ -416,10 +411,6 @@ def _to_arrow(frame: pd.DataFrame) -> Any:
 
 def _dq(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
-
-
-def _looks_like_time(value: Any) -> bool:
-    return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
 
 
 def _transient(exc: BaseException) -> bool:

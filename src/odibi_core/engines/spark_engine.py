@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
-from odibi_core.engines.base import Engine, first_given
+from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
 from odibi_core.errors import NodeError
 
@@ -31,15 +31,24 @@ if TYPE_CHECKING:
     from odibi_core.connections.base import Connection
 
 FILE_FORMATS = ("csv", "parquet", "json")
-OPERATIONS = ("drop_duplicates", "fillna", "drop", "rename", "sort", "sample")
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
+
+#: What each operation takes (pandas' names).
+OPERATION_PARAMS: dict[str, set[str]] = {
+    "drop_duplicates": {"subset", "keep"},
+    "fillna": {"value"},
+    "drop": {"columns", "labels"},
+    "rename": {"columns"},
+    "sort": {"by", "ascending", "na_position"},
+    "sample": {"frac", "random_state"},
+}
 
 
 class SparkEngine(Engine):
     name = "spark"
     read_formats = frozenset({*FILE_FORMATS, "delta"})
     write_formats = frozenset({*FILE_FORMATS, "delta"})
-    operations = frozenset(OPERATIONS)
+    operations = frozenset(OPERATION_PARAMS)
 
     def __init__(self, project: ProjectConfig):
         super().__init__(project)
@@ -75,7 +84,8 @@ class SparkEngine(Engine):
             options.setdefault("inferSchema", True)
         if fmt == "delta":
             version = first_given(options, "version", "as_of_version")
-            options.pop("version", None), options.pop("as_of_version", None)
+            for name in ("version", "as_of_version"):
+                options.pop(name, None)
             if version is not None:
                 options["versionAsOf"] = version
         with _spark_errors(f"cannot read {where}", "read"):
@@ -263,7 +273,7 @@ class SparkEngine(Engine):
             raise NodeError(f"incremental column '{column}' is not in the data")
         col = F.col(_q(column))
         kind = frame.schema[column].dataType
-        if isinstance(kind, TimestampType | TimestampNTZType | DateType) or _looks_like_time(value):
+        if isinstance(kind, TimestampType | TimestampNTZType | DateType) or looks_like_time(value):
             bound = F.to_timestamp(F.lit(str(value)))
             if isinstance(kind, DateType):
                 col = F.to_timestamp(col)
@@ -378,10 +388,12 @@ def _reads_from(frame: Any, target: Path) -> bool:
     return any(f == prefix or f.startswith(prefix + "/") for f in files)
 
 
-def _require_columns(frame: Any, keys: list[str]) -> None:
+def _require_columns(
+    frame: Any, keys: list[str], what: str = "upsert", step: str = "write"
+) -> None:
     missing = [k for k in keys if k not in frame.columns]
     if missing:
-        raise NodeError(f"upsert key column(s) {missing} not in the data", step="write")
+        raise NodeError(f"{what} key column(s) {missing} not in the data", step=step)
 
 
 def _combine(existing: Any, new: Any, spec: WriteConfig) -> Any:
@@ -408,17 +420,6 @@ def _without_keys_of(frame: Any, other: Any, keys: list[str]) -> Any:
     return frame.join(right, on=condition, how="left_anti")
 
 
-#: What each operation takes (pandas' names).
-OPERATION_PARAMS: dict[str, set[str]] = {
-    "drop_duplicates": {"subset", "keep"},
-    "fillna": {"value"},
-    "drop": {"columns", "labels"},
-    "rename": {"columns"},
-    "sort": {"by", "ascending", "na_position"},
-    "sample": {"frac", "random_state"},
-}
-
-
 def _drop_duplicates(frame: Any, subset: Any, keep: Any) -> Any:
     """pandas' ``drop_duplicates``: the first (or last) row of each group in input order, or
     (``keep: false``) only rows without duplicates; the result keeps input order."""
@@ -428,7 +429,7 @@ def _drop_duplicates(frame: Any, subset: Any, keep: Any) -> Any:
     if keep not in ("first", "last", False):
         raise NodeError("drop_duplicates: keep is 'first', 'last' or false", step="operation")
     keys = [subset] if isinstance(subset, str) else list(subset or frame.columns)
-    _require_columns(frame, keys)
+    _require_columns(frame, keys, "drop_duplicates", "operation")
     pos, mark = "__odibi_pos", "__odibi_mark"
     numbered = frame.withColumn(pos, F.monotonically_increasing_id())
     group = Window.partitionBy(*[F.col(_q(k)) for k in keys])
@@ -460,10 +461,6 @@ def _sort(frame: Any, by: Any, ascending: Any, params: dict[str, Any]) -> Any:
 
 def _q(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
-
-
-def _looks_like_time(value: Any) -> bool:
-    return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
 
 
 def _message(exc: BaseException) -> str:
