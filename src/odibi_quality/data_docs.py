@@ -71,7 +71,8 @@ def build(ctx: RunContext, result: PipelineResult) -> Path | None:
     rows = []
     for node, raw in validations.items():
         html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(raw))
-        (folder / _page(node)).write_text(offline(html, style), encoding="utf-8")
+        # GX renders every expectation's kwargs: a value set may hold a secret.
+        (folder / _page(node)).write_text(ctx.scrub(offline(html, style)), encoding="utf-8")
         stats = raw.statistics
         rows.append(
             (
@@ -82,7 +83,7 @@ def build(ctx: RunContext, result: PipelineResult) -> Path | None:
             )
         )
     index = _index(result, rows, style)
-    (folder / "index.html").write_text(index, encoding="utf-8")
+    (folder / "index.html").write_text(ctx.scrub(index), encoding="utf-8")
     return folder / "index.html"
 
 

@@ -25,7 +25,6 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 from odibi_core import __version__ as odibi_version
 from odibi_core.catalog.rows import CatalogRows
 from odibi_core.errors import brief
-from odibi_core.redact import scrub
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp, points
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
@@ -150,8 +149,8 @@ class RunTelemetry:
         return {"exception.type": type(error).__name__, "exception.message": self._scrub(detail)}
 
     def _scrub(self, text: str) -> str:
-        """``text`` without the values of the project's connection secrets."""
-        return scrub(text, self.ctx.secrets())
+        """``text`` without the run's secrets."""
+        return self.ctx.scrub(text)
 
     def end_node(self, span: Span, result: NodeResult | None, error: BaseException | None) -> None:
         if result is not None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from odibi_core.config.models import PipelineConfig, ProjectConfig
     from odibi_core.connections.base import Connection
+    from odibi_core.secrets import SecretSet
 
 T = TypeVar("T")
 
@@ -45,6 +46,9 @@ class Catalog:
         self.is_local = is_local
         self.maintenance = MaintenanceConfig()
         self.cache = SnapshotCache(self._open)
+        #: Scrubbed from every row written; the project's placeholders for its definitions.
+        self.secrets: SecretSet | None = None
+        self.templates: dict[str, str] = {}
 
     @classmethod
     def for_project(cls, project: ProjectConfig, connections: dict[str, Connection]) -> Catalog:
@@ -65,6 +69,8 @@ class Catalog:
             )
         if system is not None:
             catalog.maintenance = system.maintenance
+        catalog.secrets = project.secret_set
+        catalog.templates = project.templates
         return catalog
 
     def table_uri(self, table: str) -> str:
@@ -257,7 +263,9 @@ class Catalog:
         edits included); nodes no longer in the pipeline leave ``meta_nodes``."""
         from odibi_core.config import hashing
 
-        config_json = hashing.pipeline_config_json(pipeline)
+        config_json = hashing.pipeline_config_json(pipeline, self.templates)
+        if self.secrets:  # compared with what was stored, which was scrubbed
+            config_json = self.secrets.scrub(config_json)
         if self.definitions().get(pipeline.pipeline) == config_json:
             return
         now = datetime.now(UTC)
@@ -279,7 +287,7 @@ class Catalog:
                     "pipeline_name": pipeline.pipeline,
                     "node_name": n.name,
                     "version_hash": hashing.node_hash(n),
-                    "config_json": hashing.node_config_json(n),
+                    "config_json": hashing.node_config_json(n, self.templates),
                     "updated_at": now,
                 }
                 for n in pipeline.nodes
@@ -304,12 +312,14 @@ class Catalog:
         import pyarrow as pa
 
         schema = batch.schema if batch.schema is not None else t.schema(batch.table)
+        rows = self.secrets.scrub_data(batch.rows) if self.secrets else batch.rows
         try:
-            return pa.Table.from_pylist(batch.rows, schema=schema)
+            return pa.Table.from_pylist(rows, schema=schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            problem = self.secrets.scrub(str(exc)) if self.secrets else str(exc)
             raise CatalogError(
-                f"rows for catalog table '{batch.table}' do not fit its schema: {exc}"
-            ) from exc
+                f"rows for catalog table '{batch.table}' do not fit its schema: {problem}"
+            ) from None
 
 
 def _with_retry(commit: Callable[[], T], attempts: int = 8) -> T:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from odibi_core import __version__
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _scrub_logs()
     try:
         code: int = args.handler(args)
         return code
@@ -65,13 +67,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug in odibi or a plugin: say so, briefly
         if verbose:
-            raise
+            from odibi_core.secrets import scrub_live
+
+            print(scrub_live(traceback.format_exc()), file=sys.stderr, end="")
+            return 1
         _error(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
         return 1
 
 
+def _scrub_logs() -> None:
+    """Every handler of the root logger scrubs the secrets of the projects loaded."""
+    from odibi_core.secrets import ScrubbingFilter
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, ScrubbingFilter) for f in handler.filters):
+            handler.addFilter(ScrubbingFilter())
+
+
 def _error(message: str) -> None:
-    lines = message.splitlines() or [""]
+    from odibi_core.secrets import scrub_live
+
+    lines = scrub_live(message).splitlines() or [""]
     print(f"odibi: error: {lines[0]}", file=sys.stderr)
     for line in lines[1:]:
         print(f"  {line}", file=sys.stderr)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from odibi_core.config.models import NodeConfig, PipelineConfig
-from odibi_core.redact import redact
+from odibi_core.secrets import redact, restore_templates
 
 # Keys that document a node but do not change what it computes.
 _COSMETIC = {"description", "explanation", "runbook_url", "tags"}
 
 
-def node_config_json(node: NodeConfig) -> str:
-    data = redact(node.model_dump(mode="json", exclude_defaults=True))
+def node_config_json(node: NodeConfig, templates: Mapping[str, str] | None = None) -> str:
+    """The node as written: placeholders kept (``templates``), secret-named values masked."""
+    data = node.model_dump(mode="json", exclude_defaults=True)
+    data = redact(restore_templates(data, templates or {}))
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -23,8 +26,11 @@ def node_hash(node: NodeConfig) -> str:
     return _digest(data)
 
 
-def pipeline_config_json(pipeline: PipelineConfig) -> str:
-    data = redact(pipeline.model_dump(mode="json", exclude_defaults=True))
+def pipeline_config_json(
+    pipeline: PipelineConfig, templates: Mapping[str, str] | None = None
+) -> str:
+    data = pipeline.model_dump(mode="json", exclude_defaults=True)
+    data = redact(restore_templates(data, templates or {}))
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from odibi_core.config.source_map import Mark, SourceMap
 from odibi_core.config.substitution import substitute
 from odibi_core.config.yaml_loader import load_yaml_file
 from odibi_core.errors import ConfigError, ConfigIssue
+from odibi_core.secrets import SecretSet
 
 if TYPE_CHECKING:
     from odibi_core.plugin_manager import PluginManager
@@ -35,7 +37,9 @@ def load_project(
     data = _load_with_imports(project_file, source_map, (), issues)
     if env:
         data = _apply_environment(data, env, source_map, issues, project_file)
-    _substitute_all(data, source_map, issues)
+    templates: dict[str, str] = {}
+    _substitute_all(data, source_map, issues, templates)
+    secrets = _secrets(data)
 
     manager = plugins or get_plugin_manager()
     manager.load_project_plugins(project_file.parent)
@@ -47,10 +51,24 @@ def load_project(
         issues.extend(pydantic_issues(exc, ProjectConfig, data, source_map))
     issues.extend(check_project(data, source_map, manager.registry, manager.hook))
     if issues or project is None:
-        raise ConfigError(_ordered(issues))
+        raise ConfigError([_scrubbed(i, secrets) for i in _ordered(issues)])
     project._path = project_file
     project._environment = env
+    project._secrets = secrets
+    project._templates = templates
     return project
+
+
+def _secrets(data: dict[str, Any]) -> SecretSet:
+    declared = data.get("secrets")
+    names = [n for n in declared if isinstance(n, str)] if isinstance(declared, list) else []
+    return SecretSet.for_project(data, names)
+
+
+def _scrubbed(issue: ConfigIssue, secrets: SecretSet) -> ConfigIssue:
+    """A problem can quote the value at fault, and that value may be a secret."""
+    message = secrets.scrub(issue.message)
+    return issue if message == issue.message else dataclasses.replace(issue, message=message)
 
 
 def _find_project_file(folder: Path) -> Path:
@@ -175,7 +193,12 @@ def _apply_environment(
     return _merge(data, overrides, source_map, append_lists=False)
 
 
-def _substitute_all(data: dict[str, Any], source_map: SourceMap, issues: list[ConfigIssue]) -> None:
+def _substitute_all(
+    data: dict[str, Any],
+    source_map: SourceMap,
+    issues: list[ConfigIssue],
+    templates: dict[str, str],
+) -> None:
     def report(container: Any, key: Any, message: str) -> None:
         mark = source_map.of(container, key)
         issues.append(
@@ -194,7 +217,7 @@ def _substitute_all(data: dict[str, Any], source_map: SourceMap, issues: list[Co
         variables = {}
     for key in list(data):
         if key not in ("vars", "environments"):
-            data[key] = substitute(data[key], variables, report, data, key)
+            data[key] = substitute(data[key], variables, report, data, key, templates)
 
 
 def _ordered(issues: list[ConfigIssue]) -> list[ConfigIssue]:

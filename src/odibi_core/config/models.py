@@ -7,9 +7,12 @@ data here and validated by whoever owns them, so core never needs to know their 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from odibi_core.secrets import SecretSet
 
 
 class _Strict(BaseModel):
@@ -262,9 +265,14 @@ class ProjectConfig(_Strict):
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    #: Environment variables (``DB_PASS``) or vars (``vars.pw``) whose values are secrets
+    #: whatever their names say (see ``odibi_core.secrets``).
+    secrets: list[str] = Field(default_factory=list)
 
     _path: Path = PrivateAttr(default=Path("odibi.yaml"))
     _environment: str | None = PrivateAttr(default=None)
+    _secrets: SecretSet | None = PrivateAttr(default=None)
+    _templates: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -279,6 +287,20 @@ class ProjectConfig(_Strict):
     @property
     def environment(self) -> str | None:
         return self._environment
+
+    @property
+    def secret_set(self) -> SecretSet:
+        """The project's secrets, decided once (at load; from the model if built in code)."""
+        if self._secrets is None:
+            from odibi_core.secrets import SecretSet
+
+            self._secrets = SecretSet.for_project(self.model_dump(), self.secrets)
+        return self._secrets
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """Substituted strings → what the project file said (``${env:DB_PASSWORD}``)."""
+        return self._templates
 
     def pipeline(self, name: str) -> PipelineConfig:
         return next(p for p in self.pipelines if p.pipeline == name)

@@ -22,20 +22,22 @@ def substitute(
     on_error: Callable[[Any, Any, str], None],
     container: Any = None,
     key: Any = None,
+    templates: dict[str, str] | None = None,
 ) -> Any:
     """Replace placeholders in every string of ``value`` in place.
 
     ``on_error(container, key, message)`` reports a placeholder that cannot be resolved, so all of
     them are found in one pass. A string that is exactly one placeholder keeps the type of what it
-    refers to (``batch: ${vars.size}`` stays an int).
+    refers to (``batch: ${vars.size}`` stays an int). ``templates`` collects each substituted
+    string → what was written, so definitions can be stored as the user wrote them.
     """
     if isinstance(value, dict):
         for k in list(value):
-            value[k] = substitute(value[k], variables, on_error, value, k)
+            value[k] = substitute(value[k], variables, on_error, value, k, templates)
         return value
     if isinstance(value, list):
         for i in range(len(value)):
-            value[i] = substitute(value[i], variables, on_error, value, i)
+            value[i] = substitute(value[i], variables, on_error, value, i, templates)
         return value
     if not isinstance(value, str) or "${" not in value:
         return value
@@ -44,11 +46,15 @@ def substitute(
         if whole:
             expr = whole.group(1).strip()
             resolved = _resolve(expr, variables)
-            return resolved if expr.startswith(("vars.", "date:")) else _typed(resolved)
-        return _PATTERN.sub(lambda m: str(_resolve(m.group(1).strip(), variables)), value)
+            result = resolved if expr.startswith(("vars.", "date:")) else _typed(resolved)
+        else:
+            result = _PATTERN.sub(lambda m: str(_resolve(m.group(1).strip(), variables)), value)
     except SubstitutionError as exc:
         on_error(container, key, str(exc))
         return value
+    if templates is not None and isinstance(result, str):
+        templates.setdefault(result, value)
+    return result
 
 
 def _typed(value: Any) -> Any:

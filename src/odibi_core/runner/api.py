@@ -76,6 +76,7 @@ def run_project(
     manager.hook.odibi_project_loaded(project=project)
     pipelines = select_pipelines(project, options)
     connections = build_connections(project, manager.registry)
+    project.secret_set.watch(connections.values())
     engine = manager.registry.engines[project.engine](project)
     catalog = Catalog.for_project(project, connections)
     results = []

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from odibi_core.connections.base import Connection
     from odibi_core.engines.base import Engine
     from odibi_core.plugin_manager import PluginManager
+    from odibi_core.secrets import SecretSet
 
 
 @dataclass
@@ -57,12 +58,12 @@ class RunContext:
     def environment(self) -> str | None:
         return self.project.environment
 
-    def secrets(self) -> list[str]:
-        """Secret values of the project's connections, from the project file (after
-        substitution) and those a connection obtained while running (a Key Vault key)."""
-        from odibi_core.redact import secret_values
+    @property
+    def secrets(self) -> SecretSet:
+        """The project's secrets (``odibi_core.secrets``), those the run's connections obtain
+        while running (a Key Vault key) included: scrub every output with them."""
+        return self.project.secret_set
 
-        found = secret_values([c.model_extra for c in self.project.connections.values()])
-        for connection in self.connections.values():
-            found.extend(connection.secrets())
-        return found
+    def scrub(self, text: str) -> str:
+        """``text`` without the run's secrets."""
+        return self.project.secret_set.scrub(text)

@@ -10,7 +10,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError
-from odibi_core.redact import scrub
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
@@ -101,15 +100,14 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     result.error_type = type(exc).__name__
     detail = exc.detail if isinstance(exc, NodeError) else str(exc)
     message = detail.strip() or type(exc).__name__
-    secrets = ctx.secrets()
-    result.error_message = scrub(message, secrets)
+    result.error_message = ctx.scrub(message)
     result.error_step = getattr(exc, "step", None)
     root = exc
     while root.__cause__ is not None:
         root = root.__cause__
     if root is not exc:  # e.g. the storage error beneath "cannot read ..."
         first = (str(root).strip().splitlines() or [""])[0]
-        result.error_cause = scrub(f"{type(root).__name__}: {first}", secrets)[:500]
+        result.error_cause = ctx.scrub(f"{type(root).__name__}: {first}")[:500]
 
 
 def _attempt(

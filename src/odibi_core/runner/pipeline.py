@@ -15,7 +15,6 @@ from odibi_core.catalog.rows import CatalogRows
 from odibi_core.config import hashing
 from odibi_core.config.models import NodeConfig, PipelineConfig, ReadConfig
 from odibi_core.errors import brief
-from odibi_core.redact import scrub
 from odibi_core.runner.context import RunContext, RunOptions
 from odibi_core.runner.dag import Plan, plan_pipeline
 from odibi_core.runner.node import NodeOutcome, run_node
@@ -294,7 +293,7 @@ def _record(
                 catalog.append(batch)
                 written.append(batch.table)
             except Exception as exc:  # one plugin table failing leaves the others and the run
-                problem = scrub(brief(exc), ctx.secrets())
+                problem = ctx.scrub(brief(exc))
                 log.error("catalog write of %s failed: %s", batch.table, problem)
                 failed.append(f"{batch.table}: {problem}")
         result.catalog_tables = [
@@ -317,7 +316,7 @@ def _record(
             CatalogRows(tables.META_RUNS, rows + (plugin_runs.rows if plugin_runs else []))
         )
     except Exception as exc:  # the data work is done: report the catalog failure, keep the result
-        problem = scrub(brief(exc), ctx.secrets())
+        problem = ctx.scrub(brief(exc))
         log.error("catalog write failed: %s", problem)
         result.catalog_error = (
             f"{result.catalog_error}; {problem}" if result.catalog_error else problem

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.config.models import ALL_COLUMNS
-from odibi_core.redact import MASK
+from odibi_core.secrets import MASK
 from odibi_core.story.history import NodeHistory, node_histories, schema_changes
 
 if TYPE_CHECKING:
@@ -179,12 +179,14 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     if (folder / f"{stem}.json").exists():
         stem = f"{stem}_{result.run_id[:8]}"
     ctx.story_path = str(folder / f"{stem}.html")
-    story = build_story(ctx, result)
+    # The SQL run, errors, samples and plugins' sections may all quote a secret.
+    story = ctx.secrets.scrub_data(build_story(ctx, result))
     sections = ctx.plugins.registry.story_sections
     # Compact: a 200-node story is ~half the size without indentation (`jq` reads it fine).
-    _atomic_write(folder / f"{stem}.json", json.dumps(story, separators=(",", ":"), default=str))
+    text = json.dumps(story, separators=(",", ":"), default=str)
+    _atomic_write(folder / f"{stem}.json", ctx.scrub(text))
     html = render_run(story, sections, index_href="../index.html")
-    _atomic_write(folder / f"{stem}.html", html)
+    _atomic_write(folder / f"{stem}.html", ctx.scrub(html))
     kept = apply_retention(
         root, ctx.project.story.retention_days, ctx.project.story.retention_count
     )

@@ -1,0 +1,55 @@
+"""The rule for what a secret is, and scrubbing it (odibi_core.secrets)."""
+
+from __future__ import annotations
+
+import logging
+
+from odibi_core.secrets import ScrubbingFilter, SecretSet, is_secret_env, redact
+
+
+def test_secret_like_environment_names():
+    for name in ("DB_PASSWORD", "AZURE_STORAGE_KEY", "GITHUB_TOKEN", "api_key", "SAS", "MY_PWD"):
+        assert is_secret_env(name), name
+    for name in ("PATH", "HOME", "KEYBOARD", "SORT_KEYS", "MONKEY_BUSINESS", "TOKENIZER_DIR"):
+        assert not is_secret_env(name), name
+
+
+def test_the_rule_covers_keys_env_and_declarations():
+    data = {
+        "vars": {"db_password": "FromVars1", "pin": "DeclaredPin9", "natural_key": "customer_id"},
+        "connections": {"c": {"auth": {"client_secret": "FromConn22"}, "account": "acct"}},
+    }
+    environ = {"API_TOKEN": "FromEnv333", "USE_TOKEN": "true", "X_TOKEN": "ab", "OPAQUE": "Op4444"}
+    secrets = SecretSet.for_project(data, ["vars.pin", "OPAQUE", "NOT_SET"], environ)
+    assert secrets.values == {"FromVars1", "DeclaredPin9", "FromConn22", "FromEnv333", "Op4444"}
+
+
+def test_scrubbing_covers_escaped_spellings_and_longest_first():
+    secrets = SecretSet(['pa"ss<word>/x', "abcd", "abcdefgh"])
+    text = 'json "pa\\"ss<word>/x" html pa&quot;ss&lt;word&gt;/x url pa%22ss%3Cword%3E%2Fx abcdefgh'
+    assert secrets.scrub(text) == 'json "***" html *** url *** ***'
+    assert secrets.scrub_data({"k": ["abcd", ("x abcd",)]}) == {"k": ["***", ("x ***",)]}
+
+
+def test_redact_keeps_placeholders_and_masks_literals():
+    data = {"password": "${env:DB_PASSWORD}", "auth": {"account_key": "literal-key"}, "a": 1}
+    assert redact(data) == {
+        "password": "${env:DB_PASSWORD}",
+        "auth": {"account_key": "***"},
+        "a": 1,
+    }
+
+
+def test_log_records_are_scrubbed_with_their_arguments_and_tracebacks():
+    secrets = SecretSet(["LogSecret55"])
+    try:
+        raise ValueError("bad LogSecret55")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "odibi", logging.ERROR, __file__, 1, "x %s", ("LogSecret55",), sys.exc_info()
+        )
+    assert ScrubbingFilter().filter(record)
+    assert "LogSecret55" not in record.getMessage() and "bad ***" in record.getMessage()
+    assert secrets  # kept alive: the filter scrubs with live sets only
