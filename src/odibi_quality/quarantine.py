@@ -21,9 +21,7 @@ def write_quarantine(
     from odibi_core.config.models import WriteConfig
 
     rows = frame[mask].copy()
-    rows["_rejection_reason"] = [
-        ctx.scrub(r) if isinstance(r, str) else r for r in reasons[mask]
-    ]
+    rows["_rejection_reason"] = [ctx.scrub(r) if isinstance(r, str) else r for r in reasons[mask]]
     rows["_run_id"] = ctx.run_id
     rows["_node"] = node
     rows["_row"] = frame.index[mask].to_numpy()

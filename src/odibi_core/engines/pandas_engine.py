@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
+from odibi_core.engines.pandas_arrow import to_pandas
 from odibi_core.errors import NodeError
 
 if TYPE_CHECKING:
@@ -261,7 +262,8 @@ class PandasEngine(Engine):
             for name, frame in tables.items():
                 if frame is not None:
                     cursor.register(name, frame)
-            return cursor.execute(query).df()
+            # Through Arrow: several times faster than .df() on text, with the same types.
+            return to_pandas(cursor.sql(query).to_arrow_table())
         except duckdb.Error as exc:
             raise NodeError(
                 f"SQL failed: {_first_line(exc)}\n  SQL: {_one_line(query)}", node=node, step="sql"
