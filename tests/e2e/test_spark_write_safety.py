@@ -1,5 +1,5 @@
 """The write-safety rules of ``test_write_safety.py`` on ``engine: spark``: the same message for
-repeated keys, nothing written, null keys matched. Through the real CLI,
+repeated keys, nothing written, null keys matched, empty outputs refused. Through the real CLI,
 on the process's one local Spark session (started by the first Spark test that runs)."""
 
 from __future__ import annotations
@@ -73,3 +73,24 @@ def test_spark_refuses_repeated_keys_and_matches_null_keys(odibi_project, fmt, p
     assert _snapshot(target) == before  # same files, same Delta version
     failed = _last_node_run(project)
     assert (failed["attempt"], failed["error_message"]) == (1, message)
+
+
+def test_spark_does_not_replace_a_full_table_with_an_empty_input(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                fmt="parquet", path="gold/orders.pq", mode="overwrite", extra=""
+            ),
+            "in.csv": "order_id,amount\n1,1.0\n2,2.0\n",
+        }
+    )
+    assert project.run().exit_code == 0
+    before = _snapshot(project.path("gold/orders.pq"))
+    project.write({"in.csv": "order_id,amount\n"})
+    run = project.run()
+    assert run.exit_code == 1
+    assert "overwrite of gold/orders.pq with 0 rows would replace its 2 rows; nothing written" in (
+        run.stdout
+    )
+    assert "WARNING p.orders: read 0 rows\n" in run.stdout
+    assert _snapshot(project.path("gold/orders.pq")) == before

@@ -1,10 +1,11 @@
 """Writes that would damage data fail loudly instead: keyed writes (upsert, append_once) of a
-batch whose keys repeat. Through the real CLI; Delta tables read back with the independent
-reader.
+batch whose keys repeat, and an overwrite that would replace a table's rows with none
+(``write.on_empty``). Through the real CLI; Delta tables read back with the independent reader.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.csv as pcsv
@@ -166,3 +167,96 @@ def test_keys_that_are_not_columns_are_named_before_anything_is_written(odibi_pr
         "upsert into gold/orders: key column(s) order_id not in the data (columns: id, amount)"
         in run.stdout
     )
+
+
+# ---------------------------------------------------------------- empty outputs
+
+HEADER_ONLY = "order_id,amount\n"
+
+
+def _story(project) -> dict:
+    latest = max(
+        project.path(".odibi/stories").rglob("run_*.json"), key=lambda p: p.stat().st_mtime
+    )
+    return json.loads(latest.read_text())
+
+
+def _story_html(project) -> str:
+    latest = max(
+        project.path(".odibi/stories").rglob("run_*.html"), key=lambda p: p.stat().st_mtime
+    )
+    return latest.read_text()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_an_empty_input_does_not_replace_a_full_table_by_default(odibi_project, fmt):
+    project = _project(odibi_project, fmt, mode="overwrite")
+    assert project.run().exit_code == 0
+    target = project.path(TARGETS[fmt])
+    before = _snapshot(target)
+
+    project.write({"in.csv": HEADER_ONLY})
+    run = project.run()
+
+    assert run.exit_code == 1
+    assert (
+        f"FAILURE p.orders (write): overwrite of {TARGETS[fmt]} with 0 rows would replace its "
+        "2 rows; nothing written (if an empty output is right, set write.on_empty: write, or "
+        "skip to keep the rows)\n" in run.stdout
+    )
+    assert "WARNING p.orders: read 0 rows\n" in run.stdout
+    assert _snapshot(target) == before
+    failed = _last_node_run(project)
+    assert failed["attempt"] == 1
+    assert json.loads(failed["metrics_json"])["warnings"] == ["read 0 rows"]
+    (node,) = _story(project)["nodes"]
+    assert node["warnings"] == ["read 0 rows"] and node["rows_in"] == 0
+    assert "⚠ read 0 rows" in _story_html(project)
+
+
+def test_on_empty_skip_keeps_the_target_and_says_so(odibi_project):
+    project = _project(odibi_project, "parquet", mode="overwrite", extra=", on_empty: skip")
+    assert project.run().exit_code == 0
+    before = _snapshot(project.path(TARGETS["parquet"]))
+    project.write({"in.csv": HEADER_ONLY})
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    warning = "0 rows out: write skipped (on_empty: skip), gold/orders.parquet left as it was"
+    assert f"WARNING p.orders: read 0 rows; {warning}\n" in run.stdout
+    assert _snapshot(project.path(TARGETS["parquet"])) == before
+    (node,) = _story(project)["nodes"]
+    assert node["warnings"] == ["read 0 rows", warning] and node["rows_written"] is None
+
+
+def test_on_empty_write_replaces_the_target_and_the_summary_shows_it(odibi_project):
+    project = _project(odibi_project, "csv", mode="overwrite", extra=", on_empty: write")
+    assert project.run().exit_code == 0
+    project.write({"in.csv": HEADER_ONLY})
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    assert project.path(TARGETS["csv"]).read_text().strip() == "order_id,amount"
+    assert (
+        "WARNING p.orders: read 0 rows; wrote 0 rows to gold/orders.csv (overwrite)\n" in run.stdout
+    )
+    lines = run.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("pipeline  status"))
+    (row,) = [line for line in lines if line.split()[:2] == ["p", "SUCCESS"]]
+    assert header.endswith("warnings") and row.endswith(" 1")  # one node with warnings
+    story = _story(project)
+    assert story["nodes"][0]["rows_written"] == 0
+    assert "⚠ wrote 0 rows to gold/orders.csv (overwrite)" in _story_html(project)
+
+
+def test_an_empty_output_is_written_where_it_replaces_nothing(odibi_project):
+    # A first run, and keyed or appending writes, lose nothing by writing 0 rows.
+    project = _project(odibi_project, "delta", mode="overwrite", csv=HEADER_ONLY)
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    assert project.delta(TARGETS["delta"]) == []
+    assert "wrote 0 rows to gold/orders (overwrite)" in run.stdout
+    for mode in ("append", "upsert"):
+        keyed = _project(odibi_project, "parquet", mode=mode)
+        assert keyed.run().exit_code == 0
+        keyed.write({"in.csv": HEADER_ONLY})
+        assert keyed.run().exit_code == 0
+        assert len(_rows(keyed, "parquet")) == 2
