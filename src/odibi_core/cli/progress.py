@@ -90,6 +90,8 @@ class RunDisplay:
                 note = f": {result.error_message.splitlines()[0]}"
             elif result.skip_reason:
                 note = f": {result.skip_reason}"
+            if result.warnings:
+                note += f" [warning: {'; '.join(result.warnings)}]"
             rows = f" {result.rows_out} rows" if result.rows_out is not None else ""
             print(
                 f"  {result.status:<8}{node.name} ({result.duration_ms} ms){rows}{note}", flush=True
@@ -97,17 +99,36 @@ class RunDisplay:
 
 
 def print_summary(results: list[PipelineResult], rich: bool) -> None:
-    """The end-of-run table, then each story path and failure on a line of its own."""
+    """The end-of-run table, then each story path, failure and warning on a line of its own."""
     from odibi_core.cli.output import print_table
 
     rows = []
     for r in results:
         counts = [sum(1 for n in r.nodes.values() if n.status == s) for s in _STATUSES]
         dq = f"{r.dq_score:.1f}" if r.dq_score is not None else ""
+        warned = sum(1 for n in r.nodes.values() if n.warnings)
         rows.append(
-            [r.pipeline, r.status, *counts, r.rows_written, f"{r.duration_ms / 1000:.2f}s", dq]
+            [
+                r.pipeline,
+                r.status,
+                *counts,
+                r.rows_written,
+                f"{r.duration_ms / 1000:.2f}s",
+                dq,
+                warned or "",
+            ]
         )
-    header = ["pipeline", "status", "ok", "failed", "skipped", "rows written", "duration", "DQ"]
+    header = [
+        "pipeline",
+        "status",
+        "ok",
+        "failed",
+        "skipped",
+        "rows written",
+        "duration",
+        "DQ",
+        "warnings",
+    ]
     print_table(header, rows, title="odibi run", rich=rich)
     for r in results:
         if r.story_path:
@@ -115,6 +136,9 @@ def print_summary(results: list[PipelineResult], rich: bool) -> None:
         for n in r.failed:
             step = f" ({n.error_step})" if n.error_step else ""
             print(f"FAILURE {r.pipeline}.{n.node}{step}: {n.error_message}")
+        for n in r.nodes.values():
+            if n.warnings:
+                print(f"WARNING {r.pipeline}.{n.node}: {'; '.join(n.warnings)}")
         if r.catalog_error:
             print(f"catalog write failed for {r.pipeline}: {r.catalog_error}")
     sys.stdout.flush()

@@ -152,9 +152,16 @@ def _print_story(found: StoryFile) -> None:
                 n.get("rows_out"),
                 _score(n.get("dq_score")),
                 _schema_note(n.get("schema_changes")),
-                (n["error"]["message"].splitlines() or [""])[0]
-                if n.get("error")
-                else n.get("skip_reason") or "",
+                "; ".join(
+                    x
+                    for x in (
+                        (n["error"]["message"].splitlines() or [""])[0]
+                        if n.get("error")
+                        else n.get("skip_reason"),
+                        *(f"warning: {w}" for w in n.get("warnings") or []),
+                    )
+                    if x
+                ),
             ]
             for n in nodes
         ],

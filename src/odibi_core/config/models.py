@@ -121,6 +121,8 @@ class ReadConfig(_Strict):
 
 
 WriteMode = Literal["overwrite", "append", "upsert", "append_once"]
+#: What a write does with an output of 0 rows (docs/configuration.md, "Empty outputs").
+OnEmpty = Literal["fail", "skip", "write"]
 
 
 class WriteConfig(_Strict):
@@ -131,6 +133,11 @@ class WriteConfig(_Strict):
     mode: WriteMode = "overwrite"
     partition_by: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    on_empty: OnEmpty = Field(
+        "fail",
+        description="When the output has 0 rows: 'fail' rather than overwrite a target that "
+        "holds rows, 'skip' the write (the target keeps its rows), or 'write' it anyway.",
+    )
 
     @model_validator(mode="after")
     def _target_and_keys(self) -> WriteConfig:

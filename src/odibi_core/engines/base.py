@@ -36,9 +36,10 @@ class Engine(ABC):
 
     @abstractmethod
     def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> Any:
-        """Write atomically: on failure the target is left as it was. Returns None, or the
-        frame dependants should use instead (a lazy engine's frame that read the files the
-        write replaced must be computed first)."""
+        """Write atomically: on failure the target is left as it was. Keyed modes call
+        :func:`odibi_core.engines.unique_keys.require_unique_keys` before anything else.
+        Returns None, or the frame dependants should use instead (a lazy engine's frame that
+        read the files the write replaced must be computed first)."""
 
     @abstractmethod
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:

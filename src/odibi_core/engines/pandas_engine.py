@@ -19,6 +19,7 @@ from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
 from odibi_core.engines.pandas_arrow import to_pandas
+from odibi_core.engines.unique_keys import require_unique_keys
 from odibi_core.errors import NodeError
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class PandasEngine(Engine):
         fmt = spec.format.lower()
         uri = connection.uri(spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
+        require_unique_keys(self, frame, spec)  # before anything is read or written
         try:
             if fmt == "delta":
                 self._write_delta(frame, uri, spec, connection)
@@ -233,7 +235,10 @@ class PandasEngine(Engine):
         if spec.mode in ("upsert", "append_once") and exists:
             table = DeltaTable(uri, storage_options=options)
             keys = spec.keys
-            predicate = " AND ".join(f"t.{_dq(k)} = s.{_dq(k)}" for k in keys)
+            # Null keys match each other, as in file upserts: a null-keyed row is updated,
+            # not inserted again by every run. Each term in parentheses: delta-rs would read
+            # "a IS NOT DISTINCT FROM b AND c" as "a IS NOT DISTINCT FROM (b AND c)".
+            predicate = " AND ".join(f"(t.{_dq(k)} IS NOT DISTINCT FROM s.{_dq(k)})" for k in keys)
             merge = table.merge(data, predicate=predicate, source_alias="s", target_alias="t")
             if spec.mode == "upsert":
                 merge = merge.when_matched_update_all()

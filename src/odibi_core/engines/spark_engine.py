@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
+from odibi_core.engines.unique_keys import require_unique_keys
 from odibi_core.errors import NodeError
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class SparkEngine(Engine):
         uri = connection.uri(spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
         with _spark_errors(f"cannot write {where}", "write"):
+            require_unique_keys(self, frame, spec)  # before anything is read or written
             if fmt == "delta":  # readers of older versions keep their files
                 self._write_delta(frame, uri, spec)
                 return None
@@ -115,8 +117,8 @@ class SparkEngine(Engine):
         exists = DeltaTable.isDeltaTable(self.spark, uri)
         if spec.mode in ("upsert", "append_once") and exists:
             keys = spec.keys
-            _require_columns(frame, keys)
-            condition = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+            # Null keys match each other, as in file upserts (and on pandas).
+            condition = " AND ".join(f"t.{_q(k)} <=> s.{_q(k)}" for k in keys)
             merge = (
                 DeltaTable.forPath(self.spark, uri).alias("t").merge(frame.alias("s"), condition)
             )

@@ -13,6 +13,7 @@ from odibi_core.errors import NodeError, OdibiError
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
+from odibi_core.runner.write import write_output
 from odibi_core.transforms.registry import TransformContext
 
 if TYPE_CHECKING:
@@ -137,6 +138,8 @@ def _attempt(
     else:
         frame = None
     result.rows_in = engine.count(frame) if frame is not None else None
+    if node.read is not None and result.rows_in == 0:
+        result.warn("read 0 rows")
 
     tctx = TransformContext(engine, node, {d: inputs[d] for d in node.depends_on})
     if node.transformer:
@@ -212,12 +215,7 @@ def _attempt(
     result.metrics["schema"] = [list(c) for c in result.schema]
     result.sample = engine.sample(frame, ctx.project.story.max_sample_rows)
     if node.write is not None:
-        conn = ctx.connections[node.write.connection]
-        written = _step(node, "write", engine.write, frame, node.write, conn)
-        if written is not None:  # the engine's own copy, for dependants (see Engine.write)
-            frame = written
-        result.rows_written = result.rows_out
-        result.steps.append(f"write {node.write.format} {node.write.target} ({node.write.mode})")
+        frame = _step(node, "write", write_output, ctx, node.write, frame, result)
     return NodeOutcome(result, frame, new_state)
 
 

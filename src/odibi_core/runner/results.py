@@ -38,6 +38,12 @@ class NodeResult:
     checks: dict[str, Any] = field(default_factory=dict)
     #: Small numbers worth keeping in ``meta_runs.metrics_json``.
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: What a reader should notice though it did not fail the node ("read 0 rows").
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.metrics["warnings"] = self.warnings  # kept in meta_runs with the run
 
     @property
     def duration_ms(self) -> int:

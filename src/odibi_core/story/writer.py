@@ -163,6 +163,7 @@ def _node_story(
             "cause": res.error_cause,
         },
         "skip_reason": res.skip_reason,
+        "warnings": res.warnings,
         "dq_score": res.dq_score,
         "history": history.runs,
         "sections": sections,
