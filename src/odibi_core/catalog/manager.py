@@ -46,9 +46,8 @@ class Catalog:
         self.is_local = is_local
         self.maintenance = MaintenanceConfig()
         self.cache = SnapshotCache(self._open)
-        #: Scrubbed from every row written; the project's placeholders for its definitions.
+        #: Scrubbed from the rows written (see ``_arrow``).
         self.secrets: SecretSet | None = None
-        self.templates: dict[str, str] = {}
 
     @classmethod
     def for_project(cls, project: ProjectConfig, connections: dict[str, Connection]) -> Catalog:
@@ -70,7 +69,6 @@ class Catalog:
         if system is not None:
             catalog.maintenance = system.maintenance
         catalog.secrets = project.secret_set
-        catalog.templates = project.templates
         return catalog
 
     def table_uri(self, table: str) -> str:
@@ -263,10 +261,12 @@ class Catalog:
         edits included); nodes no longer in the pipeline leave ``meta_nodes``."""
         from odibi_core.config import hashing
 
-        config_json = hashing.pipeline_config_json(pipeline, self.templates)
+        config_json = hashing.pipeline_config_json(pipeline)
         if self.secrets:  # compared with what was stored, which was scrubbed
-            config_json = self.secrets.scrub(config_json)
-        if self.definitions().get(pipeline.pipeline) == config_json:
+            config_json = self.secrets.scrub_field(config_json)
+        version = hashing.pipeline_hash(pipeline)
+        # The hash too: a variable's new value changes what runs, not what was written.
+        if self.definitions().get(pipeline.pipeline) == (config_json, version):
             return
         now = datetime.now(UTC)
         self.upsert(
@@ -274,7 +274,7 @@ class Catalog:
             [
                 {
                     "pipeline_name": pipeline.pipeline,
-                    "version_hash": hashing.pipeline_hash(pipeline),
+                    "version_hash": version,
                     "config_json": config_json,
                     "updated_at": now,
                 }
@@ -287,7 +287,7 @@ class Catalog:
                     "pipeline_name": pipeline.pipeline,
                     "node_name": n.name,
                     "version_hash": hashing.node_hash(n),
-                    "config_json": hashing.node_config_json(n, self.templates),
+                    "config_json": hashing.node_config_json(n),
                     "updated_at": now,
                 }
                 for n in pipeline.nodes
@@ -295,16 +295,18 @@ class Catalog:
             replace_partition=("pipeline_name", pipeline.pipeline),
         )
 
-    def definitions(self) -> dict[str, str]:
-        """pipeline → config_json that ``meta_pipelines`` holds (cached per table version)."""
+    def definitions(self) -> dict[str, tuple[str, str]]:
+        """pipeline → (config_json, version_hash) that ``meta_pipelines`` holds (cached per
+        table version)."""
 
-        def compute(snap: Snapshot | None) -> dict[str, str]:
+        def compute(snap: Snapshot | None) -> dict[str, tuple[str, str]]:
             if snap is None:
                 return {}
             from odibi_core.catalog.query import scan
 
-            rows = scan(self, t.META_PIPELINES, columns=["pipeline_name", "config_json"]).rows
-            return {r["pipeline_name"]: r["config_json"] for r in rows}
+            columns = ["pipeline_name", "config_json", "version_hash"]
+            rows = scan(self, t.META_PIPELINES, columns=columns).rows
+            return {r["pipeline_name"]: (r["config_json"], r["version_hash"]) for r in rows}
 
         return self.cache.derived(t.META_PIPELINES, "definitions", compute)
 
@@ -312,7 +314,7 @@ class Catalog:
         import pyarrow as pa
 
         schema = batch.schema if batch.schema is not None else t.schema(batch.table)
-        rows = self.secrets.scrub_data(batch.rows) if self.secrets else batch.rows
+        rows = self._scrubbed(batch) if self.secrets else batch.rows
         try:
             return pa.Table.from_pylist(rows, schema=schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -320,6 +322,42 @@ class Catalog:
             raise CatalogError(
                 f"rows for catalog table '{batch.table}' do not fit its schema: {problem}"
             ) from None
+
+    def _scrubbed(self, batch: CatalogRows) -> list[dict[str, Any]]:
+        """The rows without secrets in their text: names, keys and partition columns are kept
+        as they are, and so is machine state (``meta_state`` values are read back)."""
+        secrets = self.secrets
+        if batch.table == t.META_STATE or secrets is None:
+            return batch.rows
+        kept = _IDENTITY | set(t.KEYS.get(batch.table, ())) | set(batch.partition_by or ())
+        return [
+            {
+                k: secrets.scrub_field(v) if isinstance(v, str) and k not in kept else v
+                for k, v in row.items()
+            }
+            for row in batch.rows
+        ]
+
+
+#: Columns that identify a row rather than describe it: never scrubbed.
+_IDENTITY = frozenset(
+    {
+        "run_id",
+        "project",
+        "pipeline_name",
+        "node_name",
+        "scope",
+        "status",
+        "environment",
+        "date",
+        "trace_id",
+        "span_id",
+        "version_hash",
+        "metric_name",
+        "kind",
+        "unit",
+    }
+)
 
 
 def _with_retry(commit: Callable[[], T], attempts: int = 8) -> T:

@@ -104,6 +104,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, options: Any) -> int:
     from odibi_core.runner.api import plan_project
+    from odibi_core.secrets import scrub_live
 
     planned = plan_project(args.config, options, args.env)
     for pipeline, nodes in planned.items():
@@ -118,9 +119,9 @@ def _dry_run(args: argparse.Namespace, options: Any) -> int:
                 )
                 if x
             )
-            print(f"  {item.action:<5} {item.name} {detail}".rstrip())
+            print(scrub_live(f"  {item.action:<5} {item.name} {detail}".rstrip()))
             for warning in item.warnings:
-                print(f"        warning: {warning}")
+                print(scrub_live(f"        warning: {warning}"))
     print("dry run: nothing was read, written or recorded")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from odibi_core.config.models import NodeConfig, PipelineConfig
@@ -14,11 +13,14 @@ from odibi_core.secrets import redact, restore_templates
 _COSMETIC = {"description", "explanation", "runbook_url", "tags"}
 
 
-def node_config_json(node: NodeConfig, templates: Mapping[str, str] | None = None) -> str:
-    """The node as written: placeholders kept (``templates``), secret-named values masked."""
+def node_config_json(node: NodeConfig) -> str:
+    """The node as written: placeholders kept, secret-named values masked."""
+    return json.dumps(_node_as_written(node), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _node_as_written(node: NodeConfig) -> dict[str, Any]:
     data = node.model_dump(mode="json", exclude_defaults=True)
-    data = redact(restore_templates(data, templates or {}))
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return dict(redact(restore_templates(data, node.templates)))
 
 
 def node_hash(node: NodeConfig) -> str:
@@ -26,11 +28,10 @@ def node_hash(node: NodeConfig) -> str:
     return _digest(data)
 
 
-def pipeline_config_json(
-    pipeline: PipelineConfig, templates: Mapping[str, str] | None = None
-) -> str:
-    data = pipeline.model_dump(mode="json", exclude_defaults=True)
-    data = redact(restore_templates(data, templates or {}))
+def pipeline_config_json(pipeline: PipelineConfig) -> str:
+    data = pipeline.model_dump(mode="json", exclude_defaults=True, exclude={"nodes"})
+    data = redact(restore_templates(data, pipeline.templates))
+    data["nodes"] = [_node_as_written(n) for n in pipeline.nodes]
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 

@@ -37,7 +37,7 @@ def load_project(
     data = _load_with_imports(project_file, source_map, (), issues)
     if env:
         data = _apply_environment(data, env, source_map, issues, project_file)
-    templates: dict[str, str] = {}
+    templates: dict[tuple[int, ...], dict[str, str]] = {}
     _substitute_all(data, source_map, issues, templates)
     secrets = _secrets(data)
 
@@ -55,7 +55,10 @@ def load_project(
     project._path = project_file
     project._environment = env
     project._secrets = secrets
-    project._templates = templates
+    for i, pipeline in enumerate(project.pipelines):
+        pipeline._templates = templates.get((i,), {})
+        for j, node in enumerate(pipeline.nodes):
+            node._templates = templates.get((i, j), {})
     return project
 
 
@@ -197,7 +200,7 @@ def _substitute_all(
     data: dict[str, Any],
     source_map: SourceMap,
     issues: list[ConfigIssue],
-    templates: dict[str, str],
+    templates: dict[tuple[int, ...], dict[str, str]],
 ) -> None:
     def report(container: Any, key: Any, message: str) -> None:
         mark = source_map.of(container, key)
@@ -215,9 +218,36 @@ def _substitute_all(
         substitute(variables, {}, report)  # vars may use ${ENV} but not each other
     else:
         variables = {}
+    pipelines = data.get("pipelines")
     for key in list(data):
-        if key not in ("vars", "environments"):
-            data[key] = substitute(data[key], variables, report, data, key, templates)
+        if key not in ("vars", "environments") and not (
+            key == "pipelines" and isinstance(pipelines, list)
+        ):
+            data[key] = substitute(data[key], variables, report, data, key)
+    for i, pipeline in enumerate(pipelines if isinstance(pipelines, list) else []):
+        if isinstance(pipeline, dict):
+            _substitute_pipeline(pipeline, i, variables, report, templates)
+        else:
+            pipelines[i] = substitute(pipeline, variables, report, pipelines, i)
+
+
+def _substitute_pipeline(
+    pipeline: dict[str, Any],
+    index: int,
+    variables: dict[str, Any],
+    report: Any,
+    templates: dict[tuple[int, ...], dict[str, str]],
+) -> None:
+    """Substitute one pipeline, noting per node what each substituted string was written as:
+    scoped by node, so a literal elsewhere that happens to equal one is left alone."""
+    for key in list(pipeline):
+        if key == "nodes" and isinstance(pipeline[key], list):
+            for j, node in enumerate(pipeline[key]):
+                found = templates.setdefault((index, j), {})
+                pipeline[key][j] = substitute(node, variables, report, pipeline[key], j, found)
+        else:
+            found = templates.setdefault((index,), {})
+            pipeline[key] = substitute(pipeline[key], variables, report, pipeline, key, found)
 
 
 def _ordered(issues: list[ConfigIssue]) -> list[ConfigIssue]:

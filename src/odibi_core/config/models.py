@@ -230,6 +230,15 @@ class NodeConfig(_Strict):
     sensitive: bool | list[str] = False
     retry: RetryConfig | None = None
 
+    #: Substituted strings of this node → what the project file said there (see ``templates``).
+    _templates: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """This node's substituted strings → as written (``${env:DB_PASSWORD}``), so its
+        definition is stored as the user wrote it."""
+        return self._templates
+
     @field_validator("depends_on", "tags", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -253,6 +262,13 @@ class PipelineConfig(_Strict):
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
     nodes: list[NodeConfig]
+
+    _templates: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """The pipeline's own substituted strings (not its nodes') → as written."""
+        return self._templates
 
     def node(self, name: str) -> NodeConfig:
         return next(n for n in self.nodes if n.name == name)
@@ -279,7 +295,6 @@ class ProjectConfig(_Strict):
     _path: Path = PrivateAttr(default=Path("odibi.yaml"))
     _environment: str | None = PrivateAttr(default=None)
     _secrets: SecretSet | None = PrivateAttr(default=None)
-    _templates: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -303,11 +318,6 @@ class ProjectConfig(_Strict):
 
             self._secrets = SecretSet.for_project(self.model_dump(), self.secrets)
         return self._secrets
-
-    @property
-    def templates(self) -> dict[str, str]:
-        """Substituted strings → what the project file said (``${env:DB_PASSWORD}``)."""
-        return self._templates
 
     def pipeline(self, name: str) -> PipelineConfig:
         return next(p for p in self.pipelines if p.pipeline == name)

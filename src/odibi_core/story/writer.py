@@ -170,6 +170,12 @@ def _node_story(
     }
 
 
+#: Story fields that programs read back (retention, the index, ``odibi story``): never masked.
+_MACHINE_FIELDS = frozenset(
+    {"run_id", "started_at", "ended_at", "timestamp", "status", "pipeline", "project", "name"}
+)
+
+
 def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     """Write the run's JSON and HTML, refresh the pipeline index, apply retention."""
     root = story_root(ctx.project, ctx.connections) / result.pipeline
@@ -181,13 +187,13 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
         stem = f"{stem}_{result.run_id[:8]}"
     ctx.story_path = str(folder / f"{stem}.html")
     # The SQL run, errors, samples and plugins' sections may all quote a secret.
-    story = ctx.secrets.scrub_data(build_story(ctx, result))
+    story = ctx.secrets.scrub_data(build_story(ctx, result), _MACHINE_FIELDS)
     sections = ctx.plugins.registry.story_sections
     # Compact: a 200-node story is ~half the size without indentation (`jq` reads it fine).
-    text = json.dumps(story, separators=(",", ":"), default=str)
-    _atomic_write(folder / f"{stem}.json", ctx.scrub(text))
+    # Scrubbed as data, not as text: the JSON is read back, and its numbers and times must stay.
+    _atomic_write(folder / f"{stem}.json", json.dumps(story, separators=(",", ":"), default=str))
     html = render_run(story, sections, index_href="../index.html")
-    _atomic_write(folder / f"{stem}.html", ctx.scrub(html))
+    _atomic_write(folder / f"{stem}.html", html)
     kept = apply_retention(
         root, ctx.project.story.retention_days, ctx.project.story.retention_count
     )

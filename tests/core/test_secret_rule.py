@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from odibi_core.secrets import ScrubbingFilter, SecretSet, is_secret_env, redact
+from odibi_core.secrets import ScrubbingFilter, SecretSet, is_secret_env, is_secret_key, redact
 
 
 def test_secret_like_environment_names():
@@ -53,3 +54,67 @@ def test_log_records_are_scrubbed_with_their_arguments_and_tracebacks():
     assert ScrubbingFilter().filter(record)
     assert "LogSecret55" not in record.getMessage() and "bad ***" in record.getMessage()
     assert secrets  # kept alive: the filter scrubs with live sets only
+
+
+def test_only_values_are_scrubbed_and_stored_json_stays_json():
+    from collections import namedtuple
+
+    secrets = SecretSet(["status", "2026"])
+    Point = namedtuple("Point", "x y")
+    data = {"status": "a status", "n": [Point("2026-01-01", 1)], "s": {"2026"}}
+    assert secrets.scrub_data(data) == {
+        "status": "a ***",
+        "n": [Point("***-01-01", 1)],
+        "s": {"***"},
+    }
+    stored = '{"schema":[["status","str"]],"rows":2026}'
+    scrubbed = secrets.scrub_field(stored)
+    assert json.loads(scrubbed) == {"schema": [["***", "str"]], "rows": 2026}
+    assert secrets.scrub_field('{"no":"secret here"}') == '{"no":"secret here"}'
+
+
+def test_overlapping_secrets_leave_no_tail():
+    assert SecretSet(["abcdef", "defghi"]).scrub("x abcdefghi y") == "x *** y"
+
+
+def test_names_and_settings_in_the_environment_are_not_secrets():
+    environ = {
+        "PWD": "/app/project",
+        "OLDPWD": "/app",
+        "PRIMARY_KEY": "order_id",
+        "SORT_KEY": "status",
+        "SHORT_TOKEN": "abc123",
+        "AZURE_STORAGE_KEY": "Zm9vYmFyYmF6cXV4==",
+    }
+    assert SecretSet.for_project({}, [], environ).values == {"Zm9vYmFyYmF6cXV4=="}
+
+
+def test_column_keyed_params_do_not_make_secrets():
+    data = {
+        "pipelines": [
+            {
+                "nodes": [
+                    {
+                        "params": {"casts": {"api_token": "string"}},
+                        "transform": {"steps": [{"function": "f", "params": {"password": "hash"}}]},
+                        "read": {"options": {"password": "ReadOptionPw1"}},
+                    }
+                ]
+            }
+        ]
+    }
+    assert SecretSet.for_project(data, [], {}).values == {"ReadOptionPw1"}
+
+
+def test_more_secret_key_spellings():
+    for key in (
+        "secret_key",
+        "SecretKey",
+        "connectionString",
+        "passphrase",
+        "x-api-key",
+        "db_pass",
+    ):
+        assert is_secret_key(key), key
+    for key in ("natural_key", "bypass", "compass", "keys", "surrogate_key"):
+        assert not is_secret_key(key), key

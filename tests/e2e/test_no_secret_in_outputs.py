@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -148,3 +149,53 @@ def test_a_config_error_never_quotes_a_secret(odibi_project):
     assert run.exit_code == 2, run.output
     assert "ConfigErrorSecret77" not in run.output
     assert "***" in run.output
+
+
+def test_scrubbing_never_damages_state_stories_or_definitions(odibi_project):
+    """A short declared secret (a year, a column name) masks text, never machine data: the
+    incremental mark, the story's JSON and the catalog's names and keys stay intact, and a
+    literal equal to another node's substituted value stays literal."""
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+                project: shape
+                secrets: [vars.pin, STATUS_COL]
+                vars: {pin: "2026", region: emea}
+                connections: {raw: {type: local, base_path: .}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: orders
+                        read: {connection: raw, format: csv, path: orders.csv,
+                               incremental: {mode: stateful, column: updated_at}}
+                      - name: a
+                        read: {connection: raw, format: csv, path: "${vars.region}.csv"}
+                      - name: b
+                        read: {connection: raw, format: csv, path: emea.csv}
+                """,
+            "orders.csv": "id,status,updated_at\n1,new,2026-12-01 09:00:00\n",
+            "emea.csv": "x\n1\n",
+        }
+    )
+    env = {"STATUS_COL": "status"}
+    assert project.run(env=env).exit_code == 0
+    project.write(
+        {
+            "orders.csv": "id,status,updated_at\n1,new,2026-12-01 09:00:00\n"
+            "2,new,2026-12-02 09:00:00\n"
+        }
+    )
+    second = project.run(env=env)
+    assert second.exit_code == 0, second.output
+    (state,) = project.catalog("meta_state")
+    assert json.loads(state["value"]).startswith("2026-12-02")
+    orders = [r for r in project.catalog("meta_runs") if r["node_name"] == "orders"]
+    assert sorted(r["rows_out"] for r in orders) == [1, 1]  # the mark held: only the new row
+    assert {r["status"] for r in project.catalog("meta_runs")} == {"SUCCESS"}
+    for story in project.root.glob(".odibi/stories/p/*/run_*.json"):
+        data = json.loads(story.read_text())  # still JSON, times intact
+        datetime.fromisoformat(data["started_at"])
+    assert project.odibi("story", "list", "{config}").exit_code == 0
+    by_node = {r["node_name"]: r["config_json"] for r in project.catalog("meta_nodes")}
+    assert "${vars.region}.csv" in by_node["a"]
+    assert '"path":"emea.csv"' in by_node["b"]
