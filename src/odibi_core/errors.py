@@ -128,8 +128,25 @@ class QualityError(NodeError):
 def brief(exc: BaseException) -> str:
     """``Type: first line`` of an exception, without terminal colour codes: storage drivers
     raise pages of XML and coloured chains that must not end up in the catalog or a summary."""
+    line = first_line(exc)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, without colour codes. deltalake (object_store) gives the
+    cause on the lines after, each starting with ``↳`` ("Generic MicrosoftAzure error" /
+    "↳ Error performing GET ..." / "↳ operation timed out"): those are folded into it."""
     lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    if not lines:
+        return ""
+    folded = [lines[0]]
+    for line in lines[1:]:
+        if not line.startswith("↳"):
+            break
+        folded.append(line.lstrip("↳ "))
+    text = ": ".join(folded)
+    # A storage service's answer body (an XML error page) says nothing the status did not.
+    return text.split("<?xml", 1)[0].rstrip(": ") if "<?xml" in text else text
 
 
 def plugin_failure(what: str, exc: Exception, func: object = None) -> NodeError:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
-from odibi_core.errors import NodeError, SQLError, transient
+from odibi_core.errors import NodeError, SQLError, first_line, transient
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -419,8 +419,7 @@ def _transient(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return first_line(exc) or type(exc).__name__
 
 
 _MISSING_TABLE = re.compile(r"Table with name (.+?) does not exist!")
