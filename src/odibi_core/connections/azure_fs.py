@@ -27,7 +27,7 @@ class BoundedBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
         read_timeout: float | None = None,
         **kwargs: Any,
     ):
-        self._bounds = {
+        self._bounds: dict[str, Any] = {
             # Retries 1 s, then 3 s, later (the SDK's default starts at 15 s).
             "retry_policy": ExponentialRetry(
                 initial_backoff=1, increment_base=2, retry_total=max_retries
@@ -44,7 +44,7 @@ class BoundedBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
         """adlfs's client (its URL and credential, whichever way they were given), rebuilt
         with the bounds; clients made from it (containers, blobs) share its pipeline."""
         super().do_connect()
-        made = self.service_client
+        made: BlobServiceClient = self.service_client  # type: ignore[has-type]
         self.service_client = BlobServiceClient(
             account_url=made.url,
             credential=made.credential,
