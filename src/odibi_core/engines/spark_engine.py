@@ -473,7 +473,8 @@ def _message(exc: BaseException) -> str:
 def _missing_table(exc: BaseException) -> str | None:
     """The view a query named that does not exist (Spark's TABLE_OR_VIEW_NOT_FOUND)."""
     try:
-        if exc.getCondition() != "TABLE_OR_VIEW_NOT_FOUND":  # type: ignore[attr-defined]
+        condition = getattr(exc, "getCondition", None) or exc.getErrorClass  # type: ignore[attr-defined]
+        if condition() != "TABLE_OR_VIEW_NOT_FOUND":  # getErrorClass before Spark 4
             return None
         name = str(exc.getMessageParameters().get("relationName", ""))  # type: ignore[attr-defined]
     except Exception:  # an exception without Spark's error class
