@@ -13,6 +13,7 @@ from odibi_core.errors import (
     OdibiError,
     PluginError,
     QualityError,
+    SQLError,
 )
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ __all__ = [
     "OdibiError",
     "PluginError",
     "QualityError",
+    "SQLError",
     "__version__",
     "hookimpl",
     *_LAZY,

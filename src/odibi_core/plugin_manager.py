@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import threading
@@ -24,6 +25,7 @@ from odibi_core import hookspecs
 from odibi_core.errors import PluginError
 
 ENTRY_POINT_GROUP = "odibi"
+log = logging.getLogger("odibi.plugins")
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.engines.pandas_engine",
@@ -159,6 +161,8 @@ class PluginManager:
         )
         self.infos[name] = PluginInfo(name, source, module, version, dist, hooks)
         self._registry = None
+        origin = source if module == name else f"{source}, {module}"
+        log.debug("plugin %s (%s): %s", name, origin, ", ".join(hooks) or "no hooks")
 
     # ------------------------------------------------------------ registries
 

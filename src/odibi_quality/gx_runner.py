@@ -128,4 +128,22 @@ def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
             batch_parameters={"dataframe": frame},
             result_format=RESULT_FORMAT,
         )
-        return validator.validate_expectation_suite(suite)
+        validation = validator.validate_expectation_suite(suite)
+    for res in validation.results:
+        if res.result:
+            res.result = _plain(res.result)
+    return validation
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars made Python numbers. GX's pandas metrics return numpy
+    scalars (a column mean is a ``numpy.float64``); the Data Docs renderer formats observed
+    values through ``repr``, which under numpy 2 reads ``np.float64(2.0)``, fails to parse,
+    and GX logs a traceback for every such check of a successful run."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    return value

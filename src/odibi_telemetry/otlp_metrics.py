@@ -17,15 +17,25 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from odibi_core import __version__ as odibi_version
 from odibi_telemetry import otlp
 from odibi_telemetry.instruments import INSTRUMENTS
+from odibi_telemetry.otlp_watch import ExportWatch
 from odibi_telemetry.points import Measurement
 
 
-def export(protocol: str, resource: Any, measurements: list[Measurement], timeout_s: float) -> None:
+def export(
+    protocol: str,
+    resource: Any,
+    measurements: list[Measurement],
+    timeout_s: float,
+    watch: ExportWatch | None = None,
+) -> None:
     """Record ``measurements`` and export them over OTLP (``ImportError`` without the
-    exporters installed)."""
+    exporters installed); ``watch`` hears whether the export failed."""
     timeout_ms = timeout_s * 1000
+    exporter = otlp.metric_exporter(protocol)
+    if watch is not None:
+        exporter = watch.wrap(exporter, "metrics")
     reader = PeriodicExportingMetricReader(
-        otlp.metric_exporter(protocol),
+        exporter,
         export_interval_millis=math.inf,
         export_timeout_millis=timeout_ms,
     )

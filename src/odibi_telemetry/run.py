@@ -29,6 +29,7 @@ from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp, points
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
 from odibi_telemetry.instruments import META_METRICS, metrics_schema
+from odibi_telemetry.otlp_watch import ExportWatch
 from odibi_telemetry.points import Measurement
 
 if TYPE_CHECKING:
@@ -57,6 +58,13 @@ class RunTelemetry:
         self.settings = settings
         self.catalog_error: str | None = None
         self.otlp_note: str | None = None
+        self._otlp_warned = False
+        self._otlp_lock = threading.Lock()
+        self.otlp_watch = (
+            ExportWatch({"spans": settings.traces_otlp, "metrics": settings.metrics_otlp})
+            if settings.otlp
+            else None
+        )
         env_resource = OTELResourceDetector().detect()
         self.env_attributes = dict(env_resource.attributes)
         base = {
@@ -82,13 +90,12 @@ class RunTelemetry:
         if settings.traces_otlp:
             try:
                 exporter = otlp.span_exporter(settings.traces_otlp)
+                if self.otlp_watch is not None:
+                    exporter = self.otlp_watch.wrap(exporter, "spans")
                 self.tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
             except ImportError:
-                self.otlp_note = otlp.INSTALL_HINT
+                self._warn_otlp(f"OTLP is configured but unavailable: {otlp.INSTALL_HINT}")
         self.tracer = self.tracer_provider.get_tracer("odibi", odibi_version)
-
-        if self.otlp_note:
-            log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
         # Metric measurements as plain data until the run ends (see odibi_telemetry.points).
         self.measurements: list[Measurement] = []
 
@@ -319,6 +326,19 @@ class RunTelemetry:
         self._shutdown_spans()
         if self.settings.metrics_otlp:
             self.wait()  # OTLP delivery is bounded by the deadline
+        problem = self.otlp_watch.problem() if self.otlp_watch is not None else None
+        if problem:
+            self._warn_otlp(problem)
+
+    def _warn_otlp(self, message: str) -> None:
+        """One warning per run about OTLP export, the first thing that went wrong (a failed
+        export, or one that did not finish in time), however many exports there were."""
+        with self._otlp_lock:
+            if self._otlp_warned:
+                return
+            self._otlp_warned = True
+        self.otlp_note = message
+        log.warning("telemetry: %s", message)
 
     def run_finished(self, result: PipelineResult) -> None:
         """The run's result is final, so its measurements are complete: deliver the metrics
@@ -370,12 +390,18 @@ class RunTelemetry:
         try:
             from odibi_telemetry.otlp_metrics import export
 
-            export(self.settings.metrics_otlp, self.resource, measurements, self.settings.timeout_s)
+            export(
+                self.settings.metrics_otlp,
+                self.resource,
+                measurements,
+                self.settings.timeout_s,
+                self.otlp_watch,
+            )
         except ImportError:
-            self.otlp_note = otlp.INSTALL_HINT
-            log.warning("telemetry: OTLP is configured but unavailable: %s", self.otlp_note)
+            self._warn_otlp(f"OTLP is configured but unavailable: {otlp.INSTALL_HINT}")
         except Exception as exc:
-            log.warning("telemetry: metrics of the run were not exported over OTLP: %s", brief(exc))
+            where = self.otlp_watch.where(["metrics"]) if self.otlp_watch else "OTLP"
+            self._warn_otlp(f"metrics of the run were not exported to {where}: {brief(exc)}")
 
     def _write_metrics(self, rows: list[dict[str, Any]], succeeded: bool) -> None:
         global catalog_write_failures
@@ -413,8 +439,7 @@ class RunTelemetry:
         writer.join(bound)
         self.writer = None  # waited once: a second wait (after the story) must not warn again
         if writer.is_alive():
-            self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
-            log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
+            self._warn_otlp(self._late())
 
     def _shutdown_spans(self) -> None:
         """Shut the tracer provider down; OTLP span delivery waits at most the timeout."""
@@ -427,8 +452,14 @@ class RunTelemetry:
         worker.start()
         worker.join(max(0.0, self.deadline - time.monotonic()))
         if worker.is_alive():
-            self.otlp_note = f"OTLP export did not finish within {self.settings.timeout_s:g} s"
-            log.warning("telemetry: %s; the rest is dropped", self.otlp_note)
+            self._warn_otlp(self._late())
+
+    def _late(self) -> str:
+        where = self.otlp_watch.where() if self.otlp_watch is not None else "OTLP"
+        return (
+            f"OTLP export to {where} did not finish within {self.settings.timeout_s:g} s; "
+            "the rest of this run's telemetry is dropped (the catalog has it)"
+        )
 
     # ------------------------------------------------------------ the story
 

@@ -12,6 +12,15 @@ from pydantic import ValidationError
 
 from odibi_core.connections.azure_adls import AzureAdlsConfig, AzureAdlsConnection
 
+#: The default bounds on requests, as each library reads them.
+DELTA_BOUNDS = {"connect_timeout": "10000ms", "timeout": "30000ms", "max_retries": "2"}
+FSSPEC_BOUNDS = {
+    "protocol": "odibi-az",
+    "connection_timeout": 10.0,
+    "read_timeout": 30.0,
+    "max_retries": 2,
+}
+
 
 def connection(**fields) -> AzureAdlsConnection:
     config = AzureAdlsConfig.model_validate({"container": "lake", **fields})
@@ -21,18 +30,9 @@ def connection(**fields) -> AzureAdlsConnection:
 def test_service_principal_options_for_both_libraries():
     c = connection(account_name="acct", tenant_id="t", client_id="c", client_secret="s3cr3t")
     assert c.config.auth_mode == "service_principal"
-    assert c.storage_options() == {
-        "account_name": "acct",
-        "tenant_id": "t",
-        "client_id": "c",
-        "client_secret": "s3cr3t",
-    }
-    assert c.fsspec_options() == {
-        "account_name": "acct",
-        "tenant_id": "t",
-        "client_id": "c",
-        "client_secret": "s3cr3t",
-    }
+    principal = {"tenant_id": "t", "client_id": "c", "client_secret": "s3cr3t"}
+    assert c.storage_options() == {"account_name": "acct", **principal, **DELTA_BOUNDS}
+    assert c.fsspec_options() == {"account_name": "acct", **principal, **FSSPEC_BOUNDS}
     assert c.uri("raw/x.csv") == "az://lake/raw/x.csv"
     assert "s3cr3t" in c.secrets()
     assert "s3cr3t" not in str(c.describe())
@@ -42,10 +42,14 @@ def test_managed_identity_is_the_default_and_builds_its_credential_once():
     pytest.importorskip("azure.identity")
     system = connection(account_name="acct")
     assert system.config.auth_mode == "managed_identity"
-    assert system.storage_options() == {"account_name": "acct"}
+    assert system.storage_options() == {"account_name": "acct", **DELTA_BOUNDS}
     user = connection(account_name="acct", client_id="mi-client", path_prefix="/a/b/")
     assert user.config.auth_mode == "managed_identity"
-    assert user.storage_options() == {"account_name": "acct", "client_id": "mi-client"}
+    assert user.storage_options() == {
+        "account_name": "acct",
+        "client_id": "mi-client",
+        **DELTA_BOUNDS,
+    }
     first, second = user.fsspec_options(), user.fsspec_options()
     assert first["credential"] is second["credential"]  # fsspec's cache keys on it
     assert user.uri("x.parquet") == "az://lake/a/b/x.parquet"
@@ -78,3 +82,19 @@ def test_connection_strings_name_the_account_endpoint_and_secrets():
     with_sas = connection(account_name="acct", sas_token="?sv=1&sig=abcd")
     assert with_sas.storage_options()["sas_token"] == "sv=1&sig=abcd"
     assert "sv=1&sig=abcd" in with_sas.secrets()
+
+
+def test_request_bounds_are_the_connections_and_checked():
+    c = connection(account_name="acct", account_key="k", connect_timeout=1.5, read_timeout=4)
+    c.config.max_retries = 0
+    assert {k: c.storage_options()[k] for k in DELTA_BOUNDS} == {
+        "connect_timeout": "1500ms",
+        "timeout": "4000ms",
+        "max_retries": "0",
+    }
+    bounded = c.fsspec_options()
+    assert (bounded["connection_timeout"], bounded["read_timeout"]) == (1.5, 4)
+    with pytest.raises(ValidationError, match="read_timeout"):
+        connection(account_name="acct", read_timeout=0)
+    with pytest.raises(ValidationError, match="max_retries"):
+        connection(account_name="acct", max_retries=-1)

@@ -4,7 +4,12 @@ project reaches them through the real CLI with each way of giving credentials.""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -236,6 +241,81 @@ def test_a_failing_read_names_the_file_and_never_the_key(odibi_project, containe
     for path in Path(project.root).rglob("*"):
         if path.is_file() and path.suffix != ".parquet" and path.name != "odibi.yaml":
             assert KEY not in path.read_text(errors="ignore"), path
+
+
+@contextlib.contextmanager
+def _silent_endpoint() -> Iterator[str]:
+    """A blob endpoint on 127.0.0.1 that accepts connections and never answers (a stalled
+    service, or a proxy that swallows requests)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])  # and say nothing
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/{ACCOUNT}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_a_silent_endpoint_fails_within_the_connections_bounds_in_one_line(odibi_project):
+    with _silent_endpoint() as endpoint:
+        project = odibi_project(
+            {
+                "odibi.yaml": f"""
+                    project: p
+                    retry: {{enabled: false}}
+                    connections:
+                      lake:
+                        type: azure_adls
+                        account_name: {ACCOUNT}
+                        container: c
+                        endpoint: {endpoint}
+                        account_key: "{KEY}"
+                        connect_timeout: 1
+                        read_timeout: 1
+                        max_retries: 0
+                    pipelines:
+                      - pipeline: p
+                        nodes:
+                          - name: files
+                            read: {{connection: lake, format: csv, path: in/x.csv}}
+                          - name: table
+                            read: {{connection: lake, format: delta, path: t}}
+                """,
+            }
+        )
+        started = time.monotonic()
+        run = project.odibi("run", "{config}")
+        took = time.monotonic() - started
+    assert run.exit_code == 1, run.output
+    # The SDKs' own defaults (3 retries 15 s+ apart, 60 s reads) take minutes here.
+    assert took < 15, took
+    rows = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    files, table = rows["files"]["error_message"], rows["table"]["error_message"]
+    assert (
+        files.startswith("cannot read csv 'in/x.csv' on connection 'lake': ") and "\n" not in files
+    )
+    assert "imeout" in files  # the SDK's "Timeout on reading data from socket"
+    assert table.startswith("cannot read delta 't' on connection 'lake': ") and "\n" not in table
+    assert "timed out" in table and KEY not in run.output
 
 
 @pytest.mark.parametrize(

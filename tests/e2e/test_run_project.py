@@ -150,7 +150,7 @@ def test_a_failing_node_fails_only_its_dependents(odibi_project):
         None: "FAILURE",
     }
     failed = next(r for r in project.catalog("meta_runs") if r["node_name"] == "revenue")
-    assert failed["error_type"] == "NodeError" and "amountt" in failed["error_message"]
+    assert failed["error_type"] == "SQLError" and "amountt" in failed["error_message"]
     assert not project.path("lake/gold/revenue").exists()
     assert not project.path("lake/report.csv").exists()
     assert project.path("lake/customers.csv").exists()

@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from odibi_core.engines.pandas_engine import _transient
-from odibi_core.errors import NodeError
-from odibi_core.runner.node import _retryable
+from odibi_core.errors import NodeError, SQLError, transient
 
 TWO = """\
 project: p
@@ -169,11 +167,25 @@ pipelines:
 
 
 def test_transient_failures_are_told_apart_from_user_errors():
-    assert _transient(ConnectionResetError("peer reset")) and _transient(TimeoutError())
-    assert not _transient(FileNotFoundError("x")) and not _transient(PermissionError("x"))
-    assert not _transient(ValueError("bad csv"))
-    assert _retryable(RuntimeError("plugin bug")) and not _retryable(NodeError("bad sql"))
-    assert _retryable(NodeError("blob timeout", retryable=True))
+    assert transient(ConnectionResetError("peer reset")) and transient(TimeoutError())
+    assert not transient(FileNotFoundError("x")) and not transient(PermissionError("x"))
+    for deterministic in (ValueError("bad csv"), KeyError("k"), NotImplementedError(), TypeError()):
+        assert not transient(deterministic)
+    assert not transient(RuntimeError("plugin bug")) and not transient(NodeError("bad sql"))
+    assert not transient(SQLError("Binder Error: no column x", "SELECT x FROM df"))
+    assert transient(NodeError("blob timeout", retryable=True))
+    wrapped = RuntimeError("fetch failed")
+    wrapped.__cause__ = ConnectionError("reset")
+    assert transient(wrapped)  # raised from a transient failure
+
+    class CommitFailedError(Exception): ...  # deltalake's, matched by name
+
+    class HttpResponseError(Exception):
+        def __init__(self, status_code: int):
+            self.status_code = status_code
+
+    assert transient(CommitFailedError()) and transient(HttpResponseError(503))
+    assert transient(HttpResponseError(429)) and not transient(HttpResponseError(404))
 
 
 def test_a_closed_pipe_ends_output_quietly(odibi_project):

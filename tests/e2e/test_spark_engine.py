@@ -142,6 +142,11 @@ pipelines:
         transform: {steps: ["SELECT nope FROM df"]}
       - name: missing
         read: {connection: d, format: parquet, path: nowhere.parquet}
+      - name: others
+        read: {connection: d, format: csv, path: orders.csv}
+      - name: undeclared
+        read: {connection: d, format: csv, path: orders.csv}
+        transform: {steps: ["SELECT * FROM others"]}
 """,
             "orders.csv": ORDERS,
         }
@@ -151,6 +156,11 @@ pipelines:
     failed = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
     assert failed["orders"]["error_message"].startswith("SQL failed:")
     assert "nope" in failed["orders"]["error_message"]
+    assert (
+        failed["undeclared"]["error_message"]
+        .splitlines()[0]
+        .endswith("(did you mean to add 'others' to depends_on?)")
+    )
     assert "nowhere.parquet" in failed["missing"]["error_message"]
     assert "Traceback" not in run.output
 

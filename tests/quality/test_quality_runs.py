@@ -356,6 +356,39 @@ pipelines:
     assert volume["status"] == "failed" and volume["observed_value"] == "1"
 
 
+def test_statistic_checks_of_a_good_run_render_their_data_docs_without_errors(odibi_project):
+    # GX's metrics give numpy scalars, which its renderer could not format (a traceback per
+    # check in the log of a successful run) until they are made Python numbers.
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: amounts
+        read: {connection: d, format: csv, path: in.csv}
+        quality:
+          assertions:
+            - {type: distribution, column: amount, metric: mean, threshold: ">1", name: mean}
+            - {type: distribution, column: amount, metric: min, threshold: ">=0.5", name: low}
+            - {type: expect, expectation: expect_column_stdev_to_be_between,
+               kwargs: {column: amount, min_value: 0}}
+""",
+            "in.csv": "amount\n1.5\n2.5\n3.25\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    assert "Traceback" not in run.output and "ERROR" not in run.output, run.output
+    rows = quality_rows(project)
+    assert json.loads(rows["mean"]["observed_value"]) == pytest.approx(2.4166666)
+    (story,) = project.path(".odibi/stories/p").glob("*/run_*.html")
+    page = (story.with_suffix("") / "gx" / "amounts.html").read_text()
+    assert "2.4166666" in page and "1.5" in page  # the observed mean and minimum
+
+
 def test_data_docs_are_built_beside_the_story_and_render_offline(odibi_project):
     import re
 

@@ -41,7 +41,7 @@ def check_received(received, project, run_id):
     assert broken.status.code == broken.status.STATUS_CODE_ERROR
     assert "nope" in broken.status.message
     (event,) = [e for e in broken.events if e.name == "exception"]
-    assert attrs(event.attributes)["exception.type"] == "NodeError"
+    assert attrs(event.attributes)["exception.type"] == "SQLError"
     assert root.status.code == root.status.STATUS_CODE_ERROR
     assert attrs(root.attributes)["odibi.status"] == "FAILURE"
 
@@ -104,6 +104,20 @@ def test_a_signal_can_be_left_out_of_otlp(healthy):
     assert healthy.catalog("meta_metrics")
 
 
+def test_an_endpoints_credentials_are_not_shown_in_the_warning(healthy):
+    endpoint = closed_port()
+    host = endpoint.removeprefix("http://")
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://robot:hunter2@{host}/otlp?token=s3cr3t",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "1",
+    }
+    run = healthy.run(env=env)
+    assert run.exit_code == 0, run.output
+    (warning,) = [line for line in run.stderr.splitlines() if "OTLP" in line]
+    assert f"OTLP export to {endpoint}/otlp failed" in warning
+    assert "hunter2" not in run.output and "s3cr3t" not in run.output
+
+
 @pytest.mark.parametrize("broken", ["refused", "never answers"])
 def test_a_broken_endpoint_neither_fails_nor_stalls_the_run(healthy, broken):
     started = time.monotonic()
@@ -119,6 +133,12 @@ def test_a_broken_endpoint_neither_fails_nor_stalls_the_run(healthy, broken):
     assert run.exit_code == 0, run.output
     # At most the export timeout (spans and metrics are exported concurrently) + slack.
     assert took < baseline + timeout + 2.0, (took, baseline)
+    # One line says so, naming the endpoint; the exporters' own retry chatter is held back.
+    (warning,) = [line for line in run.stderr.splitlines() if "OTLP" in line]
+    assert warning.startswith(f"WARNING odibi.telemetry: telemetry: OTLP export to {endpoint}")
+    if broken == "refused":
+        assert "failed" in warning and "spans and metrics" in warning
+    assert "opentelemetry" not in run.stderr, run.stderr
     runs = healthy.catalog("meta_runs")
     assert len({r["run_id"] for r in runs}) == 2 and all(r["trace_id"] for r in runs)
     assert len({p["run_id"] for p in healthy.catalog("meta_metrics")}) == 2

@@ -14,6 +14,7 @@ from odibi_core import __version__
 from odibi_core.cli import (
     catalog_cmd,
     graph_cmd,
+    logs,
     plugins_cmd,
     run_cmd,
     story_cmd,
@@ -30,24 +31,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Declarative data pipelines with a Delta Lake System Catalog.",
     )
     parser.add_argument("--version", action="version", version=f"odibi {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show debug logs and full tracebacks"
-    )
+    _add_verbose(parser, "verbose", 0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for command in COMMANDS:
         command.add_parser(sub)
+    _verbose_everywhere(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, dest: str, default: object) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest=dest,
+        default=default,
+        help="show Odibi's debug logs and full tracebacks (-vv: every library's debug logs)",
+    )
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``-v`` after any (sub)command too (``odibi run x.yaml -v``). Counted apart from the
+    top-level one, which a subcommand's parser would otherwise reset."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_verbose(child, "verbose_after", argparse.SUPPRESS)
+                _verbose_everywhere(child)
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    given = args.verbose + getattr(args, "verbose_after", 0)
+    env = os.environ.get("ODIBI_VERBOSE", "").strip()
+    return max(given, int(env) if env.isdigit() else 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    verbose = args.verbose or os.environ.get("ODIBI_VERBOSE") == "1"
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    verbosity = _verbosity(args)
+    verbose = verbosity > 0
+    logs.configure(verbosity)
     _scrub_logs()
     try:
         code: int = args.handler(args)

@@ -12,7 +12,7 @@ import threading
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from odibi_core import hookimpl
 from odibi_core.connections.base import Connection
@@ -57,6 +57,12 @@ class AzureAdlsConfig(BaseModel):
     #: a sovereign cloud, a private endpoint, or the Azurite emulator.
     endpoint: str | None = None
     validation_mode: str = "lazy"
+    #: Bounds on each request to storage, so an unreachable or silent endpoint fails in
+    #: seconds rather than minutes (the SDKs' own defaults): seconds to connect, seconds to
+    #: wait for an answer, and retries of a failed request before Odibi's ``retry`` decides.
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +109,11 @@ def infer_mode(config: AzureAdlsConfig) -> AuthMode:
     if given & {"key_vault_name", "secret_name"}:
         return "key_vault"
     return "managed_identity"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as object_store reads a duration."""
+    return f"{round(seconds * 1000)}ms"
 
 
 def _parse_connection_string(text: str) -> dict[str, str]:
@@ -168,7 +179,11 @@ class AzureAdlsConnection(Connection):
                     ) from None
                 try:
                     client = SecretClient(
-                        f"https://{c.key_vault_name}.vault.azure.net", DefaultAzureCredential()
+                        f"https://{c.key_vault_name}.vault.azure.net",
+                        DefaultAzureCredential(),
+                        retry_total=c.max_retries,
+                        connection_timeout=c.connect_timeout,
+                        read_timeout=c.read_timeout,
                     )
                     value = client.get_secret(str(c.secret_name)).value
                 except Exception as exc:
@@ -203,6 +218,10 @@ class AzureAdlsConnection(Connection):
         options.update(secret)
         if not secret and c.client_id:  # a user-assigned managed identity
             options["client_id"] = c.client_id
+        # object_store's bounds: ``timeout`` covers a whole request, answer included.
+        options["connect_timeout"] = _duration(c.connect_timeout)
+        options["timeout"] = _duration(c.read_timeout)
+        options["max_retries"] = str(c.max_retries)
         return options
 
     def _secret_options(self, creds: dict[str, str]) -> dict[str, str]:
@@ -228,15 +247,31 @@ class AzureAdlsConnection(Connection):
             return dict(self._fsspec)
 
     def _fsspec_options(self) -> dict[str, Any]:
+        import fsspec
+
+        from odibi_core.connections import azure_fs
+
         c = self.config
+        # adlfs, with the SDK's retries and timeouts bounded (see azure_fs); the class is
+        # imported by fsspec when a file is first opened.
+        fsspec.register_implementation(
+            azure_fs.PROTOCOL, f"{azure_fs.__name__}.BoundedBlobFileSystem"
+        )
+        bounds = {
+            "protocol": azure_fs.PROTOCOL,
+            "connection_timeout": c.connect_timeout,
+            "read_timeout": c.read_timeout,
+            "max_retries": c.max_retries,
+        }
         creds = self._credentials()
         key_or_sas = "AccountKey" in creds or "SharedAccessSignature" in creds
         if key_or_sas and "BlobEndpoint" in creds:
             # adlfs reaches a non-default endpoint only through a connection string.
             scheme = urlparse(creds["BlobEndpoint"]).scheme or "https"
             pairs = {"DefaultEndpointsProtocol": scheme, **creds}
-            return {"connection_string": ";".join(f"{k}={v}" for k, v in pairs.items()) + ";"}
-        options: dict[str, Any] = {"account_name": creds["AccountName"]}
+            text = ";".join(f"{k}={v}" for k, v in pairs.items()) + ";"
+            return {"connection_string": text, **bounds}
+        options: dict[str, Any] = {"account_name": creds["AccountName"], **bounds}
         if "BlobEndpoint" in creds:
             options["account_host"] = urlparse(creds["BlobEndpoint"]).netloc
         secret = self._secret_options(creds)

@@ -16,8 +16,8 @@ class Engine(ABC):
     """Reads, transforms and writes frames of one kind (pandas DataFrames, Spark DataFrames...).
 
     Methods that fail because of user data or config raise :class:`odibi_core.NodeError` with a
-    message naming the file, table or SQL; anything else is treated as a transient failure and
-    may be retried.
+    message naming the file, table or SQL (``retryable=True`` when another attempt may pass);
+    any other exception is retried only when ``odibi_core.errors.transient`` says it may pass.
     """
 
     name: ClassVar[str]

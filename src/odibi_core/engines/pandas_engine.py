@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -20,7 +21,7 @@ from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
 from odibi_core.engines.pandas_arrow import to_pandas
 from odibi_core.engines.unique_keys import require_unique_keys
-from odibi_core.errors import NodeError
+from odibi_core.errors import NodeError, SQLError, first_line, transient
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -270,9 +271,8 @@ class PandasEngine(Engine):
             # Through Arrow: several times faster than .df() on text, with the same types.
             return to_pandas(cursor.sql(query).to_arrow_table())
         except duckdb.Error as exc:
-            raise NodeError(
-                f"SQL failed: {_first_line(exc)}\n  SQL: {_one_line(query)}", node=node, step="sql"
-            ) from None
+            message, missing = _duckdb_message(exc, tables)
+            raise SQLError(message, query, missing_table=missing, node=node) from None
         finally:
             cursor.close()
 
@@ -421,21 +421,35 @@ def _dq(identifier: str) -> str:
 
 
 def _transient(exc: BaseException) -> bool:
-    """Failures another attempt may not repeat: network and storage trouble, commit conflicts.
-    A missing file, bad permissions or unparsable data fail the same way every time."""
-    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
-    if isinstance(exc, OSError) and not isinstance(exc, permanent):
-        return True
-    return type(exc).__name__ == "CommitFailedError"
+    """Failures another attempt may not repeat (decided in one place: ``errors.transient``)."""
+    return transient(exc)
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return first_line(exc) or type(exc).__name__
 
 
-def _one_line(query: str) -> str:
-    return " ".join(query.split())
+_MISSING_TABLE = re.compile(r"Table with name (.+?) does not exist!")
+_SUGGESTION = re.compile(r'Did you mean "(.+?)"\?')
+
+
+def _duckdb_message(exc: BaseException, tables: Mapping[str, Any]) -> tuple[str, str | None]:
+    """DuckDB's message on one line, hints included ("Candidate bindings: ..."), without the
+    query it echoes under ``LINE 1:`` (shown beside it anyway) or suggestions of DuckDB's own
+    system tables (``pg_attrdef`` for any unknown name); and the missing table, if that was it.
+    """
+    kept: list[str] = []
+    for line in str(exc).strip().splitlines():
+        line = line.strip()
+        if line.startswith("LINE "):
+            break
+        suggested = _SUGGESTION.fullmatch(line)
+        if suggested and suggested.group(1).lower() not in {t.lower() for t in tables}:
+            continue
+        if line:
+            kept.append(line)
+    missing = _MISSING_TABLE.search(str(exc))
+    return " ".join(kept) or type(exc).__name__, missing.group(1) if missing else None
 
 
 @hookimpl

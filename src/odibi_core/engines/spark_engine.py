@@ -25,7 +25,7 @@ from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.engines.files import replace_path
 from odibi_core.engines.unique_keys import require_unique_keys
-from odibi_core.errors import NodeError
+from odibi_core.errors import NodeError, SQLError, transient
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
@@ -183,10 +183,8 @@ class SparkEngine(Engine):
                         frame.createOrReplaceTempView(name)
                 return self.spark.sql(query)
             except PySparkException as exc:
-                raise NodeError(
-                    f"SQL failed: {_message(exc)}\n  SQL: {' '.join(query.split())}",
-                    node=node,
-                    step="sql",
+                raise SQLError(
+                    _message(exc), query, missing_table=_missing_table(exc), node=node
                 ) from None
             finally:
                 for name in tables:
@@ -474,10 +472,22 @@ def _message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def _missing_table(exc: BaseException) -> str | None:
+    """The view a query named that does not exist (Spark's TABLE_OR_VIEW_NOT_FOUND)."""
+    try:
+        condition = getattr(exc, "getCondition", None) or exc.getErrorClass  # type: ignore[attr-defined]
+        if condition() != "TABLE_OR_VIEW_NOT_FOUND":  # getErrorClass before Spark 4
+            return None
+        name = str(exc.getMessageParameters().get("relationName", ""))  # type: ignore[attr-defined]
+    except Exception:  # an exception without Spark's error class
+        return None
+    return name.split(".")[-1].strip("`") or None
+
+
 @contextlib.contextmanager
 def _spark_errors(what: str, step: str) -> Iterator[None]:
-    """Spark's and the JVM's exceptions as one-line node errors (data or plan problems, not
-    worth retrying)."""
+    """Spark's and the JVM's exceptions as one-line node errors; only the transient ones (a
+    Delta commit conflict, a socket timeout) are worth retrying, not data or plan problems."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
@@ -486,7 +496,7 @@ def _spark_errors(what: str, step: str) -> Iterator[None]:
     except NodeError:
         raise
     except (PySparkException, Py4JJavaError) as exc:
-        raise NodeError(f"{what}: {_message(exc)}", step=step) from exc
+        raise NodeError(f"{what}: {_message(exc)}", step=step, retryable=transient(exc)) from exc
 
 
 def _json(value: Any) -> Any:

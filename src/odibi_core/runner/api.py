@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from odibi_core.config.models import PipelineConfig, ProjectConfig
     from odibi_core.plugin_manager import PluginManager
 
+log = logging.getLogger("odibi")
+
 
 @dataclass
 class PlannedNode:
@@ -52,7 +54,36 @@ def select_pipelines(project: ProjectConfig, options: RunOptions) -> list[Pipeli
                 + did_you_mean(missing[0], names)
             )
         chosen = [p for p in chosen if any(n.name in options.nodes for n in p.nodes)]
+    if options.tags:
+        chosen = _with_tagged_nodes(chosen, options)
     return chosen
+
+
+def _with_tagged_nodes(chosen: list[PipelineConfig], options: RunOptions) -> list[PipelineConfig]:
+    """The pipelines in which ``--tag`` (and ``--node``) select a node; a tag on no node of
+    them is an error, like an unknown ``--node``, rather than a run that does nothing."""
+    tags = {t for p in chosen for n in p.nodes for t in n.tags}
+    unknown = [t for t in options.tags if t not in tags]
+    if unknown:
+        raise ConfigError(
+            f"no node tagged '{unknown[0]}' in the selected pipelines; tags: "
+            + (", ".join(sorted(tags)) or "none")
+            + did_you_mean(unknown[0], tags)
+        )
+    wanted = set(options.tags)
+    picked = [
+        p
+        for p in chosen
+        if any(
+            wanted & set(n.tags) and (not options.nodes or n.name in options.nodes) for n in p.nodes
+        )
+    ]
+    if not picked:
+        raise ConfigError(
+            f"no node selected: none of {', '.join(options.nodes)} is tagged "
+            + " or ".join(f"'{t}'" for t in options.tags)
+        )
+    return picked
 
 
 def run_project(
@@ -75,6 +106,13 @@ def run_project(
     project = project or load_project(config, env, manager)
     manager.hook.odibi_project_loaded(project=project)
     pipelines = select_pipelines(project, options)
+    log.debug(
+        "project %s (%s): engine %s; pipelines %s",
+        project.project,
+        project.root,
+        project.engine,
+        ", ".join(p.pipeline for p in pipelines),
+    )
     connections = build_connections(project, manager.registry)
     project.secret_set.watch(connections.values())
     engine = manager.registry.engines[project.engine](project)

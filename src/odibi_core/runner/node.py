@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from odibi_core.errors import NodeError, OdibiError
+from odibi_core.errors import NodeError, OdibiError, brief, plugin_failure, transient
 from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
+
+log = logging.getLogger("odibi.runner")
 
 
 @dataclass
@@ -77,9 +80,19 @@ def _run_attempts(
             return outcome
         except Exception as exc:
             hook.odibi_on_node_error(ctx=ctx, node=node, error=exc)
-            if attempt < attempts and _retryable(exc):
-                sleep(policy.delay(attempt))
+            if attempt < attempts and transient(exc):
+                delay = policy.delay(attempt)
+                log.info(
+                    "node %s: attempt %d failed (%s); retrying in %gs",
+                    node.name,
+                    attempt,
+                    brief(exc),
+                    delay,
+                )
+                sleep(delay)
                 continue
+            if attempt < attempts:
+                log.debug("node %s: not retried, the failure is not transient", node.name)
             _fail(ctx, result, exc)
             result.ended_at = datetime.now(UTC)
             hook.odibi_after_node_run(ctx=ctx, node=node, result=result)
@@ -87,19 +100,13 @@ def _run_attempts(
     raise AssertionError("unreachable")
 
 
-def _retryable(exc: BaseException) -> bool:
-    """User errors (bad SQL, a missing file, failed checks) fail the same way every time;
-    anything else, and node errors the engine marked transient (I/O, commit conflicts), may
-    succeed on another attempt."""
-    if isinstance(exc, NodeError):
-        return exc.retryable
-    return not isinstance(exc, OdibiError)
-
-
 def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     result.status = FAILURE
     result.error_type = type(exc).__name__
-    detail = exc.detail if isinstance(exc, NodeError) else str(exc)
+    if isinstance(exc, NodeError):
+        detail = exc.detail
+    else:  # a KeyError's text alone is only the key: say what it is
+        detail = str(exc) if isinstance(exc, OdibiError) else f"{type(exc).__name__}: {exc}"
     message = detail.strip() or type(exc).__name__
     result.error_message = ctx.scrub(message)
     result.error_step = getattr(exc, "step", None)
@@ -141,7 +148,12 @@ def _attempt(
     if node.read is not None and result.rows_in == 0:
         result.warn("read 0 rows")
 
-    tctx = TransformContext(engine, node, {d: inputs[d] for d in node.depends_on})
+    tctx = TransformContext(
+        engine,
+        node,
+        {d: inputs[d] for d in node.depends_on},
+        pipeline_nodes=[n.name for n in ctx.pipeline.nodes],
+    )
     if node.transformer:
         frame = _step(
             node,
@@ -221,7 +233,14 @@ def _attempt(
 
 def _check(impl: Any, offered: dict[str, Any]) -> OutputCheck | None:
     # pluggy lets an implementation take only some of the hook's arguments.
-    check: OutputCheck | None = impl.function(*(offered[name] for name in impl.argnames))
+    try:
+        check: OutputCheck | None = impl.function(*(offered[name] for name in impl.argnames))
+    except OdibiError:
+        raise
+    except Exception as exc:
+        error = plugin_failure(f"plugin '{impl.plugin_name}'", exc, impl.function)
+        error.step = f"check ({impl.plugin_name})"
+        raise error from exc
     return check
 
 
@@ -232,11 +251,17 @@ def _transform(
     found = registry.transform(name, ctx.engine.name) or registry.transform(name, "any")
     if found is None:
         raise NodeError(f"unknown transform '{name}'")
-    return found(tctx, frame, params)
+    try:
+        return found(tctx, frame, params)
+    except OdibiError:
+        raise
+    except Exception as exc:  # the transform's own code: name it, and the exception's type
+        raise plugin_failure(f"transform '{name}'", exc, getattr(found, "func", found)) from exc
 
 
 def _step(node: NodeConfig, label: str, func: Callable[..., Any], *args: Any) -> Any:
     """Run one step, making sure a user error names the node and the step."""
+    log.debug("node %s: %s", node.name, label)
     try:
         return func(*args)
     except NodeError as exc:

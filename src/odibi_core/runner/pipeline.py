@@ -219,6 +219,14 @@ def _execute(ctx: RunContext) -> PipelineResult:
         environment=ctx.environment,
     )
     plan = make_plan(ctx.catalog, ctx.pipeline, ctx.options)
+    log.debug(
+        "pipeline %s (run %s): run %s; read back %s; skip %s",
+        ctx.pipeline_name,
+        ctx.run_id,
+        ", ".join(plan.run) or "nothing",
+        ", ".join(sorted(plan.load)) or "nothing",
+        ", ".join(f"{n} ({r})" for n, r in plan.skip.items()) or "nothing",
+    )
     state = ctx.catalog.states(ctx.pipeline_name) if _uses_state(ctx.pipeline.nodes) else {}
     ctx.plugins.hook.odibi_before_pipeline_run(ctx=ctx)
     scheduler = _Scheduler(ctx, plan, hashes, state)

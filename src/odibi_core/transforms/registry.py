@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from odibi_core.errors import NodeError
+from odibi_core.errors import NodeError, SQLError
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
     from odibi_core.engines.base import Engine
+
+log = logging.getLogger("odibi.transforms")
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,29 @@ class TransformContext:
     node: NodeConfig
     tables: Mapping[str, Any] = field(default_factory=dict)
     executed_sql: list[str] = field(default_factory=list)
+    #: Every node of the pipeline, to tell a missing dependency from a misspelt table.
+    pipeline_nodes: Sequence[str] = ()
 
     def sql(self, query: str, df: Any) -> Any:
         """Run SQL with ``df`` and every dependency visible as tables."""
         self.executed_sql.append(query)
-        return self.engine.sql(query, {**self.tables, "df": df}, node=self.node.name)
+        log.debug("node %s: SQL %s", self.node.name, " ".join(query.split()))
+        try:
+            return self.engine.sql(query, {**self.tables, "df": df}, node=self.node.name)
+        except SQLError as exc:
+            other = self._other_node(exc.missing_table)
+            if other is not None:
+                exc.add_hint(f"did you mean to add '{other}' to depends_on?")
+            raise
+
+    def _other_node(self, table: str | None) -> str | None:
+        """The pipeline's node ``table`` names (SQL names ignore case), if it is not this
+        node and not already a dependency."""
+        if not table:
+            return None
+        found = [n for n in self.pipeline_nodes if n.lower() == table.lower()]
+        name = found[0] if found else None
+        return name if name and name != self.node.name and name not in self.tables else None
 
     def table(self, name: str) -> Any:
         """A dependency's output by node name."""
