@@ -118,3 +118,21 @@ def test_more_secret_key_spellings():
         assert is_secret_key(key), key
     for key in ("natural_key", "bypass", "compass", "keys", "surrogate_key"):
         assert not is_secret_key(key), key
+
+
+def test_a_typo_in_secrets_is_a_config_error(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+                project: p
+                secrets: [vars.legacy_pinn, var.pin, WAREHOUSE_PASS]
+                vars: {legacy_pin: "1234"}
+                pipelines: []
+                """
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "'vars.legacy_pinn' is not in vars" in run.output and "legacy_pin" in run.output
+    assert "did you mean 'vars.pin'?" in run.output
+    assert "WAREHOUSE_PASS" not in run.output

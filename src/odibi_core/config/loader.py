@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ def load_project(
     templates: dict[tuple[int, ...], dict[str, str]] = {}
     _substitute_all(data, source_map, issues, templates)
     secrets = _secrets(data)
+    issues.extend(_check_declared_secrets(data, source_map))
 
     manager = plugins or get_plugin_manager()
     manager.load_project_plugins(project_file.parent)
@@ -66,6 +68,51 @@ def _secrets(data: dict[str, Any]) -> SecretSet:
     declared = data.get("secrets")
     names = [n for n in declared if isinstance(n, str)] if isinstance(declared, list) else []
     return SecretSet.for_project(data, names)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_declared_secrets(data: dict[str, Any], source_map: SourceMap) -> list[ConfigIssue]:
+    """``secrets:`` names environment variables or ``vars.name``: a typo there would leave a
+    secret in the clear, so it is an error (an unset environment variable is not: it may be
+    set only where the project runs)."""
+    declared = data.get("secrets")
+    if not isinstance(declared, list):
+        return []  # not a list: the schema says so
+    variables = data.get("vars") if isinstance(data.get("vars"), dict) else {}
+    found = []
+    for i, name in enumerate(declared):
+        problem = None
+        if not isinstance(name, str):
+            continue  # the schema reports it
+        if name.startswith("vars."):
+            node: Any = variables
+            for part in name[5:].split("."):
+                node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is _MISSING:
+                problem = f"secrets: '{name}' is not in vars" + did_you_mean(
+                    name[5:], list(variables)
+                )
+        elif not _ENV_NAME.fullmatch(name):
+            hint = f" (did you mean 'vars.{name.split('.', 1)[1]}'?)" if "." in name else ""
+            problem = (
+                f"secrets: '{name}' is neither an environment variable's name nor vars.NAME{hint}"
+            )
+        if problem:
+            mark = source_map.of(declared, i)
+            found.append(
+                ConfigIssue(
+                    problem,
+                    mark.file if mark else None,
+                    mark.line if mark else None,
+                    mark.column if mark else None,
+                )
+            )
+    return found
+
+
+_MISSING = object()
 
 
 def _scrubbed(issue: ConfigIssue, secrets: SecretSet) -> ConfigIssue:

@@ -306,6 +306,15 @@ class SparkEngine(Engine):
         return _q(identifier)
 
 
+def _quiet_query_context_loggers() -> None:
+    """PySpark logs every failed query on loggers of its own (own handler, no propagation),
+    values and all: the same error Odibi reports as one scrubbed line, so they are muted."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
 def _session() -> Any:
     """The process's Spark session, used as it is (a notebook's or a job's, whatever thread
     asks), or a local one Odibi starts and configures."""
@@ -314,6 +323,7 @@ def _session() -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise NodeError(INSTALL_HINT) from None
+    _quiet_query_context_loggers()
     existing = SparkSession.getActiveSession() or getattr(
         SparkSession, "_instantiatedSession", None
     )

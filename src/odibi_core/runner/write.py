@@ -31,7 +31,9 @@ def write_output(ctx: RunContext, spec: WriteConfig, frame: Any, result: NodeRes
     engine, conn = ctx.engine, ctx.connections[spec.connection]
     empty = result.rows_out == 0
     if empty and spec.on_empty == "skip":
-        result.warn(f"0 rows out: write skipped (on_empty: skip), {spec.target} left as it was")
+        result.warn(
+            ctx.scrub(f"0 rows out: write skipped (on_empty: skip), {spec.target} left as it was")
+        )
         result.steps.append(f"write {spec.format} {spec.target} skipped: 0 rows")
         return frame
     if empty and spec.on_empty == "fail" and spec.mode == "overwrite":
@@ -47,7 +49,7 @@ def write_output(ctx: RunContext, spec: WriteConfig, frame: Any, result: NodeRes
     result.rows_written = result.rows_out
     result.steps.append(f"write {spec.format} {spec.target} ({spec.mode})")
     if empty:
-        result.warn(f"wrote 0 rows to {spec.target} ({spec.mode})")
+        result.warn(ctx.scrub(f"wrote 0 rows to {spec.target} ({spec.mode})"))
     return frame if written is None else written
 
 
