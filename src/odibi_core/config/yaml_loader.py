@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,11 @@ def load_yaml_file(
                 )
             ]
         ) from None
+    except _Stop as exc:
+        mark = exc.node.start_mark
+        raise ConfigError(
+            [ConfigIssue(str(exc), str(path), mark.line + 1, mark.column + 1)]
+        ) from None
     except yaml.reader.ReaderError as exc:  # e.g. a control character in the text
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -74,55 +80,132 @@ def load_yaml_file(
     return data
 
 
+#: Bounds no real project comes near, so a hostile file cannot exhaust memory or the stack:
+#: values made by expanding aliases (a "billion laughs" file expands to 9**9), values in all,
+#: and nesting depth (libyaml itself stops near 1000 levels; Python's stack not much later).
+MAX_ALIAS_VALUES = 100_000
+MAX_VALUES = 1_000_000
+MAX_DEPTH = 100
+
+
+class _Stop(Exception):
+    """Conversion stopped: a limit was passed, or a value cannot be built (``node`` is where)."""
+
+    def __init__(self, message: str, node: yaml.Node):
+        super().__init__(message)
+        self.node = node
+
+
 class _Converter:
     def __init__(self, file: str, source_map: SourceMap, issues: list[ConfigIssue]):
         self.file = file
         self.map = source_map
         self.issues = issues
         self.constructor = yaml.constructor.SafeConstructor()
+        # The composer gives every use of an anchor the anchored node itself: a node met
+        # again is an alias being expanded, and one met inside itself a recursive alias.
+        self.seen: set[int] = set()
+        self.open: set[int] = set()
+        self.values = 0
+        self.alias_values = 0
+        #: The last node written where it was met (not reached through an alias): where a
+        #: limit is reported, since an expanded alias would point back at its anchor.
+        self.here: yaml.Node | None = None
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            self.map.record_container(result, self.mark(node))
-            merged: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    for src in self._merge_sources(value_node):
-                        merged.update(src)
-                    continue
-                key = _unshield(self.constructor.construct_object(key_node, deep=True))
-                if isinstance(key, list | dict):
-                    m = self.mark(key_node)
-                    self.issues.append(
-                        ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
-                    )
-                    continue
-                if key in result:
-                    m = self.mark(key_node)
-                    self.issues.append(
-                        ConfigIssue(f"duplicate key '{key}'", self.file, m.line, m.column)
-                    )
-                result[key] = self.convert(value_node)
-                self.map.record(result, key, self.mark(key_node))
-            for key, value in merged.items():
-                result.setdefault(key, value)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            items: list[Any] = []
-            self.map.record_container(items, self.mark(node))
-            for i, item in enumerate(node.value):
-                items.append(self.convert(item))
-                self.map.record(items, i, self.mark(item))
-            return items
-        return _unshield(self.constructor.construct_object(node, deep=True))
+        key = id(node)
+        if key in self.open:
+            raise _Stop("a YAML alias refers to a value that contains it", self.here or node)
+        self._count(node, key in self.seen)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self._scalar(node)
+        self.open.add(key)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node)
+            return self._sequence(node)
+        finally:
+            self.open.discard(key)
+
+    def _count(self, node: yaml.Node, alias: bool) -> None:
+        self.values += 1
+        if alias:
+            self.alias_values += 1
+        else:
+            self.seen.add(id(node))
+            self.here = node
+        if self.alias_values > MAX_ALIAS_VALUES:
+            raise _Stop(
+                f"YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values "
+                "(an alias repeated inside another?)",
+                self.here or node,
+            )
+        if self.values > MAX_VALUES:
+            raise _Stop(f"more than {MAX_VALUES:,} values in one file", self.here or node)
+        if len(self.open) >= MAX_DEPTH:
+            raise _Stop(f"values nested more than {MAX_DEPTH} levels deep", node)
+
+    def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        self.map.record_container(result, self.mark(node))
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                for src in self._merge_sources(value_node):
+                    merged.update(src)
+                continue
+            m = self.mark(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):  # not built: it may be an alias bomb
+                self.issues.append(
+                    ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
+                )
+                continue
+            key = self.convert(key_node)
+            if key in result:
+                self.issues.append(
+                    ConfigIssue(f"duplicate key '{key}'", self.file, m.line, m.column)
+                )
+            result[key] = self.convert(value_node)
+            self.map.record(result, key, m)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def _sequence(self, node: yaml.SequenceNode) -> list[Any]:
+        items: list[Any] = []
+        self.map.record_container(items, self.mark(node))
+        for i, item in enumerate(node.value):
+            items.append(self.convert(item))
+            self.map.record(items, i, self.mark(item))
+        return items
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return _unshield(self.constructor.construct_object(node, deep=True))
+        except (ValueError, OverflowError) as exc:  # 5,000 digits; 2024-02-30
+            raise _Stop(_bad_scalar(node, exc), node) from None
 
     def _merge_sources(self, node: yaml.Node) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         return [self.convert(n) for n in nodes if isinstance(n, yaml.MappingNode)]
+
+
+def _bad_scalar(node: yaml.Node, exc: Exception) -> str:
+    text = str(node.value)
+    if node.tag == "tag:yaml.org,2002:int":
+        return (
+            f"a number of {len(text):,} digits is too long "
+            f"(at most {sys.get_int_max_str_digits():,})"
+        )
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    return f"invalid value '{shown}': {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 # Odibi substitutes ${...} in the raw text, so projects write placeholders unquoted even inside
