@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -493,18 +492,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return str(value)
-
-
-@hookimpl
-def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
-    """On Spark every node's output is a SQL view of its dependants: its name must be one."""
-    name = node.get("name")
-    if engine != "spark" or not isinstance(name, str) or _VIEW_NAME.fullmatch(name):
-        return []
-    return [(("name",), f"'{name}' cannot name a Spark SQL view: use letters, digits and _")]
-
-
-_VIEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @hookimpl
