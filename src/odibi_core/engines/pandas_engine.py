@@ -261,7 +261,10 @@ class PandasEngine(Engine):
             for name, frame in tables.items():
                 if frame is not None:
                     cursor.register(name, frame)
-            return cursor.execute(query).df()
+            result = cursor.execute(query)
+            if result is None:  # DuckDB runs nothing for ';' or comments alone
+                raise NodeError("SQL has no statement to run", node=node, step="sql")
+            return result.df()
         except duckdb.Error as exc:
             raise NodeError(
                 f"SQL failed: {_first_line(exc)}\n  SQL: {_one_line(query)}", node=node, step="sql"
