@@ -110,7 +110,8 @@ pipelines:
   - pipeline: p
     nodes:
       - name: n
-        read: {connection: d, format: csv, path: in.csv, options: {password: "${DB_PASSWORD}"}}
+        read: {connection: d, format: csv, path: in.csv}
+        params: {password: "${DB_PASSWORD}"}
 """,
             "in.csv": "a\n1\n",
         }

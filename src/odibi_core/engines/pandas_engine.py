@@ -50,6 +50,12 @@ class PandasEngine(Engine):
         self._database: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        from odibi_core.engines.pandas_options import option_problems
+
+        return option_problems(block, spec)
+
     # ------------------------------------------------------------ read
 
     def read(self, spec: ReadConfig, connection: Connection) -> pd.DataFrame:
