@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from odibi_core.config.source_map import Mark, SourceMap
+from odibi_core.config.yaml_limits import Refused
+from odibi_core.config.yaml_limits import check as check_limits
 from odibi_core.errors import ConfigError, ConfigIssue
 
 
@@ -48,6 +50,8 @@ def load_yaml_file(
     found: list[ConfigIssue] = []
     try:
         node = yaml.compose(_shield_placeholders(text), Loader=_Loader)
+        if node is not None:
+            check_limits(node)  # before building anything: aliases can expand without end
         # Constructing values can fail too (e.g. an unknown tag such as ``!Ref``).
         data = None if node is None else _Converter(str(path), source_map, found).convert(node)
     except yaml.MarkedYAMLError as exc:
@@ -62,7 +66,7 @@ def load_yaml_file(
                 )
             ]
         ) from None
-    except _Stop as exc:
+    except Refused as exc:
         mark = exc.node.start_mark
         raise ConfigError(
             [ConfigIssue(str(exc), str(path), mark.line + 1, mark.column + 1)]
@@ -80,73 +84,25 @@ def load_yaml_file(
     return data
 
 
-#: Bounds no real project comes near, so a hostile file cannot exhaust memory or the stack:
-#: values made by expanding aliases (a "billion laughs" file expands to 9**9), values in all,
-#: and nesting depth (libyaml itself stops near 1000 levels; Python's stack not much later).
-MAX_ALIAS_VALUES = 100_000
-MAX_VALUES = 1_000_000
-MAX_DEPTH = 100
-
-
-class _Stop(Exception):
-    """Conversion stopped: a limit was passed, or a value cannot be built (``node`` is where)."""
-
-    def __init__(self, message: str, node: yaml.Node):
-        super().__init__(message)
-        self.node = node
-
-
 class _Converter:
     def __init__(self, file: str, source_map: SourceMap, issues: list[ConfigIssue]):
         self.file = file
         self.map = source_map
         self.issues = issues
         self.constructor = yaml.constructor.SafeConstructor()
-        # The composer gives every use of an anchor the anchored node itself: a node met
-        # again is an alias being expanded, and one met inside itself a recursive alias.
-        self.seen: set[int] = set()
-        self.open: set[int] = set()
-        self.values = 0
-        self.alias_values = 0
-        #: The last node written where it was met (not reached through an alias): where a
-        #: limit is reported, since an expanded alias would point back at its anchor.
-        self.here: yaml.Node | None = None
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: yaml.Node) -> Any:
-        key = id(node)
-        if key in self.open:
-            raise _Stop("a YAML alias refers to a value that contains it", self.here or node)
-        self._count(node, key in self.seen)
-        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            return self._scalar(node)
-        self.open.add(key)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode):
             return self._sequence(node)
-        finally:
-            self.open.discard(key)
-
-    def _count(self, node: yaml.Node, alias: bool) -> None:
-        self.values += 1
-        if alias:
-            self.alias_values += 1
-        else:
-            self.seen.add(id(node))
-            self.here = node
-        if self.alias_values > MAX_ALIAS_VALUES:
-            raise _Stop(
-                f"YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values "
-                "(an alias repeated inside another?)",
-                self.here or node,
-            )
-        if self.values > MAX_VALUES:
-            raise _Stop(f"more than {MAX_VALUES:,} values in one file", self.here or node)
-        if len(self.open) >= MAX_DEPTH:
-            raise _Stop(f"values nested more than {MAX_DEPTH} levels deep", node)
+        try:
+            return _unshield(self.constructor.construct_object(node, deep=True))
+        except (ValueError, OverflowError) as exc:  # 5,000 digits; 2024-02-30
+            raise Refused(_bad_scalar(node, exc), node) from None
 
     def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -158,7 +114,7 @@ class _Converter:
                     merged.update(src)
                 continue
             m = self.mark(key_node)
-            if not isinstance(key_node, yaml.ScalarNode):  # not built: it may be an alias bomb
+            if not isinstance(key_node, yaml.ScalarNode):
                 self.issues.append(
                     ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
                 )
@@ -181,12 +137,6 @@ class _Converter:
             items.append(self.convert(item))
             self.map.record(items, i, self.mark(item))
         return items
-
-    def _scalar(self, node: yaml.Node) -> Any:
-        try:
-            return _unshield(self.constructor.construct_object(node, deep=True))
-        except (ValueError, OverflowError) as exc:  # 5,000 digits; 2024-02-30
-            raise _Stop(_bad_scalar(node, exc), node) from None
 
     def _merge_sources(self, node: yaml.Node) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
