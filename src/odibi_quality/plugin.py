@@ -73,6 +73,7 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
             message = _message(err, QualityConfig)
             if loc[:1] == ("gate",):  # name the key: gate errors come from several levels
                 key = loc[-1] if err["type"] not in ("extra_forbidden", "missing") else None
+                key = None if key == "gate" else key  # the gate itself: not "gate: gate:"
                 message = f"gate: {key}: {message}" if isinstance(key, str) else f"gate: {message}"
             problems.append((where, message))
     # Each assertion's type and params too, even when another key is wrong: one pass.

@@ -218,10 +218,14 @@ class _Checker:
     def check_options(
         self, engine: Any, block: str, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> None:
-        if not isinstance(spec.get("options"), dict):
+        options = spec.get("options")
+        if not isinstance(options, dict):
             return  # reported by the model
+        # Only names the model takes as text (null or a date as a key is reported by it).
+        named = {k: v for k, v in options.items() if isinstance(k, str | int | float)}
+        named = {k: v for k, v in named.items() if not isinstance(k, bool)}
         keys = _BLOCK_KEYS[block]
-        for name, message in engine.option_problems(block, spec):
+        for name, message in engine.option_problems(block, {**spec, "options": named}):
             if name in keys:
                 message += f" ('{name}' is a key of {block} itself: move it out of options)"
             self.add(

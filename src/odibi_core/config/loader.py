@@ -94,12 +94,12 @@ def _load_with_imports(
         )
         imports = []
     for i, item in enumerate(imports):
-        target = (path.parent / str(item)).resolve()
+        target = path.parent / str(item)
         problem = None
-        if not target.is_file():
+        if not _is_file(target):
             problem = f"imported file not found: {item}"
-        elif target in chain:
-            cycle = (*chain[chain.index(target) :], target)
+        elif target.resolve() in chain:
+            cycle = (*chain[chain.index(target.resolve()) :], target.resolve())
             problem = "import cycle: " + " -> ".join(p.name for p in cycle)
         if problem:
             mark = source_map.of(imports, i) or source_map.of(data, "imports")
@@ -112,9 +112,16 @@ def _load_with_imports(
                 )
             )
             continue
-        imported = _load_with_imports(target, source_map, chain, issues)
+        imported = _load_with_imports(target.resolve(), source_map, chain, issues)
         _merge(data, imported, source_map, append_lists=True)
     return data
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.resolve().is_file()
+    except (OSError, ValueError):  # a NUL in the name, a name too long
+        return False
 
 
 def _merge(
