@@ -56,6 +56,22 @@ CASES = {
         _edit("project: hostile", "project: hostile\nvars:\n  loop: &L [*L]"),
         "3:9: a YAML alias refers to a value that contains it",
     ),
+    "mapping merging itself": (
+        _edit("project: hostile", "project: hostile\nvars: &v\n  <<: *v"),
+        "2:7: a YAML alias refers to a value that contains it",
+    ),
+    "nesting 150 levels deep": (
+        _edit("project: hostile", "project: hostile\nvars: {deep: " + "[" * 150 + "]" * 150 + "}"),
+        "2:112: values nested more than 100 levels deep",
+    ),
+    "impossible date": (
+        _edit("project: hostile", "project: hostile\nversion: 2024-02-30"),
+        "2:10: invalid value '2024-02-30': day is out of range for month",
+    ),
+    "import with a NUL": (
+        _edit("project: hostile", 'project: hostile\nimports: ["conf\\0.yaml"]'),
+        "2:11: imported file not found: conf\x00.yaml",
+    ),
     "quality is a number": (
         _edit("depends_on: [a]", "depends_on: [a]\n        quality: 1.5"),
         "13:9: pipeline 'p', node 'b', quality: Input should be a valid dictionary (got 1.5)",
@@ -199,3 +215,33 @@ def test_spark_option_values_must_be_strings_to_spark(odibi_project: Make) -> No
         "read.options: 'inferSchema' must be text, a number or a boolean "
         "(Spark takes options as strings), not a list"
     ) in run.stderr
+
+
+def test_anchors_and_merge_keys_within_the_limits_still_work(odibi_project: Make) -> None:
+    # 400 nodes sharing one anchored read block through merge keys: far from the limits.
+    nodes = "\n".join(
+        f"      - name: n{i}\n        read: {{<<: *csv, path: n{i}.csv}}" for i in range(400)
+    )
+    text = f"""
+project: anchors
+connections: {{raw: {{type: local, base_path: ./data}}}}
+defaults:
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: first
+        read: &csv {{connection: raw, format: csv, path: a.csv, options: {{sep: ","}}}}
+{nodes}
+""".replace("defaults:\n", "")
+    run = odibi_project({"odibi.yaml": text}).odibi("validate", "{config}")
+    assert (run.exit_code, run.stderr) == (0, ""), run.stderr
+    assert "401 node(s)" in run.stdout
+
+
+def test_a_story_never_leaves_its_folder(tmp_path: Path) -> None:
+    from odibi_core.story.writer import _folder_of
+
+    assert _folder_of(tmp_path, "p") == tmp_path / "p"
+    for name in ("../escaped", "..", ".", "a/b", "/etc", ""):
+        with pytest.raises(ValueError, match="is not one folder under"):
+            _folder_of(tmp_path, name)
