@@ -245,3 +245,13 @@ def test_a_story_never_leaves_its_folder(tmp_path: Path) -> None:
     for name in ("../escaped", "..", ".", "a/b", "/etc", ""):
         with pytest.raises(ValueError, match="is not one folder under"):
             _folder_of(tmp_path, name)
+
+
+def test_an_environment_file_that_is_not_a_mapping(odibi_project: Make) -> None:
+    project = odibi_project({"odibi.yaml": VALID, "env.dev.yaml": "- story\n- retention_days\n"})
+    run = project.odibi("validate", "{config}", "--env", "dev")
+    assert run.exit_code == 2
+    where = project.path("env.dev.yaml").resolve()
+    assert run.stderr == (
+        f"odibi: error: {where}: an environment file must be a mapping of keys, not list\n"
+    )

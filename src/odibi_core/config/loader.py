@@ -161,9 +161,19 @@ def _apply_environment(
     if isinstance(environments, dict) and isinstance(environments.get(env), dict):
         overrides = environments[env]
     side_file = project_file.parent / f"env.{env}.yaml"
-    if side_file.is_file():
+    if _is_file(side_file):
         side = load_yaml_file(side_file, source_map, issues) or {}
+        if not isinstance(side, dict):
+            issues.append(
+                ConfigIssue(
+                    f"an environment file must be a mapping of keys, not {type(side).__name__}",
+                    str(side_file),
+                )
+            )
+            return data
         overrides = _merge(overrides or {}, side, source_map, append_lists=False)
+    if overrides is None and isinstance(environments, dict) and env in environments:
+        return data  # not a mapping: the model reports environments.<env>
     if overrides is None:
         known = sorted(environments) if isinstance(environments, dict) else []
         issues.append(
