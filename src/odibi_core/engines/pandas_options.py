@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from odibi_core.config.errors import did_you_mean
 
@@ -121,7 +121,7 @@ def _signatures() -> dict[str, list[str]]:
     except (OSError, ValueError):
         kept = None
     if _well_formed(kept, wanted):
-        return kept  # type: ignore[no-any-return]
+        return kept
     found = {target: _keywords(*target.split(":")) for target in sorted(wanted)}
     if path:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -134,7 +134,7 @@ def _signatures() -> dict[str, list[str]]:
     return found
 
 
-def _well_formed(kept: Any, wanted: set[str]) -> bool:
+def _well_formed(kept: Any, wanted: set[str]) -> TypeGuard[dict[str, list[str]]]:
     return (
         isinstance(kept, dict)
         and set(kept) >= wanted
