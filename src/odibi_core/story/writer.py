@@ -195,10 +195,10 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
 def _folder_of(base: Path, pipeline: str) -> Path:
     """``base / pipeline``, which must be a folder right under ``base``: loading a project
     checks names against ``NAME_PATTERN``, and a story still never lands anywhere else."""
-    folder = base / pipeline
-    if folder.resolve().parent != base.resolve():
+    # Judged on the name, not on resolved paths: a folder linked elsewhere is the user's choice.
+    if pipeline in ("", ".", "..") or Path(pipeline).name != pipeline:
         raise ValueError(f"pipeline name {pipeline!r} is not one folder under {base}")
-    return folder
+    return base / pipeline
 
 
 def render_run(
