@@ -93,16 +93,20 @@ _ON_FAIL = {"fail": "error", "warn": "warn", "quarantine": "quarantine"}
 
 def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[Any, ...]]]:
     """The node's quality block as data, merging Odibi's ``contracts`` and ``validation``,
-    and where each assertion was written (a path within the node, for error messages)."""
-    quality = dict(node.get("quality") or {})
-    assertions = list(quality.get("assertions") or [])
+    and where each assertion was written (a path within the node, for error messages).
+
+    Parts of the wrong shape are left out (:func:`shape_problems` and the node's schema
+    report them), so the merged block always has a list of ``assertions``."""
+    raw = node.get("quality")
+    quality = dict(raw) if isinstance(raw, dict) else {}
+    assertions = _list(quality.get("assertions"))
     origins: list[tuple[Any, ...]] = [("quality", "assertions", i) for i in range(len(assertions))]
-    for j, test in enumerate(node.get("contracts") or []):
+    for j, test in enumerate(_list(node.get("contracts"))):
         assertions.append(_odibi_test(test, default_on_fail="fail"))
         origins.append(("contracts", j))
     validation = node.get("validation")
     if isinstance(validation, dict):
-        for k, test in enumerate(validation.get("tests") or []):
+        for k, test in enumerate(_list(validation.get("tests"))):
             kind = test.get("type") if isinstance(test, dict) else None
             assertions.append(_odibi_test(test, "warn" if kind == "distribution" else "fail"))
             origins.append(("validation", "tests", k))
@@ -119,6 +123,27 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
         return None, []
     quality["assertions"] = assertions
     return quality, origins
+
+
+def shape_problems(node: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Lists of assertions that are not lists. (Blocks that are not mappings, and
+    ``contracts`` that is not a list, are errors of the node's own schema.)"""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    quality = node.get("quality")
+    if isinstance(quality, dict) and not _is_list(quality.get("assertions")):
+        problems.append((("quality", "assertions"), "quality.assertions must be a list"))
+    validation = node.get("validation")
+    if isinstance(validation, dict) and not _is_list(validation.get("tests")):
+        problems.append((("validation", "tests"), "validation.tests must be a list"))
+    return problems
+
+
+def _is_list(value: Any) -> bool:
+    return value is None or isinstance(value, list)
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def block_origin(node: dict[str, Any], key: str) -> tuple[str, ...]:

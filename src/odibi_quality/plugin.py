@@ -8,7 +8,13 @@ from pydantic import BaseModel, ValidationError
 
 from odibi_core import hookimpl
 from odibi_quality.builtin_types import BUILTIN_TYPES
-from odibi_quality.config import AssertionConfig, QualityConfig, block_origin, from_node
+from odibi_quality.config import (
+    AssertionConfig,
+    QualityConfig,
+    block_origin,
+    from_node,
+    shape_problems,
+)
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -32,10 +38,11 @@ def _types() -> dict[str, AssertionType]:
 
 @hookimpl
 def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
+    shapes = shape_problems(node)
     data, origins = from_node(node)
     if data is None:
-        return []
-    block = next(k for k in ("quality", "contracts", "validation") if node.get(k))
+        return shapes
+    block = next((k for k in ("quality", "contracts", "validation") if node.get(k)), "quality")
     if engine not in ("pandas", "spark"):
         return [((block,), f"data quality checks run on pandas and spark, not '{engine}'")]
     if engine == "spark":
@@ -46,7 +53,7 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
 
     types = _types()
     gate_at = block_origin(node, "gate")
-    problems = [((*gate_at, *rel), msg) for rel, msg in config_problems(data, types)]
+    problems = shapes + [((*gate_at, *rel), msg) for rel, msg in config_problems(data, types)]
     try:
         QualityConfig.model_validate(data)
     except ValidationError as exc:
@@ -66,6 +73,7 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
             message = _message(err, QualityConfig)
             if loc[:1] == ("gate",):  # name the key: gate errors come from several levels
                 key = loc[-1] if err["type"] not in ("extra_forbidden", "missing") else None
+                key = None if key == "gate" else key  # the gate itself: not "gate: gate:"
                 message = f"gate: {key}: {message}" if isinstance(key, str) else f"gate: {message}"
             problems.append((where, message))
     # Each assertion's type and params too, even when another key is wrong: one pass.

@@ -977,16 +977,16 @@ def test_substitution_of_env_vars_and_dates(
                       connection: raw
                       format: csv
                       path: ${vars.table}/${date:today}.csv
-                      options:
-                        rows: ${ODIBI_T_ROWS}
-                        size: ${vars.size}
-                        sized: n${vars.size}
-                        ratio: ${ vars.ratio }
-                        flag: ${vars.flag}
-                        names: ${vars.names}
-                        day: ${date:yesterday:%Y%m%d}
-                        month: ${date:start_of_month}
-                        plus: ${date:+7d}
+                    params:  # free-form (no transformer): every kind of value substituted
+                      rows: ${ODIBI_T_ROWS}
+                      size: ${vars.size}
+                      sized: n${vars.size}
+                      ratio: ${ vars.ratio }
+                      flag: ${vars.flag}
+                      names: ${vars.names}
+                      day: ${date:yesterday:%Y%m%d}
+                      month: ${date:start_of_month}
+                      plus: ${date:+7d}
             """
         }
     )
@@ -999,7 +999,7 @@ def test_substitution_of_env_vars_and_dates(
     read = cfg.pipeline("p").node("a").read
     assert read is not None
     assert read.path in {f"sales/{d.isoformat()}.csv" for d in (before, after)}
-    opts = read.options
+    opts = cfg.pipeline("p").node("a").params
     assert opts["rows"] == 25  # a whole-value number, as with substitution in the raw text
     assert opts["size"] == 10 and type(opts["size"]) is int  # a whole ${vars.x} keeps its type
     assert opts["sized"] == "n10"
@@ -1486,7 +1486,7 @@ def test_loaded_data_is_plain_yaml(odibi_project: Make) -> None:
 
 def test_placeholders_work_unquoted_in_flow_collections(tmp_path, monkeypatch):
     # Odibi substitutes in the raw text, so projects write ${...} bare inside {...}.
-    monkeypatch.setenv("ODIBI_T_PW", "s3cr3t")
+    monkeypatch.setenv("ODIBI_T_ENC", "latin-1")
     monkeypatch.setenv("ODIBI_T_N", "0")
     path = tmp_path / "odibi.yaml"
     path.write_text(
@@ -1498,8 +1498,8 @@ def test_placeholders_work_unquoted_in_flow_collections(tmp_path, monkeypatch):
         "    nodes:\n"
         "      - name: n\n"
         "        read: {connection: d, format: csv, path: x.csv,"
-        " options: {password: ${ODIBI_T_PW}, skiprows: ${ODIBI_T_N}, nrows: ${vars.limit}}}\n"
+        " options: {encoding: ${ODIBI_T_ENC}, skiprows: ${ODIBI_T_N}, nrows: ${vars.limit}}}\n"
     )
     project = load_project(path)
     options = project.pipelines[0].nodes[0].read.options
-    assert options == {"password": "s3cr3t", "skiprows": 0, "nrows": 5}
+    assert options == {"encoding": "latin-1", "skiprows": 0, "nrows": 5}

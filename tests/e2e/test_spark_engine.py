@@ -349,7 +349,7 @@ pipelines:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
 
 
-def test_spark_view_names_are_checked_by_validate(odibi_project):
+def test_node_names_that_cannot_be_views_are_refused_by_validate(odibi_project):
     project = odibi_project(
         {
             "odibi.yaml": """\
@@ -366,4 +366,5 @@ pipelines:
     )
     run = project.odibi("validate", "{config}")
     assert run.exit_code == 2
-    assert "'raw-orders' cannot name a Spark SQL view" in run.output
+    assert run.stderr.count("\n") == 1  # one problem, reported once
+    assert "node 'raw-orders': name must match ^[a-zA-Z_][a-zA-Z0-9_]*$" in run.stderr

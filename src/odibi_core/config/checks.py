@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from odibi_core.config.errors import describe, did_you_mean, pydantic_issues
+from odibi_core.config.models import ReadConfig, WriteConfig
 from odibi_core.config.source_map import SourceMap
 from odibi_core.errors import ConfigIssue
 
@@ -177,6 +178,8 @@ class _Checker:
                     f"({', '.join(sorted(formats))})" + did_you_mean(fmt, formats),
                     (*path, block, "format"),
                 )
+            elif engine is not None and isinstance(fmt, str) and spec.get("options"):
+                self.check_options(engine, block, spec, (*path, block))
         if not node.get("read") and not deps and not _only_sql_steps(node):
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
@@ -212,6 +215,23 @@ class _Checker:
                     self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         return valid
 
+    def check_options(
+        self, engine: Any, block: str, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> None:
+        options = spec.get("options")
+        if not isinstance(options, dict):
+            return  # reported by the model
+        # Only names the model takes as text (null or a date as a key is reported by it).
+        named = {k: v for k, v in options.items() if isinstance(k, str | int | float)}
+        named = {k: v for k, v in named.items() if not isinstance(k, bool)}
+        keys = _BLOCK_KEYS[block]
+        for name, message in engine.option_problems(block, {**spec, "options": named}):
+            if name in keys:
+                message += f" ('{name}' is a key of {block} itself: move it out of options)"
+            self.add(
+                f"{describe(self.data, (*path, 'options'))}: {message}", (*path, "options", name)
+            )
+
     def check_transform(
         self, name: str, params: Any, name_path: tuple[Any, ...], params_path: tuple[Any, ...]
     ) -> None:
@@ -240,6 +260,12 @@ class _Checker:
                 self.issues.extend(
                     pydantic_issues(exc, found.params_model, self.data, self.map, params_path)
                 )
+
+
+_BLOCK_KEYS = {
+    "read": frozenset(ReadConfig.model_fields),
+    "write": frozenset(WriteConfig.model_fields),
+}
 
 
 def _only_sql_steps(node: dict[str, Any]) -> bool:

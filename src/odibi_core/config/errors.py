@@ -25,7 +25,7 @@ def describe(root: Any, loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     dotted: list[str] = []
     node = root
-    for key in loc:
+    for i, key in enumerate(loc):
         try:
             child = node[key]
         except (KeyError, IndexError, TypeError):
@@ -39,8 +39,10 @@ def describe(root: Any, loc: tuple[Any, ...]) -> str:
                 if dotted:
                     parts.append(".".join(dotted))
                     dotted = []
-                parts.append(f"{kind} '{child[label]}'")
+                parts.append(f"{kind} {short(child[label])}")
                 node = child
+                if loc[i + 1 :] == (label,):  # the name itself: "node 'a b'", not "..., name"
+                    break
                 continue
         if isinstance(key, int):
             if dotted:
@@ -79,7 +81,9 @@ def pydantic_issues(
         else:
             target = describe(root, full)
             value = err.get("input")
-            shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+            shown = f" (got {short(value)})" if isinstance(value, str | int | float | bool) else ""
+            if shown and short(value) in target:
+                shown = ""
             text = f"{target}: {msg}{shown}" if target else f"{msg}{shown}"
             expected = (err.get("ctx") or {}).get("expected")
             if isinstance(value, str) and expected:
@@ -94,6 +98,16 @@ def pydantic_issues(
             )
         )
     return issues
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value for a message, cut short: a value may be a megabyte of text."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"a number of {len(text):,} digits"
+    return text[: limit - 3] + "..."
 
 
 def _split_expected(expected: str) -> list[str]:

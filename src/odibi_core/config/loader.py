@@ -162,12 +162,12 @@ def _load_with_imports(
         )
         imports = []
     for i, item in enumerate(imports):
-        target = (path.parent / str(item)).resolve()
+        target = path.parent / str(item)
         problem = None
-        if not target.is_file():
+        if not _is_file(target):
             problem = f"imported file not found: {item}"
-        elif target in chain:
-            cycle = (*chain[chain.index(target) :], target)
+        elif target.resolve() in chain:
+            cycle = (*chain[chain.index(target.resolve()) :], target.resolve())
             problem = "import cycle: " + " -> ".join(p.name for p in cycle)
         if problem:
             mark = source_map.of(imports, i) or source_map.of(data, "imports")
@@ -180,9 +180,16 @@ def _load_with_imports(
                 )
             )
             continue
-        imported = _load_with_imports(target, source_map, chain, issues)
+        imported = _load_with_imports(target.resolve(), source_map, chain, issues)
         _merge(data, imported, source_map, append_lists=True)
     return data
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.resolve().is_file()
+    except (OSError, ValueError):  # a NUL in the name, a name too long
+        return False
 
 
 def _merge(
@@ -222,9 +229,19 @@ def _apply_environment(
     if isinstance(environments, dict) and isinstance(environments.get(env), dict):
         overrides = environments[env]
     side_file = project_file.parent / f"env.{env}.yaml"
-    if side_file.is_file():
+    if _is_file(side_file):
         side = load_yaml_file(side_file, source_map, issues) or {}
+        if not isinstance(side, dict):
+            issues.append(
+                ConfigIssue(
+                    f"an environment file must be a mapping of keys, not {type(side).__name__}",
+                    str(side_file),
+                )
+            )
+            return data
         overrides = _merge(overrides or {}, side, source_map, append_lists=False)
+    if overrides is None and isinstance(environments, dict) and env in environments:
+        return data  # not a mapping: the model reports environments.<env>
     if overrides is None:
         known = sorted(environments) if isinstance(environments, dict) else []
         issues.append(

@@ -6,17 +6,48 @@ data here and validated by whoever owns them, so core never needs to know their 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+#: Odibi's rule for pipeline and node names, which become SQL table names, folder names
+#: (stories) and catalog partition values.
+NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def _valid_name(value: str) -> str:
+    if not _NAME.fullmatch(value):  # fullmatch: '$' alone lets a trailing newline through
+        raise ValueError(
+            f"name must match {NAME_PATTERN} (letters, digits and _, not starting with a digit)"
+        )
+    return value
+
+
+#: A pipeline or node name.
+Name = Annotated[StrictStr, AfterValidator(_valid_name)]
+#: A name that refers to something (a connection, format, node, transform): never a number
+#: made into text, which would hide the mistake until the run (``depends_on: [1.5]``).
+Ref = StrictStr
 
 if TYPE_CHECKING:
     from odibi_core.secrets import SecretSet
 
 
 class _Strict(BaseModel):
-    # Numbers are accepted where text is expected: ``password: ${PW}`` with PW=12345.
+    # Numbers are accepted where text is expected (``path: ${vars.year}``), except in
+    # names and references (``Name``, ``Ref``).
     model_config = ConfigDict(extra="forbid", populate_by_name=True, coerce_numbers_to_str=True)
 
 
@@ -31,7 +62,7 @@ class RetryConfig(_Strict):
     enabled: bool = True
     max_attempts: int = Field(3, ge=1, le=10)
     backoff: Literal["exponential", "linear", "constant"] = "exponential"
-    backoff_seconds: float = Field(1.0, ge=0)
+    backoff_seconds: float = Field(1.0, ge=0, le=3600)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -43,11 +74,11 @@ class RetryConfig(_Strict):
 
 
 class StoryConfig(_Strict):
-    connection: str | None = None
+    connection: Ref | None = None
     path: str = "stories"
     max_sample_rows: int = Field(10, ge=0, le=100)
     auto_generate: bool = True
-    retention_days: int | None = Field(30, ge=1)
+    retention_days: int | None = Field(30, ge=1, le=36_500)
     retention_count: int | None = Field(100, ge=1)
     failure_sample_size: int = Field(100, ge=0, le=1000)
     max_failure_samples: int = Field(500, ge=0, le=5000)
@@ -70,7 +101,7 @@ class MaintenanceConfig(_Strict):
 
 
 class SystemConfig(_Strict):
-    connection: str | None = None
+    connection: Ref | None = None
     path: str = "_odibi_system"
     environment: str | None = None
     partition_by_date: bool = False
@@ -100,10 +131,22 @@ class IncrementalConfig(_Strict):
             data = {("column" if k == "key_column" else k): v for k, v in data.items()}
         return data
 
+    @model_validator(mode="after")
+    def _window_in_range(self) -> IncrementalConfig:
+        # The window is subtracted from now: a few thousand years would leave the calendar.
+        days = (self.lookback or 0) * _UNIT_DAYS[self.unit or "day"]
+        if days > _MAX_WINDOW_DAYS:
+            raise ValueError("the rolling window (lookback x unit) is longer than 100 years")
+        return self
+
+
+_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
+_MAX_WINDOW_DAYS = 36_500
+
 
 class ReadConfig(_Strict):
-    connection: str
-    format: str
+    connection: Ref
+    format: Ref
     path: str | None = None
     table: str | None = None
     query: str | None = None
@@ -126,8 +169,8 @@ OnEmpty = Literal["fail", "skip", "write"]
 
 
 class WriteConfig(_Strict):
-    connection: str
-    format: str
+    connection: Ref
+    format: Ref
     path: str | None = None
     table: str | None = None
     mode: WriteMode = "overwrite"
@@ -141,6 +184,12 @@ class WriteConfig(_Strict):
 
     @model_validator(mode="after")
     def _target_and_keys(self) -> WriteConfig:
+        keys = self.options.get("keys")
+        if keys is not None and not (
+            isinstance(keys, str)
+            or (isinstance(keys, list) and all(isinstance(k, str) for k in keys))
+        ):
+            raise ValueError("options.keys must be a column name or a list of column names")
         if bool(self.path) == bool(self.table):
             raise ValueError("write needs exactly one of 'path' or 'table'")
         if self.mode in ("upsert", "append_once") and not self.keys:
@@ -160,16 +209,23 @@ class WriteConfig(_Strict):
 class TransformStep(_Strict):
     """One step: exactly one of ``sql``, ``sql_file``, ``function`` or ``operation``."""
 
-    sql: str | None = None
-    sql_file: str | None = None
-    function: str | None = None
-    operation: str | None = None
+    sql: Ref | None = None
+    sql_file: Ref | None = None
+    function: Ref | None = None
+    operation: Ref | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _bare_sql(cls, data: Any) -> Any:
         return {"sql": data} if isinstance(data, str) else data
+
+    @field_validator("sql")
+    @classmethod
+    def _a_statement(cls, value: str | None) -> str | None:
+        if value is not None and not _SQL_NOISE.sub("", value).replace(";", "").strip():
+            raise ValueError("the SQL has no statement (only ';', comments or spaces)")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> TransformStep:
@@ -187,6 +243,11 @@ class TransformStep(_Strict):
             if getattr(self, k):
                 return k
         raise AssertionError("validated step without a kind")
+
+
+# Comments, for telling an empty statement from a real one (a '--' inside a string literal
+# leaves the quote behind, so nothing real is ever taken for empty).
+_SQL_NOISE = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 
 
 class TransformConfig(_Strict):
@@ -208,16 +269,16 @@ ALL_COLUMNS = "*"
 
 
 class NodeConfig(_Strict):
-    name: str
+    name: Name
     description: str | None = None
     explanation: str | None = None
     runbook_url: str | None = None
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[Ref] = Field(default_factory=list)
     columns: dict[str, ColumnConfig] = Field(default_factory=dict)
     read: ReadConfig | None = None
-    transformer: str | None = None
+    transformer: Ref | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     transform: TransformConfig | None = None
     write: WriteConfig | None = None
@@ -256,7 +317,7 @@ class NodeConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    pipeline: str
+    pipeline: Name
     description: str | None = None
     layer: str | None = None
     owner: str | None = None
@@ -276,7 +337,7 @@ class PipelineConfig(_Strict):
 
 class ProjectConfig(_Strict):
     project: str
-    engine: str = "pandas"
+    engine: Ref = "pandas"
     description: str | None = None
     owner: str | None = None
     version: str | int | float | None = None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from odibi_core.config.source_map import Mark, SourceMap
+from odibi_core.config.yaml_limits import Refused
+from odibi_core.config.yaml_limits import check as check_limits
 from odibi_core.errors import ConfigError, ConfigIssue
 
 
@@ -47,6 +50,8 @@ def load_yaml_file(
     found: list[ConfigIssue] = []
     try:
         node = yaml.compose(_shield_placeholders(text), Loader=_Loader)
+        if node is not None:
+            check_limits(node)  # before building anything: aliases can expand without end
         # Constructing values can fail too (e.g. an unknown tag such as ``!Ref``).
         data = None if node is None else _Converter(str(path), source_map, found).convert(node)
     except yaml.MarkedYAMLError as exc:
@@ -60,6 +65,11 @@ def load_yaml_file(
                     mark.column + 1 if mark else None,
                 )
             ]
+        ) from None
+    except Refused as exc:
+        mark = exc.node.start_mark
+        raise ConfigError(
+            [ConfigIssue(str(exc), str(path), mark.line + 1, mark.column + 1)]
         ) from None
     except yaml.reader.ReaderError as exc:  # e.g. a control character in the text
         line = text.count("\n", 0, exc.position) + 1
@@ -86,43 +96,66 @@ class _Converter:
 
     def convert(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            self.map.record_container(result, self.mark(node))
-            merged: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    for src in self._merge_sources(value_node):
-                        merged.update(src)
-                    continue
-                key = _unshield(self.constructor.construct_object(key_node, deep=True))
-                if isinstance(key, list | dict):
-                    m = self.mark(key_node)
-                    self.issues.append(
-                        ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
-                    )
-                    continue
-                if key in result:
-                    m = self.mark(key_node)
-                    self.issues.append(
-                        ConfigIssue(f"duplicate key '{key}'", self.file, m.line, m.column)
-                    )
-                result[key] = self.convert(value_node)
-                self.map.record(result, key, self.mark(key_node))
-            for key, value in merged.items():
-                result.setdefault(key, value)
-            return result
+            return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
-            items: list[Any] = []
-            self.map.record_container(items, self.mark(node))
-            for i, item in enumerate(node.value):
-                items.append(self.convert(item))
-                self.map.record(items, i, self.mark(item))
-            return items
-        return _unshield(self.constructor.construct_object(node, deep=True))
+            return self._sequence(node)
+        try:
+            return _unshield(self.constructor.construct_object(node, deep=True))
+        except (ValueError, OverflowError) as exc:  # 5,000 digits; 2024-02-30
+            raise Refused(_bad_scalar(node, exc), node) from None
+
+    def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        self.map.record_container(result, self.mark(node))
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                for src in self._merge_sources(value_node):
+                    merged.update(src)
+                continue
+            m = self.mark(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.issues.append(
+                    ConfigIssue("a key must be a plain value", self.file, m.line, m.column)
+                )
+                continue
+            key = self.convert(key_node)
+            if key in result:
+                self.issues.append(
+                    ConfigIssue(f"duplicate key '{key}'", self.file, m.line, m.column)
+                )
+            result[key] = self.convert(value_node)
+            self.map.record(result, key, m)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def _sequence(self, node: yaml.SequenceNode) -> list[Any]:
+        items: list[Any] = []
+        self.map.record_container(items, self.mark(node))
+        for i, item in enumerate(node.value):
+            items.append(self.convert(item))
+            self.map.record(items, i, self.mark(item))
+        return items
 
     def _merge_sources(self, node: yaml.Node) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         return [self.convert(n) for n in nodes if isinstance(n, yaml.MappingNode)]
+
+
+def _bad_scalar(node: yaml.Node, exc: Exception) -> str:
+    text = str(node.value)
+    if node.tag == "tag:yaml.org,2002:int":
+        return (
+            f"a number of {len(text):,} digits is too long "
+            f"(at most {sys.get_int_max_str_digits():,})"
+        )
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    return f"invalid value '{shown}': {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 # Odibi substitutes ${...} in the raw text, so projects write placeholders unquoted even inside

@@ -30,6 +30,14 @@ class Engine(ABC):
     def __init__(self, project: ProjectConfig):
         self.project = project
 
+    @classmethod
+    def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(option, message)`` for each of ``spec['options']`` this engine would not take;
+        ``spec`` is a raw ``read`` or ``write`` block (``block``) with a known format.
+        Called by ``odibi validate`` for blocks with options: keep it quick, and import
+        heavy libraries only when they are needed."""
+        return []
+
     @abstractmethod
     def read(self, spec: ReadConfig, connection: Connection) -> Any:
         """Read ``spec`` through ``connection`` into a frame."""

@@ -53,6 +53,12 @@ class PandasEngine(Engine):
         self._database: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        from odibi_core.engines.pandas_options import option_problems
+
+        return option_problems(block, spec)
+
     # ------------------------------------------------------------ read
 
     def read(self, spec: ReadConfig, connection: Connection) -> pd.DataFrame:
@@ -268,8 +274,11 @@ class PandasEngine(Engine):
             for name, frame in tables.items():
                 if frame is not None:
                     cursor.register(name, frame)
+            relation = cursor.sql(query)
+            if relation is None:  # DuckDB runs nothing for ';' or comments alone
+                raise NodeError("SQL has no statement to run", node=node, step="sql")
             # Through Arrow: several times faster than .df() on text, with the same types.
-            return to_pandas(cursor.sql(query).to_arrow_table())
+            return to_pandas(relation.to_arrow_table())
         except duckdb.Error as exc:
             message, missing = _duckdb_message(exc, tables)
             raise SQLError(message, query, missing_table=missing, node=node) from None

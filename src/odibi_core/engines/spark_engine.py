@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -50,6 +49,10 @@ class SparkEngine(Engine):
     read_formats = frozenset({*FILE_FORMATS, "delta"})
     write_formats = frozenset({*FILE_FORMATS, "delta"})
     operations = frozenset(OPERATION_PARAMS)
+
+    @classmethod
+    def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return _option_problems(block, spec)
 
     def __init__(self, project: ProjectConfig):
         super().__init__(project)
@@ -517,16 +520,36 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
-@hookimpl
-def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
-    """On Spark every node's output is a SQL view of its dependants: its name must be one."""
-    name = node.get("name")
-    if engine != "spark" or not isinstance(name, str) or _VIEW_NAME.fullmatch(name):
-        return []
-    return [(("name",), f"'{name}' cannot name a Spark SQL view: use letters, digits and _")]
+def _option_problems(block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Spark takes any option name (each source has its own, and unknown ones are ignored),
+    as a string: only values that cannot become one are known to be wrong."""
+    fmt = str(spec.get("format", "")).lower()
+    options = spec.get("options")
+    problems: list[tuple[str, str]] = []
+    for name, value in options.items() if isinstance(options, Mapping) else ():
+        key = str(name)
+        if block == "write" and key == "keys":
+            continue  # the upsert keys, used by odibi itself (checked with the write)
+        if block == "read" and fmt == "delta" and key in ("version", "as_of_version"):
+            if not _is_version(value):
+                problems.append((key, f"'{key}' must be a table version (0, 1, ...)"))
+            continue
+        if value is None or not isinstance(value, str | int | float | bool):
+            kind = "nothing" if value is None else f"a {type(value).__name__}"
+            problems.append(
+                (
+                    key,
+                    f"'{key}' must be text, a number or a boolean "
+                    f"(Spark takes options as strings), not {kind}",
+                )
+            )
+    return problems
 
 
-_VIEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+def _is_version(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.isascii() and value.isdigit()
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @hookimpl

@@ -178,7 +178,7 @@ _MACHINE_FIELDS = frozenset(
 
 def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     """Write the run's JSON and HTML, refresh the pipeline index, apply retention."""
-    root = story_root(ctx.project, ctx.connections) / result.pipeline
+    root = _folder_of(story_root(ctx.project, ctx.connections), result.pipeline)
     started = result.started_at.astimezone(UTC)
     folder = root / started.strftime("%Y-%m-%d")
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,6 +199,15 @@ def write_story(ctx: RunContext, result: PipelineResult) -> Path:
     )
     write_index(root, result.pipeline, kept)
     return folder / f"{stem}.html"
+
+
+def _folder_of(base: Path, pipeline: str) -> Path:
+    """``base / pipeline``, which must be a folder right under ``base``: loading a project
+    checks names against ``NAME_PATTERN``, and a story still never lands anywhere else."""
+    # Judged on the name, not on resolved paths: a folder linked elsewhere is the user's choice.
+    if pipeline in ("", ".", "..") or Path(pipeline).name != pipeline:
+        raise ValueError(f"pipeline name {pipeline!r} is not one folder under {base}")
+    return base / pipeline
 
 
 def render_run(
