@@ -99,7 +99,9 @@ class PandasEngine(Engine):
     ) -> pd.DataFrame:
         import pandas as pd
 
-        opts = dict(options)
+        from odibi_core.engines.pandas_options import SPARK_READER_OPTIONS
+
+        opts = {k: v for k, v in options.items() if k not in SPARK_READER_OPTIONS}
         folder = False
         if is_local:
             paths = sorted(glob.glob(uri)) if glob.has_magic(uri) else [uri]
@@ -130,13 +132,16 @@ class PandasEngine(Engine):
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        version = first_given(spec.options, "version", "as_of_version")
+        version = first_given(spec.options, "version", "as_of_version", "versionAsOf")
+        as_of = first_given(spec.options, "timestampAsOf")
         try:
             table = DeltaTable(
                 uri, version=version, storage_options=connection.storage_options() or None
             )
         except TableNotFoundError:
             raise FileNotFoundError(uri) from None
+        if as_of is not None:
+            table.load_as_version(as_of if hasattr(as_of, "isoformat") else str(as_of))
         return table.to_pyarrow_table().to_pandas()
 
     # ------------------------------------------------------------ write

@@ -55,9 +55,45 @@ _NOT_SUPPORTED: dict[tuple[str, str], frozenset[str]] = {
     ("read", "json"): frozenset({"chunksize"}),
 }
 
+#: Spark's reader options that pandas has no use for. Odibi projects set them for Spark and run
+#: the same file on pandas, where Odibi ignores them: so do we (they are not passed on).
+SPARK_READER_OPTIONS = frozenset(
+    {
+        "inferSchema",
+        "multiLine",
+        "mode",
+        "columnNameOfCorruptRecord",
+        "dateFormat",
+        "timestampFormat",
+        "nullValue",
+        "nanValue",
+        "positiveInf",
+        "negativeInf",
+        "escape",
+        "charToEscapeQuoteEscaping",
+        "ignoreLeadingWhiteSpace",
+        "ignoreTrailingWhiteSpace",
+        "maxColumns",
+        "maxCharsPerColumn",
+        "unescapedQuoteHandling",
+        "enforceSchema",
+        "samplingRatio",
+        "emptyValue",
+        "locale",
+        "lineSep",
+        "pathGlobFilter",
+        "recursiveFileLookup",
+        "modifiedBefore",
+        "modifiedAfter",
+        "mergeSchema",
+    }
+)
+
 #: Options the engine uses itself instead of passing them on.
 _OWN: dict[tuple[str, str], frozenset[str]] = {
-    ("read", "delta"): frozenset({"version", "as_of_version"}),
+    # Spark's spellings of time travel too (Odibi reads them on pandas).
+    ("read", "delta"): frozenset({"version", "as_of_version", "versionAsOf", "timestampAsOf"}),
+    **{("read", fmt): SPARK_READER_OPTIONS for fmt in ("csv", "json", "parquet")},
     **{("write", fmt): frozenset({"keys"}) for fmt in ("csv", "json", "parquet", "delta")},
 }
 
