@@ -50,7 +50,7 @@ pipelines:
         read: {connection: d, format: delta, path: t, options: {versionAsOf: 0}}
         write: {connection: d, format: csv, path: v0.csv}
       - name: at
-        read: {connection: d, format: delta, path: t, options: {timestampAsOf: "%s"}}
+        read: {connection: d, format: delta, path: t, options: {timestampAsOf: "AS_OF"}}
         write: {connection: d, format: csv, path: at.csv}
 """
         % as_of
