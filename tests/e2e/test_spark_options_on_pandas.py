@@ -39,8 +39,7 @@ def test_delta_time_travel_takes_sparks_spellings(odibi_project):
 
     first = DeltaTable(str(project.path("t"))).history()[-1]["timestamp"]  # ms since epoch
     as_of = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(first / 1000 + 0.5)) + "Z"
-    reader = (
-        """\
+    reader = """\
 project: r
 connections: {d: {type: local, base_path: .}}
 pipelines:
@@ -52,9 +51,7 @@ pipelines:
       - name: at
         read: {connection: d, format: delta, path: t, options: {timestampAsOf: "AS_OF"}}
         write: {connection: d, format: csv, path: at.csv}
-"""
-        % as_of
-    )
+""".replace("AS_OF", as_of)
     project.write({"reader.yaml": reader})
     run = project.odibi("run", str(project.path("reader.yaml")))
     assert run.exit_code == 0, run.output
