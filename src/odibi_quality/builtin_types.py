@@ -202,6 +202,8 @@ class SchemaParams(_Params):
 
 def _schema_expectations(p: SchemaParams, ctx: CheckContext) -> list[Any]:
     expected = p.columns if p.columns is not None else ctx.declared_columns
+    if p.strict:  # the frame GX sees also carries the columns other checks derived
+        expected = [*expected, *ctx.derived_columns]
     return [_gxe().ExpectTableColumnsToMatchSet(column_set=expected, exact_match=p.strict)]
 
 

@@ -28,6 +28,9 @@ class CheckContext:
     dtypes: dict[str, str] = field(default_factory=dict)
     #: ``rows_out`` of the node's last successful run, None without one (for the gate).
     previous_rows_out: Callable[[], int | None] = lambda: None
+    #: Columns added for checks (``custom_sql``), which the frame itself does not have: a
+    #: ``schema`` check must not count them.
+    derived_columns: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,21 @@ def run(
     expectations = []
     needed: set[str] | None = set()
     derived: dict[str, Any] = {}
+    failed: set[int] = set()
+    # Derived columns first, so every expectation (a schema check) knows they are extra.
     for item in prepared:
+        if item.kind.derive is None:
+            continue
         try:
-            if item.kind.derive is not None:
-                derived.update(item.kind.derive(frame, item.params, ctx))
+            derived.update(item.kind.derive(frame, item.params, ctx))
+        except Exception as exc:
+            validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
+            failed.add(item.index)
+    ctx.derived_columns = list(derived)
+    for item in prepared:
+        if item.index in failed:
+            continue
+        try:
             built = item.kind.expectations(item.params, ctx)
         except Exception as exc:  # e.g. an unknown GX expectation name: an error, not a crash
             validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))

@@ -356,6 +356,34 @@ pipelines:
     assert volume["status"] == "failed" and volume["observed_value"] == "1"
 
 
+def test_a_schema_check_beside_custom_sql_sees_only_the_frames_columns(odibi_project):
+    # custom_sql hands GX a derived column; an exact schema check must not count it.
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read: {connection: d, format: csv, path: events.csv}
+        quality:
+          assertions:
+            - {type: schema, columns: [id, amount], name: shape}
+            - {type: custom_sql, condition: "amount < 100", name: small, severity: warn}
+""",
+            "events.csv": "id,amount\n1,10\n2,600\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = {r["assertion_name"]: r for r in project.catalog("meta_quality")}
+    assert rows["shape"]["status"] == "passed"
+    assert (rows["small"]["status"], rows["small"]["violation_count"]) == ("failed", 1)
+
+
 def test_statistic_checks_of_a_good_run_render_their_data_docs_without_errors(odibi_project):
     # GX's metrics give numpy scalars, which its renderer could not format (a traceback per
     # check in the log of a successful run) until they are made Python numbers.
