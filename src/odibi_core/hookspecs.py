@@ -169,7 +169,8 @@ def odibi_run_output_check(ctx: RunContext, node: NodeConfig, plugin: str) -> Ou
 @hookspec
 def odibi_before_node_run(ctx: RunContext, node: NodeConfig) -> None:
     """Called before each node runs (each retry attempt included). With ``--parallel`` this is
-    called from worker threads, so implementations must be thread-safe."""
+    called from worker threads, so implementations must be thread-safe. An exception fails
+    that attempt of the node, as an error in the node itself would."""
 
 
 @hookspec

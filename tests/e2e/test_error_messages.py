@@ -168,3 +168,39 @@ def test_a_tag_that_selects_nothing_is_a_usage_error_and_records_nothing(odibi_p
     assert both.exit_code == 2 and "no node 'elsewhere'" in both.stderr
     assert project.run("--tag", "daily").exit_code == 0
     assert [r["status"] for r in project.catalog("meta_runs")] == ["SUCCESS", "SUCCESS"]
+
+
+def test_a_plugin_failing_before_a_node_fails_that_node_only(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+                project: p
+                retry: {max_attempts: 3, backoff_seconds: 0}
+                connections: {d: {type: local, base_path: .}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: guarded
+                        read: {connection: d, format: csv, path: in.csv}
+                      - name: other
+                        read: {connection: d, format: csv, path: in.csv}
+                """,
+            "in.csv": "a\n1\n",
+            "plugins/guard.py": """\
+                from odibi_core import hookimpl
+
+
+                @hookimpl
+                def odibi_before_node_run(ctx, node):
+                    if node.name == "guarded":
+                        raise KeyError("GUARD_TOKEN")
+                """,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 1, run.output
+    assert "unexpected" not in run.output
+    nodes = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    assert nodes["guarded"]["status"] == "FAILURE" and nodes["guarded"]["attempt"] == 1
+    assert "KeyError: 'GUARD_TOKEN'" in nodes["guarded"]["error_message"]
+    assert nodes["other"]["status"] == "SUCCESS"

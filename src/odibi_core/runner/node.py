@@ -67,12 +67,13 @@ def _run_attempts(
     attempts = policy.max_attempts if policy.enabled else 1
     hook = ctx.plugins.hook
     for attempt in range(1, attempts + 1):
-        hook.odibi_before_node_run(ctx=ctx, node=node)
         started = datetime.now(UTC)
         result = NodeResult(
             node.name, SUCCESS, started, started, attempt=attempt, version_hash=version_hash
         )
         try:
+            # Inside the attempt: a plugin failing here fails this node, not the whole run.
+            hook.odibi_before_node_run(ctx=ctx, node=node)
             inputs = _step(node, "load dependencies", load_inputs)
             outcome = _attempt(ctx, node, inputs, state, result)
             result.ended_at = datetime.now(UTC)
