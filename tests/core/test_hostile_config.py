@@ -195,12 +195,12 @@ def test_options_the_engine_takes_pass_and_work(odibi_project: Make) -> None:
 
 
 def test_delta_options_on_pandas_are_the_ones_it_uses(odibi_project: Make) -> None:
-    text = _edit("format: csv, path: a.csv}", "format: delta, path: t, options: {versionAsOf: 1}}")
+    text = _edit("format: csv, path: a.csv}", "format: delta, path: t, options: {versoin: 1}}")
     run = odibi_project({"odibi.yaml": text}).odibi("validate", "{config}")
     assert run.exit_code == 2
     assert (
-        "read.options: 'versionAsOf' is not an option of delta reads on the pandas engine "
-        "(it takes: as_of_version, version) (did you mean 'version'?)"
+        "read.options: 'versoin' is not an option of delta reads on the pandas engine "
+        "(it takes: as_of_version, timestampAsOf, version, versionAsOf) (did you mean 'version'?)"
     ) in run.stderr
 
 
