@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -28,6 +29,14 @@ class ConfigIssue:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+
+    @classmethod
+    def at(cls, message: str, mark: Any) -> ConfigIssue:
+        """The problem at a source mark (anything with ``file``, ``line``, ``column``), or
+        unlocated when ``mark`` is None."""
+        if mark is None:
+            return cls(message)
+        return cls(message, mark.file, mark.line, mark.column)
 
     def render(self) -> str:
         where = ""

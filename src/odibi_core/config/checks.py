@@ -46,14 +46,7 @@ class _Checker:
 
     def add(self, message: str, path: tuple[Any, ...]) -> None:
         mark = self.map.at_path(self.data, path)
-        self.issues.append(
-            ConfigIssue(
-                message,
-                mark.file if mark else None,
-                mark.line if mark else None,
-                mark.column if mark else None,
-            )
-        )
+        self.issues.append(ConfigIssue.at(message, mark))
 
     def run(self) -> None:
         if self.engine not in self.registry.engines:

@@ -89,14 +89,7 @@ def pydantic_issues(
             if isinstance(value, str) and expected:
                 text += did_you_mean(value, [e.strip(" '") for e in _split_expected(expected)])
         issue_mark = source_map.at_path(root, full)
-        issues.append(
-            ConfigIssue(
-                text,
-                issue_mark.file if issue_mark else None,
-                issue_mark.line if issue_mark else None,
-                issue_mark.column if issue_mark else None,
-            )
-        )
+        issues.append(ConfigIssue.at(text, issue_mark))
     return issues
 
 

@@ -101,14 +101,7 @@ def _check_declared_secrets(data: dict[str, Any], source_map: SourceMap) -> list
             )
         if problem:
             mark = source_map.of(declared, i)
-            found.append(
-                ConfigIssue(
-                    problem,
-                    mark.file if mark else None,
-                    mark.line if mark else None,
-                    mark.column if mark else None,
-                )
-            )
+            found.append(ConfigIssue.at(problem, mark))
     return found
 
 
@@ -268,14 +261,7 @@ def _substitute_all(
 ) -> None:
     def report(container: Any, key: Any, message: str) -> None:
         mark = source_map.of(container, key)
-        issues.append(
-            ConfigIssue(
-                message,
-                mark.file if mark else None,
-                mark.line if mark else None,
-                mark.column if mark else None,
-            )
-        )
+        issues.append(ConfigIssue.at(message, mark))
 
     variables = data.get("vars")
     if isinstance(variables, dict):
