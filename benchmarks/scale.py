@@ -11,6 +11,7 @@ runs as a whole process, interleaved round by round, and reports wall time and p
 - ``polars``: the same in polars (only when polars is installed).
 
 Both tables of every variant are checked against each other (row counts, revenue sums).
+``--baseline REV`` adds ``ours_baseline``: ``odibi run`` with ``src/`` as of that revision.
 
     .venv/bin/python benchmarks/scale.py --sizes 1M --formats csv      # ~1 min
     .venv/bin/python benchmarks/scale.py --sizes 1M,10M --formats csv,parquet --repeat 3
@@ -176,10 +177,12 @@ def hand_polars(data: Path, out: Path, fmt: str) -> None:
     gold.write_delta(str(out / "gold"))
 
 
-def _measure(argv: list[str], cwd: Path) -> tuple[float, int]:
+def _measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one whole process."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or None
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     out, err = proc.communicate()
@@ -205,9 +208,11 @@ def _check(outs: dict[str, Path]) -> dict[str, object]:
     return {"same_tables": same, "tables": {k: list(v) for k, v in found.items()}}
 
 
-def run_size(rows: int, fmt: str, repeat: int, work: Path, data_root: Path) -> dict[str, object]:
+def run_size(
+    rows: int, fmt: str, repeat: int, work: Path, data_root: Path, baseline: Path | None
+) -> dict[str, object]:
     data = make_data(data_root, rows)
-    variants = ["ours", "duckdb"]
+    variants = ["ours", "duckdb"] + (["ours_baseline"] if baseline else [])
     try:
         import polars  # noqa: F401
 
@@ -222,12 +227,17 @@ def run_size(rows: int, fmt: str, repeat: int, work: Path, data_root: Path) -> d
             out = work / f"{variant}_{rows}_{fmt}"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
-            if variant == "ours":
+            env = None
+            if variant in ("ours", "ours_baseline"):
                 (out / "odibi.yaml").write_text(project_yaml(data, out, fmt))
                 argv = [str(ODIBI), "run", str(out / "odibi.yaml")]
+                if variant == "ours_baseline":  # the old src/ first on the path
+                    env = {**os.environ, "PYTHONPATH": str(baseline)}
+                    entry = "from odibi_core.cli.main import entry; entry()"
+                    argv = [sys.executable, "-c", entry, "run", str(out / "odibi.yaml")]
             else:
                 argv = [sys.executable, str(HERE), "--child", variant, str(data), str(out), fmt]
-            wall, rss = _measure(argv, out)
+            wall, rss = _measure(argv, out, env)
             timings[variant].append((wall, rss))
             last_out[variant] = out
             print(f"{rows} {fmt} {variant}: {wall:.1f} s, {rss / 2**20:.0f} MiB", file=sys.stderr)
@@ -243,6 +253,9 @@ def run_size(rows: int, fmt: str, repeat: int, work: Path, data_root: Path) -> d
     result["ratio_rss_ours_to_duckdb"] = round(
         ours["peak_rss_mib_median"] / max(base["peak_rss_mib_median"], 1), 2
     )
+    if baseline:
+        old = result["ours_baseline"]
+        result["speedup_ours_vs_baseline"] = round(old["wall_s_median"] / ours["wall_s_median"], 2)
     result.update(_check(last_out))
     return result
 
@@ -253,6 +266,7 @@ def main() -> None:
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds per size")
     parser.add_argument("--data-dir", default=None, help="where generated inputs are kept")
+    parser.add_argument("--baseline", help="also time odibi run with src/ as of this revision")
     parser.add_argument("--child", nargs=4, metavar=("VARIANT", "DATA", "OUT", "FORMAT"))
     args = parser.parse_args()
     if args.child:
@@ -262,11 +276,20 @@ def main() -> None:
     data_root = Path(args.data_dir or Path(tempfile.gettempdir()) / "odibi-scale-data")
     results = []
     with tempfile.TemporaryDirectory(prefix="odibi-scale-") as work:
+        baseline = None
+        if args.baseline:
+            sys.path.insert(0, str(HERE.parent))
+            from quality import export_src
+
+            baseline = export_src(args.baseline, Path(work))
         for size in args.sizes.split(","):
             for fmt in args.formats.split(","):
-                results.append(run_size(_size(size), fmt, args.repeat, Path(work), data_root))
+                results.append(
+                    run_size(_size(size), fmt, args.repeat, Path(work), data_root, baseline)
+                )
     targets = {"wall_ratio_10M": 1.3, "rss_ratio_10M": 1.5}
-    print(json.dumps({"cpus": os.cpu_count(), "targets": targets, "results": results}, indent=2))
+    report = {"cpus": os.cpu_count(), "baseline": args.baseline, "targets": targets}
+    print(json.dumps({**report, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
