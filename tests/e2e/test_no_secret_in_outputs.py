@@ -199,3 +199,25 @@ def test_scrubbing_never_damages_state_stories_or_definitions(odibi_project):
     by_node = {r["node_name"]: r["config_json"] for r in project.catalog("meta_nodes")}
     assert "${vars.region}.csv" in by_node["a"]
     assert '"path":"emea.csv"' in by_node["b"]
+
+
+def test_a_dry_run_plan_never_prints_a_secret(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+                project: dry
+                connections:
+                  raw: {type: local, base_path: "./tenants/${TENANT_TOKEN}"}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: n
+                        read: {connection: raw, format: csv, path: a.csv}
+                        write: {connection: raw, format: delta, path: "t/${TENANT_TOKEN}"}
+                """
+        }
+    )
+    run = project.run("--dry-run", env={"TENANT_TOKEN": "TenantSecret0016"})
+    assert run.exit_code == 0, run.output
+    assert "writes delta:t/***" in run.output and "tenants/***/a.csv" in run.output
+    assert "TenantSecret0016" not in run.output

@@ -191,8 +191,17 @@ def plan_project(
             PlannedNode(n, "load", "read back from its write target") for n in sorted(plan.load)
         ]
         rows += [PlannedNode(n, "skip", r) for n, r in plan.skip.items()]
-        planned[pipeline.pipeline] = rows
+        planned[pipeline.pipeline] = [_scrubbed(project, item) for item in rows]
     return planned
+
+
+def _scrubbed(project: ProjectConfig, item: PlannedNode) -> PlannedNode:
+    """Paths may carry secrets (a SAS in a URL, a tenant token in a folder)."""
+    scrub = project.secret_set.scrub
+    item.reads = scrub(item.reads) if item.reads else item.reads
+    item.writes = scrub(item.writes) if item.writes else item.writes
+    item.warnings = [scrub(w) for w in item.warnings]
+    return item
 
 
 def _check_exists(conn: Any, path: str | None, item: PlannedNode) -> None:
