@@ -195,10 +195,6 @@ class SecretSet:
         with self._lock:
             self._watched = list(connections)
 
-    def add(self, *values: str) -> None:
-        with self._lock:
-            self._static |= {v for v in values if isinstance(v, str) and _usable(v)}
-
     @property
     def values(self) -> set[str]:
         found = set(self._static)

@@ -104,7 +104,6 @@ def handle(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, options: Any) -> int:
     from odibi_core.runner.api import plan_project
-    from odibi_core.secrets import scrub_live
 
     planned = plan_project(args.config, options, args.env)
     for pipeline, nodes in planned.items():
@@ -119,9 +118,9 @@ def _dry_run(args: argparse.Namespace, options: Any) -> int:
                 )
                 if x
             )
-            print(scrub_live(f"  {item.action:<5} {item.name} {detail}".rstrip()))
+            print(f"  {item.action:<5} {item.name} {detail}".rstrip())  # scrubbed by the plan
             for warning in item.warnings:
-                print(scrub_live(f"        warning: {warning}"))
+                print(f"        warning: {warning}")
     print("dry run: nothing was read, written or recorded")
     return 0
 

@@ -83,7 +83,7 @@ class PandasEngine(Engine):
             raise NodeError(f"cannot read {where}: not found ({uri})", step="read") from None
         except Exception as exc:
             raise NodeError(
-                f"cannot read {where}: {_first_line(exc)}", step="read", retryable=_transient(exc)
+                f"cannot read {where}: {_first_line(exc)}", step="read", retryable=transient(exc)
             ) from exc
         if spec.filter:
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
@@ -165,7 +165,7 @@ class PandasEngine(Engine):
             raise
         except Exception as exc:
             raise NodeError(
-                f"cannot write {where}: {_first_line(exc)}", step="write", retryable=_transient(exc)
+                f"cannot write {where}: {_first_line(exc)}", step="write", retryable=transient(exc)
             ) from exc
 
     def _write_file(self, frame: pd.DataFrame, fmt: str, uri: str, spec: WriteConfig) -> None:
@@ -432,11 +432,6 @@ def _to_arrow(frame: pd.DataFrame) -> Any:
 
 def _dq(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
-
-
-def _transient(exc: BaseException) -> bool:
-    """Failures another attempt may not repeat (decided in one place: ``errors.transient``)."""
-    return transient(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -115,8 +115,7 @@ def _fail(ctx: RunContext, result: NodeResult, exc: BaseException) -> None:
     while root.__cause__ is not None:
         root = root.__cause__
     if root is not exc:  # e.g. the storage error beneath "cannot read ..."
-        first = (str(root).strip().splitlines() or [""])[0]
-        result.error_cause = ctx.scrub(f"{type(root).__name__}: {first}")[:500]
+        result.error_cause = ctx.scrub(brief(root))[:500]
 
 
 def _attempt(
