@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig, ProjectConfig
     from odibi_core.connections.base import Connection
     from odibi_core.engines.base import Engine
+    from odibi_core.io.format import Format
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
     from odibi_core.runner.node import NodeOutcome
@@ -55,6 +56,15 @@ hookspec = pluggy.HookspecMarker("odibi")
 def odibi_register_engines() -> list[type[Engine]]:
     """Return engine classes. Each has a class attribute ``name`` (``pandas``, ``spark`` ...) that
     projects select with the top-level ``engine`` key. Called once when plugins load."""
+
+
+@hookspec
+def odibi_register_formats() -> list[Format]:
+    """Return :class:`~odibi_core.io.format.Format` instances, each with a unique ``name`` (the
+    ``format:`` of ``read``/``write`` blocks). Engines that compute on Arrow (pandas, polars)
+    read and write every registered format through them: a format is written once for all of
+    them. Its ``write`` must honour each write mode as :mod:`odibi_core.io.modes` defines it
+    and leave the target as it was on failure. Called once when plugins load."""
 
 
 @hookspec

@@ -30,6 +30,8 @@ log = logging.getLogger("odibi.plugins")
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.engines.pandas_engine",
     "odibi_core.engines.spark_engine",
+    "odibi_core.engines.polars_engine",
+    "odibi_core.io.builtin",
     "odibi_core.connections.local",
     "odibi_core.connections.azure_adls",
     "odibi_core.transforms.builtin",
@@ -54,6 +56,7 @@ class Registry:
     """Everything plugins registered, by name."""
 
     engines: dict[str, Any] = field(default_factory=dict)
+    formats: dict[str, Any] = field(default_factory=dict)
     connection_types: dict[str, Any] = field(default_factory=dict)
     transforms: dict[tuple[str, str], Any] = field(default_factory=dict)
     assertion_types: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +72,7 @@ class Registry:
 # Registry hook → (Registry attribute, how to key one registered object).
 _REGISTRIES: dict[str, tuple[str, Any]] = {
     "odibi_register_engines": ("engines", lambda o: o.name),
+    "odibi_register_formats": ("formats", lambda o: o.name),
     "odibi_register_connection_types": ("connection_types", lambda o: o.type_name),
     "odibi_register_transforms": ("transforms", lambda o: (o.name, o.engine)),
     "odibi_register_assertion_types": ("assertion_types", lambda o: o.name),

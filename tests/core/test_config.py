@@ -515,7 +515,7 @@ def test_every_error_is_reported_in_one_pass(odibi_project: Make) -> None:
             "odibi.yaml",
             2,
             1,
-            "unknown engine 'pandass'; installed: pandas, spark (did you mean 'pandas'?)",
+            "unknown engine 'pandass'; installed: pandas, polars, spark (did you mean 'pandas'?)",
         ),
         (
             "odibi.yaml",

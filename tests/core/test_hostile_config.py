@@ -169,7 +169,7 @@ def test_an_empty_sql_file_fails_its_node_in_one_line(odibi_project: Make) -> No
             "'nrow' is not an option of pandas.read_csv (did you mean 'nrows'?)",
         ),
         ("read", "{chunksize: 10}", "'chunksize' is not supported: odibi reads whole files"),
-        ("write", "{index: true}", "'index' is set by the pandas engine itself"),
+        ("write", "{index: true}", "'index' is set by odibi itself"),
     ],
 )
 def test_pandas_options_are_checked(
@@ -199,7 +199,7 @@ def test_delta_options_on_pandas_are_the_ones_it_uses(odibi_project: Make) -> No
     run = odibi_project({"odibi.yaml": text}).odibi("validate", "{config}")
     assert run.exit_code == 2
     assert (
-        "read.options: 'versoin' is not an option of delta reads on the pandas engine "
+        "read.options: 'versoin' is not an option of delta reads "
         "(it takes: as_of_version, timestampAsOf, version, versionAsOf) (did you mean 'version'?)"
     ) in run.stderr
 

@@ -1,6 +1,6 @@
-"""The same built-in transform on the same data gives the same rows, in the same order, on the
-pandas engine (DuckDB) and on the Spark engine (Spark SQL): a project moves from a laptop to a
-cluster unchanged. Spark runs locally, for real."""
+"""The same built-in transform or operation on the same data gives the same rows, in the same
+order, on the pandas and polars engines (DuckDB) and on the Spark engine (Spark SQL): a project
+moves from a laptop to a cluster unchanged. Spark runs locally, for real."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 
 from odibi_core.config.models import NodeConfig, ProjectConfig
 from odibi_core.engines.pandas_engine import PandasEngine
+from odibi_core.engines.polars_engine import PolarsEngine
+from odibi_core.errors import NodeError
+from odibi_core.transforms import operations
 from odibi_core.transforms.columns import (
     cast_columns,
     clean_text,
@@ -103,71 +106,117 @@ def engines():
     from odibi_core.engines.spark_engine import SparkEngine
 
     project = ProjectConfig(project="parity")
-    pandas_engine, spark_engine = PandasEngine(project), SparkEngine(project)
-    yield pandas_engine, spark_engine
-    pandas_engine.close()
-    spark_engine.close()
+    made = {"pandas": PandasEngine(project), "polars": PolarsEngine(project)}
+    made["spark"] = SparkEngine(project)
+    yield made
+    for engine in made.values():
+        engine.close()
 
 
-def _run(engine: Any, t: Transform, params: dict[str, Any], on_spark: bool) -> pd.DataFrame:
+def _frames(engine: Any, frames: dict[str, pd.DataFrame], kinds: dict[str, str]) -> dict[str, Any]:
+    """The same values as each engine's frames: nulls as nulls (not NaN), the same types."""
+    if engine.name == "pandas":
+        return frames
+    if engine.name == "polars":
+        import polars as pl
+
+        return {n: pl.from_pandas(f, nan_to_null=True) for n, f in frames.items()}
+    return {
+        name: engine.spark.createDataFrame(
+            [tuple(_plain(v) for v in row) for row in f.itertuples(index=False)],
+            SCHEMAS[kinds[name]],
+        )
+        for name, f in frames.items()
+    }
+
+
+def _pandas(engine: Any, frame: Any) -> pd.DataFrame:
+    if engine.name == "spark":
+        return frame.toPandas()
+    return frame if engine.name == "pandas" else frame.to_pandas()
+
+
+def _run(engine: Any, t: Transform, params: dict[str, Any]) -> pd.DataFrame:
     frames = {
         "df": pd.DataFrame(ORDERS if t is join else PEOPLE),
         "customers": pd.DataFrame(CUSTOMERS),
         "more": pd.DataFrame({k: v[:2] for k, v in PEOPLE.items()}),
     }
-    if on_spark:  # from the same values, nulls as nulls (not NaN) and the same column types
-        frames = {
-            name: engine.spark.createDataFrame(
-                [tuple(_plain(v) for v in row) for row in f.itertuples(index=False)],
-                SCHEMAS[name if name != "df" else ("orders" if t is join else "people")],
-            )
-            for name, f in frames.items()
-        }
+    kinds = {"df": "orders" if t is join else "people", "customers": "customers", "more": "more"}
+    frames = _frames(engine, frames, kinds)
     df = frames.pop("df")
     node = NodeConfig(name="n", depends_on=list(frames))
     result = t(TransformContext(engine=engine, node=node, tables=frames), df, params)
-    return result.toPandas() if on_spark else result
+    return _pandas(engine, result)
 
 
+OTHERS = ("polars", "spark")
+
+
+@pytest.mark.parametrize("other", OTHERS)
 @pytest.mark.parametrize(("label", "t", "params"), CASES, ids=[c[0] for c in CASES])
-def test_a_transform_gives_the_same_rows_on_both_engines(engines, label, t, params):
-    pandas_engine, spark_engine = engines
-    on_pandas = _run(pandas_engine, t, params, on_spark=False)
-    on_spark = _run(spark_engine, t, params, on_spark=True)
-    assert list(on_spark.columns) == list(on_pandas.columns)
-    assert _rows(on_spark) == _rows(on_pandas)
+def test_a_transform_gives_the_same_rows_on_every_engine(engines, label, t, params, other):
+    on_pandas = _run(engines["pandas"], t, params)
+    on_other = _run(engines[other], t, params)
+    assert list(on_other.columns) == list(on_pandas.columns)
+    assert _rows(on_other) == _rows(on_pandas)
 
 
 OPERATIONS = [
     ("drop_duplicates", {"subset": ["id"]}),
     ("drop_duplicates", {"subset": "id", "keep": "last"}),
     ("drop_duplicates", {"subset": ["id"], "keep": False}),
+    ("drop_duplicates", {}),
     ("sort", {"by": "score", "ascending": False}),
     ("sort", {"by": ["score"], "na_position": "first"}),
     ("fillna", {"value": {"score": 0.0, "name": "?"}}),
     ("rename", {"columns": {"name": "who"}}),
     ("drop", {"columns": ["score"]}),
+    ("deduplicate", {"keys": ["id"], "order_by": "updated DESC"}),  # a transformer by name
 ]
 
 
+def _operate(engine: Any, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    from odibi_core.transforms.rows import deduplicate
+
+    people = _frames(engine, {"df": pd.DataFrame(PEOPLE)}, {"df": "people"})["df"]
+    ctx = TransformContext(engine=engine, node=NodeConfig(name="n"))
+    found = {"deduplicate": deduplicate}.get
+    return _pandas(engine, operations.run(ctx, name, params, people, found))
+
+
+@pytest.mark.parametrize("other", OTHERS)
 @pytest.mark.parametrize(("name", "params"), OPERATIONS, ids=[str(o) for o in OPERATIONS])
-def test_an_operation_gives_the_same_rows_on_both_engines(engines, name, params):
-    pandas_engine, spark_engine = engines
+def test_an_operation_gives_the_same_rows_on_every_engine(engines, name, params, other):
+    on_pandas = _operate(engines["pandas"], name, params)
+    on_other = _operate(engines[other], name, params)
+    assert list(on_other.columns) == list(on_pandas.columns)
+    assert _rows(on_other) == _rows(on_pandas)
+
+
+def test_operations_keep_pandas_meaning(engines):
+    """Checked against pandas itself: the operations are pandas' methods, run as SQL."""
     people = pd.DataFrame(PEOPLE)
-    spark_people = spark_engine.spark.createDataFrame(
-        [tuple(_plain(v) for v in row) for row in people.itertuples(index=False)],
-        SCHEMAS["people"],
-    )
-    on_pandas = pandas_engine.operation(name, params, people)
-    on_spark = spark_engine.operation(name, params, spark_people).toPandas()
-    assert list(on_spark.columns) == list(on_pandas.columns)
-    assert _rows(on_spark) == _rows(on_pandas)
+    for name, params in OPERATIONS[:9]:
+        expected = getattr(people, "sort_values" if name == "sort" else name)(**params)
+        got = _operate(engines["pandas"], name, params)
+        assert _rows(got) == _rows(expected.reset_index(drop=True)), (name, params)
 
 
-def test_a_parameter_spark_cannot_honour_is_an_error(engines):
-    from odibi_core.errors import NodeError
+@pytest.mark.parametrize("engine", ["pandas", *OTHERS])
+def test_sample_keeps_a_seeded_share_of_rows_in_input_order(engines, engine):
+    """Which rows a seed picks depends on the engine (its hash and row numbering), as with
+    Spark's own sampling; on each engine a seed picks the same rows every time."""
+    people = _rows(pd.DataFrame(PEOPLE))
+    picked = _rows(_operate(engines[engine], "sample", {"frac": 0.5, "random_state": 7}))
+    assert picked == _rows(_operate(engines[engine], "sample", {"frac": 0.5, "random_state": 7}))
+    assert picked == [row for row in people if row in picked]  # a subset, in order
+    assert _rows(_operate(engines[engine], "sample", {"frac": 1.0})) == people
+    assert _rows(_operate(engines[engine], "sample", {"frac": 0.0})) == []
 
-    _, spark_engine = engines
-    frame = spark_engine.spark.createDataFrame([(1,)], "id bigint")
+
+def test_a_parameter_no_engine_can_honour_is_an_error(engines):
+    ctx = TransformContext(engine=engines["spark"], node=NodeConfig(name="n"))
+    frame = engines["spark"].spark.createDataFrame([(1,)], "id bigint")
     with pytest.raises(NodeError, match="not ignore_index"):
-        spark_engine.operation("drop_duplicates", {"ignore_index": True}, frame)
+        operations.run(ctx, "drop_duplicates", {"ignore_index": True}, frame)

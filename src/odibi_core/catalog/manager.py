@@ -214,23 +214,20 @@ class Catalog:
             return
         from deltalake import DeltaTable
 
+        from odibi_core.io.delta import merge
+
         data = self._arrow(CatalogRows(table, rows))
         uri = self.table_uri(table)
         self._ensure(table, data.schema, t.partitioning(table, self.partition_by_date))
-        predicate = " AND ".join(f"t.{k} = s.{k}" for k in t.KEYS[table])
+        delete = None
+        if replace_partition is not None:
+            column, value = replace_partition
+            quoted = value.replace("'", "''")
+            delete = f"t.{column} = '{quoted}'"
 
         def commit() -> None:
-            dt = DeltaTable(uri, storage_options=self.storage_options)
-            merge = (
-                dt.merge(data, predicate=predicate, source_alias="s", target_alias="t")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-            )
-            if replace_partition is not None:
-                column, value = replace_partition
-                quoted = value.replace("'", "''")
-                merge = merge.when_not_matched_by_source_delete(f"t.{column} = '{quoted}'")
-            merge.execute()
+            table_handle = DeltaTable(uri, storage_options=self.storage_options)
+            merge(table_handle, data, list(t.KEYS[table]), update=True, delete_unmatched=delete)
 
         _with_retry(commit)
         self.cache.invalidate(table)

@@ -15,6 +15,7 @@ from odibi_core.config.errors import describe, did_you_mean, pydantic_issues
 from odibi_core.config.models import ReadConfig, WriteConfig
 from odibi_core.config.source_map import SourceMap
 from odibi_core.errors import ConfigIssue
+from odibi_core.transforms import operations
 
 if TYPE_CHECKING:
     from odibi_core.plugin_manager import Registry
@@ -163,7 +164,7 @@ class _Checker:
                 continue
             if "connection" in spec:
                 self.check_connection_ref(spec["connection"], (*path, block, "connection"))
-            formats = getattr(engine, f"{block}_formats", None)
+            formats = self.formats(engine, block)
             fmt = spec.get("format")
             if formats and isinstance(fmt, str) and fmt.lower() not in formats:
                 self.add(
@@ -186,13 +187,14 @@ class _Checker:
             )
         transform = node.get("transform")
         steps = transform.get("steps") if isinstance(transform, dict) else None
-        operations = getattr(engine, "operations", None)
+        registry = self.registry
+        transforms = registry.transform_names(self.engine) + registry.transform_names("any")
         for k, step in enumerate(steps if isinstance(steps, list) else []):
             op = step.get("operation") if isinstance(step, dict) else None
-            if operations and isinstance(op, str) and op not in operations:
+            if isinstance(op, str) and op not in operations.NAMES and op not in transforms:
                 self.add(
-                    f"unknown operation '{op}' for the {self.engine} engine "
-                    f"({', '.join(sorted(operations))})" + did_you_mean(op, operations),
+                    f"unknown operation '{op}' (pandas' {', '.join(sorted(operations.NAMES))}, "
+                    "or a transformer)" + did_you_mean(op, [*operations.NAMES, *transforms]),
                     (*path, "transform", "steps", k, "operation"),
                 )
             if isinstance(step, dict) and isinstance(step.get("function"), str):
@@ -208,6 +210,16 @@ class _Checker:
                     self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         return valid
 
+    def formats(self, engine: Any, block: str) -> frozenset[str]:
+        """The formats ``block`` may name on ``engine``: its own, or the IO layer's."""
+        if engine is None:
+            return frozenset()
+        own = getattr(engine, f"{block}_formats", None)
+        if own is not None:
+            return frozenset(own)
+        can = "reads" if block == "read" else "writes"
+        return frozenset(n for n, f in self.registry.formats.items() if getattr(f, can, True))
+
     def check_options(
         self, engine: Any, block: str, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> None:
@@ -218,7 +230,11 @@ class _Checker:
         named = {k: v for k, v in options.items() if isinstance(k, str | int | float)}
         named = {k: v for k, v in named.items() if not isinstance(k, bool)}
         keys = _BLOCK_KEYS[block]
-        for name, message in engine.option_problems(block, {**spec, "options": named}):
+        owner = engine
+        if getattr(engine, f"{block}_formats", None) is None:  # the IO layer's formats
+            owner = self.registry.formats.get(str(spec.get("format", "")).lower())
+        problems = owner.option_problems(block, {**spec, "options": named}) if owner else []
+        for name, message in problems:
             if name in keys:
                 message += f" ('{name}' is a key of {block} itself: move it out of options)"
             self.add(

@@ -10,10 +10,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
     from odibi_core.connections.base import Connection
+    from odibi_core.io.format import Format
 
 
 class Engine(ABC):
-    """Reads, transforms and writes frames of one kind (pandas DataFrames, Spark DataFrames...).
+    """Computes on frames of one kind (pandas DataFrames, polars DataFrames, Spark DataFrames).
+
+    An engine only computes: SQL, counts, schemas, samples, conversion to and from Arrow.
+    Reading and writing go through the IO layer (:mod:`odibi_core.io`), which hands Arrow in
+    and out, so every registered format works on every engine at once; an engine whose data
+    must not pass through this process (Spark) overrides ``read``/``write`` and names the
+    formats it serves in ``read_formats``/``write_formats``.
 
     Methods that fail because of user data or config raise :class:`odibi_core.NodeError` with a
     message naming the file, table or SQL (``retryable=True`` when another attempt may pass);
@@ -21,41 +28,57 @@ class Engine(ABC):
     """
 
     name: ClassVar[str]
-    #: Formats ``read``/``write`` accept; ``odibi validate`` checks projects against them.
-    read_formats: ClassVar[frozenset[str]] = frozenset()
-    write_formats: ClassVar[frozenset[str]] = frozenset()
-    #: Names of ``{operation: ...}`` steps.
-    operations: ClassVar[frozenset[str]] = frozenset()
+    #: Formats ``read``/``write`` accept, for an engine with readers of its own; None (the
+    #: default): every format registered with the IO layer.
+    read_formats: ClassVar[frozenset[str] | None] = None
+    write_formats: ClassVar[frozenset[str] | None] = None
 
-    def __init__(self, project: ProjectConfig):
+    def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
         self.project = project
+        if formats is None:
+            from odibi_core.io.builtin import FORMATS
+
+            formats = {f.name: f for f in FORMATS}
+        self.formats: Mapping[str, Format] = formats
 
     @classmethod
     def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         """``(option, message)`` for each of ``spec['options']`` this engine would not take;
-        ``spec`` is a raw ``read`` or ``write`` block (``block``) with a known format.
-        Called by ``odibi validate`` for blocks with options: keep it quick, and import
-        heavy libraries only when they are needed."""
+        ``spec`` is a raw ``read`` or ``write`` block (``block``) with a known format. Only
+        for engines with readers of their own: the IO layer's formats check their options.
+        Called by ``odibi validate``: keep it quick, import heavy libraries only if needed."""
         return []
 
-    @abstractmethod
     def read(self, spec: ReadConfig, connection: Connection) -> Any:
-        """Read ``spec`` through ``connection`` into a frame."""
+        """Read ``spec`` through ``connection`` into a frame (``filter`` applied)."""
+        from odibi_core import io
 
-    @abstractmethod
+        frame = self.from_arrow(io.read(self.formats, spec, connection))
+        if spec.filter:
+            frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
+        return frame
+
     def write(self, frame: Any, spec: WriteConfig, connection: Connection) -> Any:
-        """Write atomically: on failure the target is left as it was. Keyed modes call
-        :func:`odibi_core.engines.unique_keys.require_unique_keys` before anything else.
-        Returns None, or the frame dependants should use instead (a lazy engine's frame that
-        read the files the write replaced must be computed first)."""
+        """Write atomically: on failure the target is left as it was (the rules of each mode
+        are :mod:`odibi_core.io.modes`'). Returns None, or the frame dependants should use
+        instead (a lazy engine's frame that read the files the write replaced must be
+        computed first)."""
+        from odibi_core import io
+
+        io.write(self.formats, self.to_arrow(frame), spec, connection)
+        return None
+
+    def to_arrow(self, frame: Any) -> Any:
+        """``frame`` as a ``pyarrow.Table``."""
+        raise NotImplementedError(f"the {self.name} engine does not convert to Arrow")
+
+    def from_arrow(self, table: Any) -> Any:
+        """A ``pyarrow.Table`` as this engine's frame."""
+        raise NotImplementedError(f"the {self.name} engine does not convert from Arrow")
 
     @abstractmethod
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
         """Run SQL where each entry of ``tables`` is visible by its name."""
-
-    @abstractmethod
-    def operation(self, name: str, params: Mapping[str, Any], frame: Any) -> Any:
-        """Apply a named built-in operation (``drop_duplicates``, ``fillna``, ``drop``...)."""
 
     @abstractmethod
     def count(self, frame: Any) -> int: ...
@@ -68,13 +91,19 @@ class Engine(ABC):
     def sample(self, frame: Any, n: int) -> list[dict[str, Any]]:
         """Up to ``n`` rows as JSON-safe dicts."""
 
-    @abstractmethod
     def max_value(self, frame: Any, column: str) -> Any:
         """The JSON-safe maximum of ``column`` (None when empty): a high-water mark."""
+        from odibi_core.engines import marks
 
-    @abstractmethod
+        return marks.max_value(marks.column(self.to_arrow(frame), column))
+
     def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
         """Rows whose ``column`` is greater than (or equal to) ``value``."""
+        from odibi_core.engines import marks
+
+        table = self.to_arrow(frame)
+        mask = marks.newer(marks.column(table, column), value, inclusive)
+        return self.from_arrow(table.filter(mask))
 
     def row_position(self) -> str:
         """An SQL expression numbering a table's rows in the order they come (increasing, not

@@ -1,4 +1,4 @@
-"""Arrow → pandas with the types DuckDB's ``.df()`` gives, at Arrow's speed.
+"""Arrow ↔ pandas: to pandas with the types DuckDB's ``.df()`` gives, at Arrow's speed.
 
 DuckDB's ``.df()`` turns every string into a Python object that pandas 3 then rebuilds into
 Arrow strings: most of a SQL step's time on string-heavy data. Going through Arrow is several
@@ -43,6 +43,28 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     for i in intervals:
         frame.isetitem(i, _timedeltas(columns[i]))
     return frame
+
+
+def from_pandas(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow, without its index. A column of mixed Python objects (text and
+    numbers, as a CSV column can be) becomes text, as it would be written."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        fixed = frame.copy(deep=False)
+        for name in fixed.columns:
+            if fixed[name].dtype == object:
+                try:
+                    pa.array(fixed[name], from_pandas=True)
+                except (pa.ArrowTypeError, pa.ArrowInvalid):
+                    fixed[name] = fixed[name].map(_text, na_action="ignore")
+        return pa.Table.from_pandas(fixed, preserve_index=False)
+
+
+def _text(value: Any) -> Any:
+    return value if isinstance(value, str) else str(value)
 
 
 def _nullable_dtype(kind: pa.DataType) -> Any:

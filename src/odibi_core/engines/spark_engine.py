@@ -22,40 +22,30 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
-from odibi_core.engines.files import replace_path
-from odibi_core.engines.unique_keys import require_unique_keys
 from odibi_core.errors import NodeError, SQLError, transient
+from odibi_core.io import modes
+from odibi_core.io.files import replace_path
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
     from odibi_core.connections.base import Connection
+    from odibi_core.io.format import Format
 
 FILE_FORMATS = ("csv", "parquet", "json")
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
-
-#: What each operation takes (pandas' names).
-OPERATION_PARAMS: dict[str, set[str]] = {
-    "drop_duplicates": {"subset", "keep"},
-    "fillna": {"value"},
-    "drop": {"columns", "labels"},
-    "rename": {"columns"},
-    "sort": {"by", "ascending", "na_position"},
-    "sample": {"frac", "random_state"},
-}
 
 
 class SparkEngine(Engine):
     name = "spark"
     read_formats = frozenset({*FILE_FORMATS, "delta"})
     write_formats = frozenset({*FILE_FORMATS, "delta"})
-    operations = frozenset(OPERATION_PARAMS)
 
     @classmethod
     def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         return _option_problems(block, spec)
 
-    def __init__(self, project: ProjectConfig):
-        super().__init__(project)
+    def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
+        super().__init__(project, formats)
         self._spark: Any = None
         self._lock = threading.Lock()
         self._cached: list[Any] = []
@@ -108,7 +98,6 @@ class SparkEngine(Engine):
         uri = connection.uri(spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
         with _spark_errors(f"cannot write {where}", "write"):
-            require_unique_keys(self, frame, spec)  # before anything is read or written
             if fmt == "delta":  # readers of older versions keep their files
                 self._write_delta(frame, uri, spec)
                 return None
@@ -119,9 +108,8 @@ class SparkEngine(Engine):
 
         exists = DeltaTable.isDeltaTable(self.spark, uri)
         if spec.mode in ("upsert", "append_once") and exists:
-            keys = spec.keys
-            # Null keys match each other, as in file upserts (and on pandas).
-            condition = " AND ".join(f"t.{_q(k)} <=> s.{_q(k)}" for k in keys)
+            modes.require_target_keys(spec, DeltaTable.forPath(self.spark, uri).toDF().columns)
+            condition = modes.key_match(spec.keys, _q)
             merge = (
                 DeltaTable.forPath(self.spark, uri).alias("t").merge(frame.alias("s"), condition)
             )
@@ -155,7 +143,7 @@ class SparkEngine(Engine):
                 .options(**_read_back(fmt, spec))
                 .load(uri)
             )
-            frame = _combine(existing, frame, spec)
+            frame = self._combine(existing, frame, spec)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         writer = frame.write.format(fmt).mode("overwrite").options(**_writer_options(spec))
         if fmt == "csv":
@@ -171,6 +159,14 @@ class SparkEngine(Engine):
             if tmp.exists():
                 shutil.rmtree(tmp)
         return computed
+
+    def _combine(self, existing: Any, incoming: Any, spec: WriteConfig) -> Any:
+        if spec.mode in modes.KEYED_MODES:
+            modes.require_target_keys(spec, existing.columns)
+        query = modes.combine_sql(
+            spec.mode, spec.keys, existing.columns, incoming.columns, _q, self.row_position()
+        )
+        return self.sql(query, {"existing": existing, "incoming": incoming})
 
     # ------------------------------------------------------------ transform
 
@@ -192,39 +188,6 @@ class SparkEngine(Engine):
             finally:
                 for name in tables:
                     self.spark.catalog.dropTempView(name)
-
-    def operation(self, name: str, params: Mapping[str, Any], frame: Any) -> Any:
-        """The pandas engine's operations with pandas' parameters and results (rows kept in
-        input order, nulls sorted last); a parameter Spark cannot honour is an error."""
-        p = dict(params)
-        accepted = OPERATION_PARAMS.get(name)
-        if accepted is None:
-            raise NodeError(
-                f"unknown operation '{name}'; known: {', '.join(sorted(self.operations))}",
-                step="operation",
-            )
-        unknown = sorted(set(p) - accepted)
-        if unknown:
-            raise NodeError(
-                f"operation '{name}' on spark takes {', '.join(sorted(accepted))}; "
-                f"not {', '.join(unknown)}",
-                step="operation",
-            )
-        with _spark_errors(f"operation '{name}' failed", "operation"):
-            if name == "drop_duplicates":
-                return _drop_duplicates(frame, p.get("subset"), p.get("keep", "first"))
-            if name == "fillna":
-                return frame.fillna(p.get("value"))
-            if name == "drop":
-                columns = p.get("columns", p.get("labels", []))
-                return frame.drop(*([columns] if isinstance(columns, str) else columns))
-            if name == "rename":
-                return frame.withColumnsRenamed(dict(p.get("columns", {})))
-            if name == "sort":
-                return _sort(frame, p.get("by", []), p.get("ascending", True), p)
-            if "frac" not in p:
-                raise NodeError("operation 'sample' on spark needs 'frac'", step="operation")
-            return frame.sample(fraction=float(p["frac"]), seed=p.get("random_state"))
 
     # ------------------------------------------------------------ inspect
 
@@ -399,77 +362,6 @@ def _reads_from(frame: Any, target: Path) -> bool:
     except Exception:  # not a plan over files
         return False
     return any(f == prefix or f.startswith(prefix + "/") for f in files)
-
-
-def _require_columns(
-    frame: Any, keys: list[str], what: str = "upsert", step: str = "write"
-) -> None:
-    missing = [k for k in keys if k not in frame.columns]
-    if missing:
-        raise NodeError(f"{what} key column(s) {missing} not in the data", step=step)
-
-
-def _combine(existing: Any, new: Any, spec: WriteConfig) -> Any:
-    if spec.mode in ("upsert", "append_once"):
-        keys = spec.keys
-        _require_columns(new, keys)
-        _require_columns(existing, keys)
-        if spec.mode == "upsert":
-            return _without_keys_of(existing, new, keys).unionByName(new, allowMissingColumns=True)
-        fresh = _without_keys_of(new, existing, keys)
-        return existing.unionByName(fresh, allowMissingColumns=True)
-    return existing.unionByName(new, allowMissingColumns=True)
-
-
-def _without_keys_of(frame: Any, other: Any, keys: list[str]) -> Any:
-    """Rows of ``frame`` whose keys ``other`` lacks; null keys match each other, as on pandas."""
-    from functools import reduce
-
-    right = other.select(*[other[k].alias(f"__odibi_key_{i}") for i, k in enumerate(keys)])
-    condition = reduce(
-        lambda a, b: a & b,
-        [frame[k].eqNullSafe(right[f"__odibi_key_{i}"]) for i, k in enumerate(keys)],
-    )
-    return frame.join(right, on=condition, how="left_anti")
-
-
-def _drop_duplicates(frame: Any, subset: Any, keep: Any) -> Any:
-    """pandas' ``drop_duplicates``: the first (or last) row of each group in input order, or
-    (``keep: false``) only rows without duplicates; the result keeps input order."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    if keep not in ("first", "last", False):
-        raise NodeError("drop_duplicates: keep is 'first', 'last' or false", step="operation")
-    keys = [subset] if isinstance(subset, str) else list(subset or frame.columns)
-    _require_columns(frame, keys, "drop_duplicates", "operation")
-    pos, mark = "__odibi_pos", "__odibi_mark"
-    numbered = frame.withColumn(pos, F.monotonically_increasing_id())
-    group = Window.partitionBy(*[F.col(_q(k)) for k in keys])
-    if keep is False:
-        marked = numbered.withColumn(mark, F.count(F.lit(1)).over(group))
-    else:
-        order = F.col(pos).asc() if keep == "first" else F.col(pos).desc()
-        marked = numbered.withColumn(mark, F.row_number().over(group.orderBy(order)))
-    return marked.filter(F.col(mark) == 1).orderBy(pos).drop(pos, mark)
-
-
-def _sort(frame: Any, by: Any, ascending: Any, params: dict[str, Any]) -> Any:
-    from pyspark.sql import functions as F
-
-    columns = [by] if isinstance(by, str) else list(by)
-    orders = ascending if isinstance(ascending, list) else [ascending] * len(columns)
-    if len(orders) != len(columns):
-        raise NodeError("sort: ascending needs one value per column in by", step="operation")
-    nulls_first = params.get("na_position", "last") == "first"
-    keys = []
-    for column, up in zip(columns, orders, strict=True):
-        col = F.col(_q(column))
-        if up:
-            keys.append(col.asc_nulls_first() if nulls_first else col.asc_nulls_last())
-        else:
-            keys.append(col.desc_nulls_first() if nulls_first else col.desc_nulls_last())
-    return frame.orderBy(*keys)
 
 
 def _q(identifier: str) -> str:

@@ -115,7 +115,7 @@ def run_project(
     )
     connections = build_connections(project, manager.registry)
     project.secret_set.watch(connections.values())
-    engine = manager.registry.engines[project.engine](project)
+    engine = manager.registry.engines[project.engine](project, formats=manager.registry.formats)
     catalog = Catalog.for_project(project, connections)
     results = []
     try:

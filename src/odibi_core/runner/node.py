@@ -15,6 +15,7 @@ from odibi_core.runner import incremental
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
 from odibi_core.runner.write import write_output
+from odibi_core.transforms import operations
 from odibi_core.transforms.registry import TransformContext
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def _attempt(
             result.steps.append(f"function {name}")
         else:
             op = step.operation or ""
-            frame = _step(node, label, engine.operation, op, step.params, frame)
+            frame = _step(node, label, _operation, ctx, tctx, op, step.params, frame)
             result.steps.append(f"operation {op}")
     result.sql = list(tctx.executed_sql)
     if frame is None:
@@ -257,6 +258,19 @@ def _transform(
         raise
     except Exception as exc:  # the transform's own code: name it, and the exception's type
         raise plugin_failure(f"transform '{name}'", exc, getattr(found, "func", found)) from exc
+
+
+def _operation(
+    ctx: RunContext, tctx: TransformContext, name: str, params: Mapping[str, Any], frame: Any
+) -> Any:
+    registry = ctx.plugins.registry
+    return operations.run(
+        tctx,
+        name,
+        params,
+        frame,
+        lambda n: registry.transform(n, ctx.engine.name) or registry.transform(n, "any"),
+    )
 
 
 def _step(node: NodeConfig, label: str, func: Callable[..., Any], *args: Any) -> Any:

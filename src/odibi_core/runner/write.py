@@ -1,4 +1,5 @@
-"""A node's write phase: what an empty output may do to its target, then the engine's write.
+"""A node's write phase: what an empty output may do to its target, a keyed write's batch
+checked for repeated keys, then the engine's write.
 
 An output of 0 rows is sometimes right (a day without orders) and sometimes a broken source
 (a header-only export). Appending or merging nothing changes nothing, but an overwrite would
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core.config.models import ReadConfig
 from odibi_core.errors import NodeError
+from odibi_core.io import modes
 
 if TYPE_CHECKING:
     from odibi_core.config.models import WriteConfig
@@ -45,6 +47,7 @@ def write_output(ctx: RunContext, spec: WriteConfig, frame: Any, result: NodeRes
                 "or skip to keep the rows)",
                 step="write",
             )
+    modes.require_unique_keys(engine, frame, spec)  # before anything is read or written
     written = engine.write(frame, spec, conn)
     result.rows_written = result.rows_out
     result.steps.append(f"write {spec.format} {spec.target} ({spec.mode})")

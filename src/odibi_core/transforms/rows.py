@@ -6,7 +6,7 @@ heavy is imported here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -75,6 +75,7 @@ def deduplicate(
 class SortParams(_Params):
     by: list[str] = Field(min_length=1)
     ascending: bool | list[bool] = True
+    nulls: Literal["first", "last"] = "last"
 
     @field_validator("by", mode="before")
     @classmethod
@@ -91,14 +92,20 @@ class SortParams(_Params):
 
 
 @transform("sort", params=SortParams)
-def sort(ctx: TransformContext, df: Any, by: list[str], ascending: bool | list[bool] = True) -> Any:
-    """Sort rows by columns (nulls last; ties keep input order)."""
+def sort(
+    ctx: TransformContext,
+    df: Any,
+    by: list[str],
+    ascending: bool | list[bool] = True,
+    nulls: str = "last",
+) -> Any:
+    """Sort rows by columns (nulls last unless ``nulls: first``; ties keep input order)."""
     have = _columns(ctx, df)
     _check_columns(ctx, "sort", by, have, "sort column")
     directions = ascending if isinstance(ascending, list) else [ascending] * len(by)
     q = ctx.quote
     keys = [
-        f"{q(c)} {'ASC' if asc else 'DESC'} NULLS LAST"
+        f"{q(c)} {'ASC' if asc else 'DESC'} NULLS {nulls.upper()}"
         for c, asc in zip(by, directions, strict=True)
     ]
     query = (

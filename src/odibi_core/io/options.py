@@ -1,6 +1,6 @@
-"""Which ``read``/``write`` options the pandas engine takes, for ``odibi validate``.
+"""Which ``read``/``write`` options the file formats take, for ``odibi validate``.
 
-The names come from the signatures of the functions the engine hands ``options`` to, so they
+The names come from the signatures of the functions the formats hand ``options`` to, so they
 follow the installed pandas and pyarrow. Those libraries are imported only when a project
 gives options and the names of their installed versions are not cached yet.
 """
@@ -19,20 +19,16 @@ from typing import Any, TypeGuard
 from odibi_core.config.errors import did_you_mean
 
 #: Where the engine passes a format's options: (module, function, the arguments its caller
-#: fills in). pandas hands parquet options on to pyarrow (``read_table``; ``write_table`` and
-#: its ``ParquetWriter``, or ``write_to_dataset`` and ``write_dataset`` when partitioned).
+#: fills in). Parquet goes to pyarrow (``read_table``; ``write_table`` and its
+#: ``ParquetWriter``, or ``write_to_dataset`` and ``write_dataset`` when partitioned).
 _TARGETS: dict[tuple[str, str], tuple[tuple[str, str, frozenset[str]], ...]] = {
     ("read", "csv"): (("pandas", "read_csv", frozenset({"filepath_or_buffer"})),),
     ("read", "json"): (("pandas", "read_json", frozenset({"path_or_buf"})),),
-    ("read", "parquet"): (
-        ("pandas", "read_parquet", frozenset({"path"})),
-        ("pyarrow.parquet", "read_table", frozenset({"source"})),
-    ),
+    ("read", "parquet"): (("pyarrow.parquet", "read_table", frozenset({"source"})),),
     ("read", "delta"): (),
     ("write", "csv"): (("pandas", "DataFrame.to_csv", frozenset({"path_or_buf"})),),
     ("write", "json"): (("pandas", "DataFrame.to_json", frozenset({"path_or_buf"})),),
     ("write", "parquet"): (
-        ("pandas", "DataFrame.to_parquet", frozenset({"path"})),
         ("pyarrow.parquet", "write_table", frozenset({"table", "where"})),
         ("pyarrow.parquet", "ParquetWriter.__init__", frozenset({"where", "schema"})),
         ("pyarrow.parquet", "write_to_dataset", frozenset({"table", "root_path"})),
@@ -41,15 +37,15 @@ _TARGETS: dict[tuple[str, str], tuple[tuple[str, str, frozenset[str]], ...]] = {
     ("write", "delta"): (),
 }
 
-#: Arguments the engine passes itself (``index=False``...): an option of the same name would
-#: be given twice. Keep in step with ``pandas_engine``.
-_SET_BY_ENGINE: dict[tuple[str, str], frozenset[str]] = {
+#: Arguments the formats pass themselves (``index=False``...): an option of the same name
+#: would be given twice. Keep in step with ``csv.py``, ``json.py`` and ``parquet.py``.
+_SET_BY_FORMAT: dict[tuple[str, str], frozenset[str]] = {
     ("write", "csv"): frozenset({"index"}),
     ("write", "json"): frozenset({"orient", "date_format"}),
     ("write", "parquet"): frozenset({"index", "partition_cols"}),
 }
 
-#: Options a reader takes that the engine cannot honour: it needs the whole frame at once.
+#: Options a reader takes that odibi cannot honour: it needs the whole frame at once.
 _NOT_SUPPORTED: dict[tuple[str, str], frozenset[str]] = {
     ("read", "csv"): frozenset({"chunksize", "iterator"}),
     ("read", "json"): frozenset({"chunksize"}),
@@ -89,47 +85,56 @@ SPARK_READER_OPTIONS = frozenset(
     }
 )
 
-#: Options the engine uses itself instead of passing them on.
+
+def without_spark_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` less Spark's reader options, which the file formats ignore."""
+    return {k: v for k, v in options.items() if k not in SPARK_READER_OPTIONS}
+
+
+#: Options the formats use themselves instead of passing them on.
 _OWN: dict[tuple[str, str], frozenset[str]] = {
     # Spark's spellings of time travel too (Odibi reads them on pandas).
     ("read", "delta"): frozenset({"version", "as_of_version", "versionAsOf", "timestampAsOf"}),
-    **{("read", fmt): SPARK_READER_OPTIONS for fmt in ("csv", "json", "parquet")},
-    **{("write", fmt): frozenset({"keys"}) for fmt in ("csv", "json", "parquet", "delta")},
+    **{("read", fmt): SPARK_READER_OPTIONS for fmt in ("csv", "json")},
+    # pandas users write engine: pyarrow; it is what reads and writes parquet here anyway.
+    ("read", "parquet"): SPARK_READER_OPTIONS | {"engine"},
+    ("write", "parquet"): frozenset({"keys", "engine"}),
+    **{("write", fmt): frozenset({"keys"}) for fmt in ("csv", "json", "delta")},
 }
 
 #: What the messages name as the taker of each format's options.
 _TAKER = {
     ("read", "csv"): "pandas.read_csv",
     ("read", "json"): "pandas.read_json",
-    ("read", "parquet"): "pandas.read_parquet or pyarrow.parquet.read_table",
+    ("read", "parquet"): "pyarrow.parquet.read_table",
     ("write", "csv"): "DataFrame.to_csv",
     ("write", "json"): "DataFrame.to_json",
-    ("write", "parquet"): "DataFrame.to_parquet or the pyarrow writers",
+    ("write", "parquet"): "the pyarrow parquet writers",
 }
 
 
 def option_problems(block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(option, message)`` for each option in ``spec`` (a raw ``read``/``write`` block)
-    the pandas engine would not take; formats it does not know are not checked."""
+    its format would not take; formats it does not know are not checked."""
     fmt = str(spec.get("format", "")).lower()
     options = spec.get("options")
     if (block, fmt) not in _TARGETS or not isinstance(options, Mapping):
         return []
     accepted = _names(block, fmt)
-    set_by_engine = _SET_BY_ENGINE.get((block, fmt), frozenset())
+    set_by_format = _SET_BY_FORMAT.get((block, fmt), frozenset())
     problems = []
     for name in options:
         key = str(name)
         if key in _NOT_SUPPORTED.get((block, fmt), ()):
             problems.append((key, f"'{key}' is not supported: odibi reads whole files"))
-        elif key in set_by_engine:
-            problems.append((key, f"'{key}' is set by the pandas engine itself"))
+        elif key in set_by_format:
+            problems.append((key, f"'{key}' is set by odibi itself"))
         elif key not in accepted:
             taker = _TAKER.get((block, fmt))
             message = (
                 f"'{key}' is not an option of {taker}"
                 if taker
-                else f"'{key}' is not an option of {fmt} {block}s on the pandas engine "
+                else f"'{key}' is not an option of {fmt} {block}s "
                 f"(it takes: {', '.join(sorted(accepted))})"
             )
             problems.append((key, message + did_you_mean(key, accepted)))
@@ -143,7 +148,7 @@ def _names(block: str, fmt: str) -> frozenset[str]:
     accepted = set(_OWN.get((block, fmt), ()))
     for module, name, filled in _TARGETS[block, fmt]:
         accepted |= set(signatures[f"{module}:{name}"]) - filled
-    return frozenset(accepted - _SET_BY_ENGINE.get((block, fmt), frozenset()))
+    return frozenset(accepted - _SET_BY_FORMAT.get((block, fmt), frozenset()))
 
 
 def _signatures() -> dict[str, list[str]]:

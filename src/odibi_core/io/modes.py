@@ -1,9 +1,17 @@
-"""Keyed writes (``upsert``, ``append_once``) refuse a batch whose keys repeat.
+"""What each write mode means, for every format and engine: the one place it is decided.
 
-A repeated key has no single row to update with, or to add once: Delta's MERGE inserts every
-copy of a new key, and Spark's refuses a batch that matches one target row twice. So every
-engine checks the batch before it writes anything, with one SQL query on the engine's own
-SQL (DuckDB or Spark SQL). Null keys group together, as keyed file writes match them.
+- ``overwrite`` replaces the target; ``append`` adds the rows after the target's.
+- ``upsert`` replaces the target's rows whose keys the batch has and adds the others;
+  ``append_once`` adds only rows whose keys the target lacks.
+- Keys match null-safely: a null key is one key value, updated rather than inserted again.
+- Keyed writes refuse a batch whose keys repeat: it has no single row to update with, or to
+  add once (Delta's MERGE would insert every copy of a new key, and Spark's refuses a batch
+  that matches one target row twice). The batch is checked before anything is read or written,
+  with one query on the engine's own SQL.
+
+Files are rewritten whole (:func:`combine_sql` says which rows the new file holds, run on
+DuckDB or Spark SQL); Delta tables merge (:func:`key_match` is the predicate both Delta
+writers use).
 """
 
 from __future__ import annotations
@@ -89,8 +97,61 @@ def require_unique_keys(engine: Engine, frame: Any, spec: WriteConfig) -> None:
         raise NodeError(found.message(spec.mode, spec.target), step="write")
 
 
+def key_match(keys: list[str], quote: Any, target: str = "t", source: str = "s") -> str:
+    """The null-safe predicate matching ``target``'s rows to ``source``'s on ``keys``. Each
+    term in parentheses: delta-rs would read ``a IS NOT DISTINCT FROM b AND c`` as
+    ``a IS NOT DISTINCT FROM (b AND c)``."""
+    return " AND ".join(
+        f"({target}.{quote(k)} IS NOT DISTINCT FROM {source}.{quote(k)})" for k in keys
+    )
+
+
+def combine_sql(
+    mode: str,
+    keys: list[str],
+    existing: list[str],
+    incoming: list[str],
+    quote: Any,
+    row_position: str,
+) -> str:
+    """The query over tables ``existing`` and ``incoming`` (given by their columns) giving the
+    rows a file target holds after a write in ``mode`` (not ``overwrite``): the target's rows
+    first, then the new ones, each in the order they came. Columns match by name; one only
+    a side has is null on the other. Plain SQL that DuckDB and Spark SQL both run."""
+    columns = existing + [c for c in incoming if c not in existing]
+    pos, src = quote("__odibi_pos"), quote("__odibi_src")
+
+    def rows(table: str, alias: str, has: list[str], flag: int) -> str:
+        values = [f"{alias}.{quote(c)}" if c in has else f"NULL AS {quote(c)}" for c in columns]
+        return (
+            f"SELECT {', '.join(values)}, {flag} AS {src}, {row_position} AS {pos} "
+            f"FROM {table} {alias}"
+        )
+
+    kept_old, added = rows("existing", "e", existing, 0), rows("incoming", "n", incoming, 1)
+    if mode == "upsert":
+        matched = key_match(keys, quote, "n", "e")
+        kept_old += f" WHERE NOT EXISTS (SELECT 1 FROM incoming n WHERE {matched})"
+    elif mode == "append_once":
+        matched = key_match(keys, quote, "e", "n")
+        added += f" WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE {matched})"
+    names = ", ".join(quote(c) for c in columns)
+    return f"SELECT {names} FROM ({kept_old} UNION ALL {added}) ORDER BY {src}, {pos}"
+
+
 def _value(value: Any) -> str:
     if value is None:
         return "null"
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def require_target_keys(spec: WriteConfig, columns: list[str]) -> None:
+    """A keyed write into a target without the key columns is refused (nothing written)."""
+    missing = [k for k in spec.keys if k not in columns]
+    if missing:
+        raise NodeError(
+            f"{spec.mode} into {spec.target}: the target has no key column(s) "
+            f"{', '.join(missing)} (columns: {', '.join(columns)})",
+            step="write",
+        )

@@ -1,0 +1,68 @@
+"""The IO layer: every format read and written once, on Arrow, for every engine that computes
+on Arrow (pandas, polars). Formats register through ``odibi_register_formats`` (built-ins in
+:mod:`odibi_core.io.builtin`, plugins the same way); :mod:`odibi_core.io.modes` owns what each
+write mode means. An engine never opens a file: it hands Arrow to :func:`write` and takes
+Arrow from :func:`read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from odibi_core.errors import NodeError, first_line, transient
+from odibi_core.io.format import Format, Location
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from odibi_core.config.models import ReadConfig, WriteConfig
+    from odibi_core.connections.base import Connection
+
+__all__ = ["Format", "Location", "read", "write"]
+
+
+def read(formats: Mapping[str, Format], spec: ReadConfig, connection: Connection) -> pa.Table:
+    """``spec``'s data as Arrow; a missing source or unreadable data is a ``NodeError``."""
+    fmt = spec.format.lower()
+    where = Location.of(fmt, connection, spec.path or spec.table or "")
+    found = formats.get(fmt)
+    if found is None or not found.reads:
+        raise NodeError(f"no installed format reads '{fmt}'", step="read")
+    try:
+        return found.read(where, spec)
+    except NodeError:
+        raise
+    except FileNotFoundError:
+        message = f"cannot read {where.label}: not found ({where.uri})"
+        raise NodeError(message, step="read") from None
+    except Exception as exc:
+        raise NodeError(
+            f"cannot read {where.label}: {_first_line(exc)}", step="read", retryable=transient(exc)
+        ) from exc
+
+
+def write(
+    formats: Mapping[str, Format], data: pa.Table, spec: WriteConfig, connection: Connection
+) -> None:
+    """Write ``data`` as ``spec`` says, atomically (see :class:`Format`)."""
+    fmt = spec.format.lower()
+    where = Location.of(fmt, connection, spec.target)
+    found = formats.get(fmt)
+    if found is None or not found.writes:
+        raise NodeError(f"no installed format writes '{fmt}'", step="write")
+    try:
+        found.write(data, where, spec)
+    except NodeError as exc:
+        exc.step = exc.step or "write"
+        raise
+    except Exception as exc:
+        raise NodeError(
+            f"cannot write {where.label}: {_first_line(exc)}",
+            step="write",
+            retryable=transient(exc),
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return first_line(exc) or type(exc).__name__

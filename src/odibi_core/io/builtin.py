@@ -1,0 +1,26 @@
+"""The built-in formats, registered through the same hook as any plugin's."""
+
+from __future__ import annotations
+
+from odibi_core import hookimpl
+from odibi_core.io.csv import CsvFormat
+from odibi_core.io.delta import DeltaFormat
+from odibi_core.io.format import Format
+from odibi_core.io.json import JsonFormat
+from odibi_core.io.parquet import ParquetFormat
+from odibi_core.io.sql import AzureSqlFormat, SqlFormat, SqlServerFormat
+
+FORMATS: tuple[Format, ...] = (
+    CsvFormat(),
+    ParquetFormat(),
+    JsonFormat(),
+    DeltaFormat(),
+    SqlFormat(),
+    AzureSqlFormat(),
+    SqlServerFormat(),
+)
+
+
+@hookimpl
+def odibi_register_formats() -> list[Format]:
+    return list(FORMATS)

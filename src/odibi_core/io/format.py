@@ -1,0 +1,65 @@
+"""What a format is to the IO layer: how it reads into Arrow and writes Arrow, in every mode."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from odibi_core.config.models import ReadConfig, WriteConfig
+    from odibi_core.connections.base import Connection
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a read or write goes: the URI, the connection's credentials in each library's
+    spelling, and the words messages name it by."""
+
+    uri: str
+    label: str
+    connection: Connection
+    is_local: bool = True
+    storage_options: dict[str, str] = field(default_factory=dict)
+    fsspec_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fmt: str, connection: Connection, path: str) -> Location:
+        return cls(
+            uri=connection.uri(path),
+            label=f"{fmt} '{path}' on connection '{connection.name}'",
+            connection=connection,
+            is_local=connection.is_local,
+            storage_options=connection.storage_options(),
+            fsspec_options=connection.fsspec_options(),
+        )
+
+
+class Format(ABC):
+    """One data format (``csv``, ``delta`` ...), registered through ``odibi_register_formats``.
+
+    Engines that compute on Arrow (pandas, polars) read and write only through formats, so a
+    format works on each of them at once. ``read`` returns a ``pyarrow.Table``; ``write``
+    honours ``spec.mode`` with the rules of :mod:`odibi_core.io.modes` and is atomic: on
+    failure the target is left as it was. Failures a user can cause raise ``NodeError`` or
+    ``FileNotFoundError``; anything else is wrapped and retried if ``errors.transient`` says so.
+    """
+
+    name: ClassVar[str]
+    #: Whether it reads, and writes (a query source only reads).
+    reads: ClassVar[bool] = True
+    writes: ClassVar[bool] = True
+
+    @abstractmethod
+    def read(self, where: Location, spec: ReadConfig) -> pa.Table: ...
+
+    def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
+        raise NotImplementedError(f"format '{self.name}' cannot be written")
+
+    def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(option, message)`` for each of ``spec['options']`` this format would not take
+        (``spec`` is a raw ``read``/``write`` block); run by ``odibi validate``, so quick."""
+        return []
