@@ -59,3 +59,56 @@ def test_the_catalog_names_no_table_a_plugin_owns():
         if any(name in path.read_text() for name in plugin_tables)
     ]
     assert offenders == []
+
+
+#: Libraries that open files or tables. Engines that compute in this process hand Arrow to
+#: the IO layer instead; only Spark, whose data must not pass through this process, reads
+#: and writes itself.
+STORAGE_LIBRARIES = {"deltalake", "fsspec", "adlfs", "pyarrow.parquet", "pyarrow.csv", "glob"}
+# (not to_json: pandas' sample rows become JSON text through it, in memory)
+STORAGE_CALLS = ("read_csv", "read_parquet", "read_json", "to_csv", "to_parquet")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_engines_that_compute_in_process_never_open_files():
+    engines = SRC / "odibi_core" / "engines"
+    offenders = {}
+    for path in sorted(engines.glob("*.py")):
+        if path.name == "spark_engine.py":
+            continue
+        text = path.read_text()
+        opened = sorted(_imported_modules(path) & STORAGE_LIBRARIES)
+        called = [c for c in STORAGE_CALLS if f".{c}(" in text] + (
+            ["open("] if " open(" in text else []
+        )
+        if opened or called:
+            offenders[path.name] = opened + called
+    assert offenders == {}
+
+
+def test_each_format_and_each_engine_is_one_module():
+    from odibi_core.io.builtin import FORMATS
+    from odibi_core.plugin_manager import PluginManager
+
+    manager = PluginManager()
+    manager.load_defaults()
+    engines = manager.registry.engines
+    assert {"pandas", "polars", "spark"} <= set(engines)
+    for engine in engines.values():
+        assert engine.__module__ == f"odibi_core.engines.{engine.name}_engine"
+    for fmt in FORMATS:
+        module = type(fmt).__module__
+        assert module.startswith("odibi_core.io."), module
+    assert {
+        type(f).__module__ for f in FORMATS if f.name in ("csv", "parquet", "json", "delta")
+    } == {f"odibi_core.io.{n}" for n in ("csv", "parquet", "json", "delta")}
