@@ -6,6 +6,7 @@ Delta table, then aggregated to daily revenue per country in a gold Delta table.
 runs as a whole process, interleaved round by round, and reports wall time and peak RSS:
 
 - ``ours``: ``odibi run`` of that pipeline (catalog, story and telemetry included, as users run it);
+- ``ours_polars``: the same project with ``engine: polars`` (only when polars is installed);
 - ``duckdb``: one DuckDB process doing the same queries, writing both tables with deltalake
   (the physical limit the issue measures against);
 - ``polars``: the same in polars (only when polars is installed).
@@ -15,6 +16,8 @@ Both tables of every variant are checked against each other (row counts, revenue
 
     .venv/bin/python benchmarks/scale.py --sizes 1M --formats csv      # ~1 min
     .venv/bin/python benchmarks/scale.py --sizes 1M,10M --formats csv,parquet --repeat 3
+    .venv/bin/python benchmarks/scale.py --sizes 100M --formats parquet --repeat 1 \
+        --variants ours_polars,duckdb                      # the largest size, fewest variants
 """
 
 from __future__ import annotations
@@ -90,11 +93,12 @@ def make_data(folder: Path, rows: int) -> Path:
     return target
 
 
-def project_yaml(data: Path, out: Path, fmt: str) -> str:
+def project_yaml(data: Path, out: Path, fmt: str, engine: str = "pandas") -> str:
     options = "options: {parse_dates: [ts]}" if fmt == "csv" else ""
     return textwrap.dedent(
         f"""\
         project: scale
+        engine: {engine}
         retry: {{enabled: false}}
         connections:
           raw: {{type: local, base_path: "{data}"}}
@@ -208,17 +212,27 @@ def _check(outs: dict[str, Path]) -> dict[str, object]:
     return {"same_tables": same, "tables": {k: list(v) for k, v in found.items()}}
 
 
-def run_size(
-    rows: int, fmt: str, repeat: int, work: Path, data_root: Path, baseline: Path | None
-) -> dict[str, object]:
-    data = make_data(data_root, rows)
+def default_variants(baseline: bool) -> list[str]:
     variants = ["ours", "duckdb"] + (["ours_baseline"] if baseline else [])
     try:
         import polars  # noqa: F401
 
-        variants.append("polars")
+        variants += ["ours_polars", "polars"]
     except ImportError:
         pass
+    return variants
+
+
+def run_size(
+    rows: int,
+    fmt: str,
+    repeat: int,
+    work: Path,
+    data_root: Path,
+    baseline: Path | None,
+    variants: list[str],
+) -> dict[str, object]:
+    data = make_data(data_root, rows)
     timings: dict[str, list[tuple[float, int]]] = {v: [] for v in variants}
     last_out: dict[str, Path] = {}
     for round_ in range(repeat):
@@ -228,8 +242,9 @@ def run_size(
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
             env = None
-            if variant in ("ours", "ours_baseline"):
-                (out / "odibi.yaml").write_text(project_yaml(data, out, fmt))
+            if variant in ("ours", "ours_baseline", "ours_polars"):
+                engine = "polars" if variant == "ours_polars" else "pandas"
+                (out / "odibi.yaml").write_text(project_yaml(data, out, fmt, engine))
                 argv = [str(ODIBI), "run", str(out / "odibi.yaml")]
                 if variant == "ours_baseline":  # the old src/ first on the path
                     env = {**os.environ, "PYTHONPATH": str(baseline)}
@@ -248,12 +263,19 @@ def run_size(
             "peak_rss_mib_median": round(statistics.median(r for _, r in runs) / 2**20),
             "wall_s": [round(w, 2) for w, _ in runs],
         }
-    ours, base = result["ours"], result["duckdb"]
-    result["ratio_wall_ours_to_duckdb"] = round(ours["wall_s_median"] / base["wall_s_median"], 2)
-    result["ratio_rss_ours_to_duckdb"] = round(
-        ours["peak_rss_mib_median"] / max(base["peak_rss_mib_median"], 1), 2
-    )
-    if baseline:
+    base = result.get("duckdb")
+    for variant in ("ours", "ours_polars"):
+        ours = result.get(variant)
+        if ours is None or base is None:
+            continue
+        result[f"ratio_wall_{variant}_to_duckdb"] = round(
+            ours["wall_s_median"] / base["wall_s_median"], 2
+        )
+        result[f"ratio_rss_{variant}_to_duckdb"] = round(
+            ours["peak_rss_mib_median"] / max(base["peak_rss_mib_median"], 1), 2
+        )
+    if baseline and "ours" in result and "ours_baseline" in result:
+        ours = result["ours"]
         old = result["ours_baseline"]
         result["speedup_ours_vs_baseline"] = round(old["wall_s_median"] / ours["wall_s_median"], 2)
     result.update(_check(last_out))
@@ -267,6 +289,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds per size")
     parser.add_argument("--data-dir", default=None, help="where generated inputs are kept")
     parser.add_argument("--baseline", help="also time odibi run with src/ as of this revision")
+    parser.add_argument(
+        "--variants", help="comma-separated, of ours, ours_polars, duckdb, polars, ours_baseline"
+    )
     parser.add_argument("--child", nargs=4, metavar=("VARIANT", "DATA", "OUT", "FORMAT"))
     args = parser.parse_args()
     if args.child:
@@ -282,10 +307,13 @@ def main() -> None:
             from quality import export_src
 
             baseline = export_src(args.baseline, Path(work))
+        variants = args.variants.split(",") if args.variants else default_variants(bool(baseline))
         for size in args.sizes.split(","):
             for fmt in args.formats.split(","):
                 results.append(
-                    run_size(_size(size), fmt, args.repeat, Path(work), data_root, baseline)
+                    run_size(
+                        _size(size), fmt, args.repeat, Path(work), data_root, baseline, variants
+                    )
                 )
     targets = {"wall_ratio_10M": 1.3, "rss_ratio_10M": 1.5}
     report = {"cpus": os.cpu_count(), "baseline": args.baseline, "targets": targets}

@@ -190,3 +190,59 @@ def test_polars_keeps_marks_and_hands_polars_frames_to_polars_transforms(odibi_p
     assert sorted((r["id"], r["tag"]) for r in rows) == [(1, "seen"), (2, "seen"), (3, "seen")]
     (state,) = project.catalog("meta_state")
     assert json.loads(state["value"]) == "2026-01-03T00:00:00"
+
+
+FEATHER = """\
+import pyarrow.feather as feather
+
+from odibi_core import hookimpl
+from odibi_core.io.files import FileFormat
+
+
+class FeatherFormat(FileFormat):
+    name = "feather"
+
+    def read_paths(self, paths, options, where, folder):
+        import pyarrow as pa
+
+        return pa.concat_tables([feather.read_table(p, **options) for p in paths])
+
+    def encode(self, data, dest, options, target):
+        feather.write_feather(data, dest, **options)
+
+
+@hookimpl
+def odibi_register_formats():
+    return [FeatherFormat()]
+"""
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_a_format_plugin_works_on_every_arrow_engine_with_every_mode(odibi_project, engine):
+    """The plugin of docs/plugins.md ("A format"): written once, upserted and read back."""
+    import pyarrow.feather as feather
+
+    text = f"""\
+project: f
+engine: {engine}
+connections: {{d: {{type: local, base_path: .}}}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: load
+        read: {{connection: d, format: csv, path: in.csv}}
+        write: {{connection: d, format: feather, path: t.feather, mode: upsert, options: {{keys: [id]}}}}
+      - name: back
+        depends_on: [load]
+        read: {{connection: d, format: feather, path: t.feather}}
+        write: {{connection: d, format: csv, path: back.csv}}
+"""
+    project = odibi_project({"odibi.yaml": text, "plugins/feather.py": FEATHER, "in.csv": FIRST})
+    assert project.odibi("validate", "{config}").exit_code == 0
+    assert project.run().exit_code == 0
+    project.write({"in.csv": SECOND})
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = feather.read_table(project.path("t.feather")).select(["id", "amount"]).to_pylist()
+    assert [(r["id"], r["amount"]) for r in rows] == EXPECTED["upsert"]
+    assert project.path("back.csv").read_text().count("\n") == 1 + len(EXPECTED["upsert"])
