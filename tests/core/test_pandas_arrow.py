@@ -80,3 +80,18 @@ def test_repeated_names_are_numbered_as_df_numbers_them():
     assert list(to_pandas(con.sql(query).to_arrow_table()).columns) == list(
         con.execute(query).df().columns
     )
+
+
+def test_pandas_frames_reach_the_io_layer_whole_even_with_mixed_object_columns():
+    """A custom transform may leave Python objects of several kinds in one column; written,
+    they become text (as to_csv would have printed them), not a failed write."""
+    from odibi_core.engines.pandas_arrow import from_pandas
+
+    frame = pd.DataFrame(
+        {"mixed": pd.array([1, "a", None, 2.5], dtype=object), "n": [1, 2, 3, 4]},
+        index=[10, 11, 12, 13],
+    )
+    table = from_pandas(frame)
+    assert table.column_names == ["mixed", "n"]  # no index column
+    assert table.column("mixed").to_pylist() == ["1", "a", None, "2.5"]
+    assert table.column("n").to_pylist() == [1, 2, 3, 4]

@@ -100,8 +100,9 @@ class Engine(ABC):
     def filter_newer(self, frame: Any, column: str, value: Any, inclusive: bool) -> Any:
         """Rows whose ``column`` is greater than (or equal to) ``value``."""
         from odibi_core.engines import marks
+        from odibi_core.io.format import classic
 
-        table = self.to_arrow(frame)
+        table = classic(self.to_arrow(frame))
         mask = marks.newer(marks.column(table, column), value, inclusive)
         return self.from_arrow(table.filter(mask))
 

@@ -27,6 +27,10 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     intervals: list[int] = []
     for i, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
         kind = field.type
+        if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
+            # polars' layout; pandas takes Arrow's classic one.
+            kind = pa.large_string() if pa.types.is_string_view(kind) else pa.large_binary()
+            column = column.cast(kind)
         if pa.types.is_date(kind):
             column = column.cast(pa.timestamp("us"))
         elif pa.types.is_decimal(kind):

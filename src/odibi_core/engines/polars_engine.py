@@ -37,8 +37,8 @@ class PolarsEngine(Engine):
     def to_arrow(self, frame: Any) -> Any:
         import polars as pl
 
-        # Arrow's classic string layout: every writer (deltalake, parquet, pandas) takes it.
-        return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        # polars' own layout (string views): no copy; the IO layer's writers take it.
+        return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
     def from_arrow(self, table: Any) -> Any:
         pl = _polars()
@@ -46,7 +46,9 @@ class PolarsEngine(Engine):
         return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
 
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
-        return self.from_arrow(self._duckdb.run(query, tables, node))
+        # Handed to DuckDB as Arrow views of the frames: its own polars scan converts strings.
+        arrow = {name: None if f is None else self.to_arrow(f) for name, f in tables.items()}
+        return self.from_arrow(self._duckdb.run(query, arrow, node))
 
     def close(self) -> None:
         self._duckdb.close()

@@ -63,3 +63,19 @@ class Format(ABC):
         """``(option, message)`` for each of ``spec['options']`` this format would not take
         (``spec`` is a raw ``read``/``write`` block); run by ``odibi validate``, so quick."""
         return []
+
+
+def classic(data: pa.Table) -> pa.Table:
+    """``data`` with view-typed columns (polars' strings) in Arrow's classic types, which every
+    reader and compute kernel takes, so a file reads back the same whichever engine wrote it."""
+    import pyarrow as pa
+
+    fields = []
+    for column in data.schema:
+        if pa.types.is_string_view(column.type):
+            column = column.with_type(pa.large_string())
+        elif pa.types.is_binary_view(column.type):
+            column = column.with_type(pa.large_binary())
+        fields.append(column)
+    schema = pa.schema(fields, metadata=data.schema.metadata)
+    return data if schema.equals(data.schema) else data.cast(schema)

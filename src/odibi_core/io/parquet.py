@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.io.files import FileFormat
-from odibi_core.io.format import Location
+from odibi_core.io.format import Location, classic
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,14 +45,16 @@ class ParquetFormat(FileFormat):
     def encode(self, data: pa.Table, dest: Any, options: dict[str, Any], target: str) -> None:
         import pyarrow.parquet as pq
 
-        pq.write_table(data, dest, **_writer_options(options))
+        pq.write_table(classic(data), dest, **_writer_options(options))
 
     def encode_partitioned(
         self, data: pa.Table, folder: str, partition_by: list[str], options: dict[str, Any]
     ) -> None:
         import pyarrow.parquet as pq
 
-        pq.write_to_dataset(data, folder, partition_cols=partition_by, **_writer_options(options))
+        pq.write_to_dataset(
+            classic(data), folder, partition_cols=partition_by, **_writer_options(options)
+        )
 
     def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         from odibi_core.io.options import option_problems
