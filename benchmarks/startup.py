@@ -116,6 +116,46 @@ def _importtime(cmd: list[str], cwd: Path, top: int = 10) -> dict[str, list[dict
     return {"cumulative": ranked(2), "self": ranked(1)}
 
 
+def versus(revision: str, repeat: int, tmpdir: Path) -> dict[str, Any]:
+    """``odibi run`` of the quickstart and of the 50-node pipeline of ``telemetry.py``, this
+    tree against ``src/`` as of ``revision``, in interleaved pairs (steady state: each warmed
+    up once). A ratio above 1 means this tree is slower."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from quality import export_src
+    from telemetry import make_project
+
+    (tmpdir / "baseline").mkdir()
+    old_src = export_src(revision, tmpdir / "baseline")
+    entry = "from odibi_core.cli.main import entry; entry()"
+    projects = {
+        "run_quickstart": (_copy_quickstart(tmpdir / "versus-quickstart"), CONFIG),
+        "run_fifty": (make_project(tmpdir / "versus-fifty", 50).parent, "odibi.yaml"),
+    }
+    found: dict[str, Any] = {}
+    for label, (cwd, config) in projects.items():
+        ours = [sys.executable, "-c", entry, "run", config]
+        env_old = {**_env(), "PYTHONPATH": str(old_src)}
+        env_new = {**_env(), "PYTHONPATH": str(REPO / "src")}
+        times: dict[str, list[float]] = {"ours": [], "baseline": []}
+        _progress(f"timing {label} against {revision} ({repeat} pairs)")
+        for env in (env_new, env_old):  # warm-up of each
+            subprocess.run(ours, cwd=cwd, env=env, capture_output=True, check=True)
+        for i in range(repeat):
+            pair = [("ours", env_new), ("baseline", env_old)]
+            for name, env in pair if i % 2 == 0 else pair[::-1]:
+                start = time.perf_counter()
+                subprocess.run(ours, cwd=cwd, env=env, capture_output=True, check=True)
+                times[name].append((time.perf_counter() - start) * 1000)
+        found[label] = {
+            "ours": _stats(times["ours"]),
+            "baseline": _stats(times["baseline"]),
+            "ratio_ours_to_baseline": round(
+                statistics.median(times["ours"]) / statistics.median(times["baseline"]), 3
+            ),
+        }
+    return {"revision": revision, **found}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=10, metavar="N", help="runs per command")
@@ -124,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--check", action="store_true", help="exit 1 when a median misses its target"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time odibi run (quickstart, 50 nodes) against src/ as of this revision",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -155,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         _progress("profiling imports of odibi --help")
         imports = _importtime([odibi, "--help"], steady)
+        against = versus(args.baseline, args.repeat, tmpdir) if args.baseline else None
 
     bare = statistics.median(samples["bare_python"])
     floor = statistics.median(samples["heavy_imports"])
@@ -189,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         "importtime_help_top_cumulative": imports["cumulative"],
         "importtime_help_top_self": imports["self"],
     }
+    if against is not None:
+        report["versus_baseline"] = against
     print(json.dumps(report, indent=2))
     missed = not (report["help_pass"] and report["run_pass"])
     return 1 if args.check and missed else 0

@@ -98,3 +98,65 @@ def test_request_bounds_are_the_connections_and_checked():
         connection(account_name="acct", read_timeout=0)
     with pytest.raises(ValidationError, match="max_retries"):
         connection(account_name="acct", max_retries=-1)
+
+
+@pytest.mark.parametrize(
+    ("odibi", "ours"),
+    [
+        (
+            {"account": "acct", "auth": {"mode": "account_key", "account_key": "k3y"}},
+            {"account_name": "acct", "auth_mode": "direct_key", "account_key": "k3y"},
+        ),
+        (
+            {"account_name": "acct", "auth": {"mode": "sas", "sas_token": "sv=1&sig=x"}},
+            {"account_name": "acct", "auth_mode": "sas_token", "sas_token": "sv=1&sig=x"},
+        ),
+        (
+            {"account_name": "acct", "auth": {"mode": "aad_msi", "client_id": "uami"}},
+            {"account_name": "acct", "auth_mode": "managed_identity", "client_id": "uami"},
+        ),
+        (
+            {"account_name": "a", "auth": {"mode": "key_vault", "key_vault": "kv", "secret": "s"}},
+            {
+                "account_name": "a",
+                "auth_mode": "key_vault",
+                "key_vault_name": "kv",
+                "secret_name": "s",
+            },
+        ),
+        (  # Odibi's runtime factory: a flat auth_mode and the fields under auth
+            {
+                "account_name": "a",
+                "auth_mode": "key_vault",
+                "auth": {"key_vault_name": "kv", "secret_name": "s"},
+            },
+            {
+                "account_name": "a",
+                "auth_mode": "key_vault",
+                "key_vault_name": "kv",
+                "secret_name": "s",
+            },
+        ),
+        (
+            {
+                "account_name": "a",
+                "auth": {
+                    "mode": "service_principal",
+                    "tenant_id": "t",
+                    "client_id": "c",
+                    "client_secret": "x",
+                },
+            },
+            {"account_name": "a", "tenant_id": "t", "client_id": "c", "client_secret": "x"},
+        ),
+    ],
+)
+def test_odibis_spellings_of_accounts_modes_and_fields_mean_ours(odibi, ours):
+    theirs = connection(**odibi)
+    mine = connection(**ours)
+    assert theirs.config == mine.config
+    # Key Vault would be asked for the key (no vault here), and a managed identity's options
+    # hold a credential object: their options are checked as data above.
+    if mine.config.auth_mode not in ("key_vault", "managed_identity"):
+        assert theirs.storage_options() == mine.storage_options()
+        assert theirs.fsspec_options() == mine.fsspec_options()

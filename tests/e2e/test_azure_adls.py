@@ -153,6 +153,34 @@ auth:
     assert KEY not in run.output
 
 
+def test_a_connection_in_odibis_own_spelling_runs_the_same_project(
+    odibi_project, container, azurite, monkeypatch
+):
+    """``type: azure_blob``, ``account``, ``auth: {mode: account_key}`` as Odibi's docs write
+    them."""
+    monkeypatch.setenv("AZURE_STORAGE_KEY", KEY)
+    project = _project(
+        odibi_project,
+        _indent(
+            f"""
+type: azure_blob
+account: {ACCOUNT}
+container: {container}
+path_prefix: bronze
+endpoint: {azurite}
+auth:
+  mode: account_key
+  account_key: "${{AZURE_STORAGE_KEY}}"
+"""
+        ),
+    )
+    assert project.odibi("validate", "{config}").exit_code == 0
+    run = project.odibi("run", "{config}")
+    assert run.exit_code == 0, run.output
+    _check_outputs(project, container, azurite)
+    assert KEY not in run.output
+
+
 def test_sas_token_and_connection_string_modes_are_inferred_from_their_fields(
     odibi_project, container, azurite
 ):

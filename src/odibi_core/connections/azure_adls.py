@@ -38,6 +38,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Odibi's names for the modes (``auth.mode``) and fields, and ours they mean.
+ODIBI_MODES = {"account_key": "direct_key", "sas": "sas_token", "aad_msi": "managed_identity"}
+ODIBI_FIELDS = {"account": "account_name", "key_vault": "key_vault_name", "secret": "secret_name"}
+
+
 class AzureAdlsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,14 +72,23 @@ class AzureAdlsConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _flatten_auth(cls, data: Any) -> Any:
-        """``auth: {mode: m, <fields>}`` is the same as ``auth_mode: m`` plus the fields."""
-        if isinstance(data, dict) and isinstance(data.get("auth"), dict):
-            data = dict(data)
+        """``auth: {mode: m, <fields>}`` is the same as ``auth_mode: m`` plus the fields;
+        Odibi's spellings of modes and fields mean what ours do."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("auth"), dict):
             auth = dict(data.pop("auth"))
             if "mode" in auth:
                 auth["auth_mode"] = auth.pop("mode")
             for key, value in auth.items():
                 data.setdefault(key, value)
+        for theirs, ours in ODIBI_FIELDS.items():
+            if theirs in data and ours not in data:
+                data[ours] = data.pop(theirs)
+        mode = data.get("auth_mode")
+        if isinstance(mode, str):
+            data["auth_mode"] = ODIBI_MODES.get(mode, mode)
         return data
 
     @model_validator(mode="after")
