@@ -160,3 +160,58 @@ def test_odibis_spellings_of_accounts_modes_and_fields_mean_ours(odibi, ours):
     if mine.config.auth_mode not in ("key_vault", "managed_identity"):
         assert theirs.storage_options() == mine.storage_options()
         assert theirs.fsspec_options() == mine.fsspec_options()
+
+
+HOST = "acct.dfs.core.windows.net"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"account_key": "k3y"}, {f"fs.azure.account.key.{HOST}": "k3y"}),
+        (
+            {"sas_token": "?sv=1&sig=x"},
+            {
+                f"fs.azure.account.auth.type.{HOST}": "SAS",
+                f"fs.azure.sas.fixed.token.{HOST}": "sv=1&sig=x",
+            },
+        ),
+        (
+            {"tenant_id": "t", "client_id": "c", "client_secret": "s3cr3t"},
+            {
+                f"fs.azure.account.auth.type.{HOST}": "OAuth",
+                f"fs.azure.account.oauth.provider.type.{HOST}": (
+                    "org.apache.hadoop.fs.azurebfs.oauth2.ClientCredsTokenProvider"
+                ),
+                f"fs.azure.account.oauth2.client.id.{HOST}": "c",
+                f"fs.azure.account.oauth2.client.secret.{HOST}": "s3cr3t",
+                f"fs.azure.account.oauth2.client.endpoint.{HOST}": (
+                    "https://login.microsoftonline.com/t/oauth2/token"
+                ),
+            },
+        ),
+        (
+            {"auth_mode": "managed_identity", "client_id": "uami"},
+            {
+                f"fs.azure.account.auth.type.{HOST}": "OAuth",
+                f"fs.azure.account.oauth.provider.type.{HOST}": (
+                    "org.apache.hadoop.fs.azurebfs.oauth2.MsiTokenProvider"
+                ),
+                f"fs.azure.account.oauth2.client.id.{HOST}": "uami",
+            },
+        ),
+    ],
+)
+def test_spark_gets_the_accounts_abfs_settings_for_each_mode(fields, expected):
+    """What the Spark engine sets on the session before it reads or writes the account (no
+    ABFS endpoint can run here: Azurite has no Data Lake API)."""
+    c = connection(account_name="acct", path_prefix="bronze", **fields)
+    assert c.spark_options() == expected
+    assert c.spark_uri("raw/x.csv") == f"abfss://lake@{HOST}/bronze/raw/x.csv"
+
+
+def test_a_sovereign_cloud_endpoint_is_its_dfs_host_for_spark():
+    c = connection(
+        account_name="acct", account_key="k", endpoint="https://acct.blob.core.chinacloudapi.cn"
+    )
+    assert c.spark_uri("x") == "abfss://lake@acct.dfs.core.chinacloudapi.cn/x"

@@ -296,6 +296,54 @@ class AzureAdlsConnection(Connection):
             options["credential"] = ManagedIdentityCredential(client_id=c.client_id)
         return options
 
+    # ------------------------------------------------------------ Spark
+
+    def spark_uri(self, path: str) -> str:
+        """``path`` as Hadoop's ABFS driver names it (what Databricks reads and writes)."""
+        c = self.config
+        host = self._dfs_host()
+        parts = [c.path_prefix.strip("/"), path.strip("/")]
+        return f"abfss://{c.container}@{host}/" + "/".join(p for p in parts if p)
+
+    def _dfs_host(self) -> str:
+        """The account's Data Lake (dfs) host: its blob endpoint's, with ``blob`` → ``dfs``."""
+        creds = self._credentials()
+        endpoint = creds.get("BlobEndpoint")
+        if endpoint:
+            return urlparse(endpoint).netloc.replace(".blob.", ".dfs.")
+        return f"{creds['AccountName']}.dfs.core.windows.net"
+
+    def spark_options(self) -> dict[str, str]:
+        """Hadoop ABFS settings for this account, scoped to it (``...<key>.<host>``), which the
+        Spark engine sets on the session: an account key (also from Key Vault or a connection
+        string), a fixed SAS token, a service principal or a managed identity (OAuth)."""
+        c = self.config
+        host = self._dfs_host()
+        creds = self._credentials()
+        if "AccountKey" in creds:
+            return {f"fs.azure.account.key.{host}": creds["AccountKey"]}
+        if "SharedAccessSignature" in creds:
+            return {
+                f"fs.azure.account.auth.type.{host}": "SAS",
+                f"fs.azure.sas.fixed.token.{host}": creds["SharedAccessSignature"],
+            }
+        oauth = {f"fs.azure.account.auth.type.{host}": "OAuth"}
+        provider = f"fs.azure.account.oauth.provider.type.{host}"
+        if c.auth_mode == "service_principal":
+            return {
+                **oauth,
+                provider: "org.apache.hadoop.fs.azurebfs.oauth2.ClientCredsTokenProvider",
+                f"fs.azure.account.oauth2.client.id.{host}": str(c.client_id),
+                f"fs.azure.account.oauth2.client.secret.{host}": str(c.client_secret),
+                f"fs.azure.account.oauth2.client.endpoint.{host}": (
+                    f"https://login.microsoftonline.com/{c.tenant_id}/oauth2/token"
+                ),
+            }
+        msi = {**oauth, provider: "org.apache.hadoop.fs.azurebfs.oauth2.MsiTokenProvider"}
+        if c.client_id:  # a user-assigned identity
+            msi[f"fs.azure.account.oauth2.client.id.{host}"] = c.client_id
+        return msi
+
     def describe(self) -> dict[str, Any]:
         c = self.config
         return {

@@ -11,20 +11,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.errors import NodeError, SQLError, transient
 from odibi_core.io import modes
-from odibi_core.io.files import replace_path
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
@@ -66,10 +63,9 @@ class SparkEngine(Engine):
         fmt = spec.format.lower()
         if fmt not in self.read_formats:
             raise NodeError(f"the spark engine cannot read format '{fmt}'", step="read")
-        _local_only(connection)
-        uri = connection.uri(spec.path or spec.table or "")
+        uri = _location(self.spark, connection, spec.path or spec.table or "")
         where = f"{fmt} '{spec.path or spec.table}' on connection '{connection.name}'"
-        if not _exists(uri):
+        if connection.is_local and not _exists(uri):
             raise NodeError(f"cannot read {where}: not found ({uri})", step="read")
         reader = self.spark.read.format(fmt)
         options = dict(spec.options)
@@ -94,8 +90,7 @@ class SparkEngine(Engine):
         fmt = spec.format.lower()
         if fmt not in self.write_formats:
             raise NodeError(f"the spark engine cannot write format '{fmt}'", step="write")
-        _local_only(connection)
-        uri = connection.uri(spec.target)
+        uri = _location(self.spark, connection, spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
         with _spark_errors(f"cannot write {where}", "write"):
             if fmt == "delta":  # readers of older versions keep their files
@@ -128,13 +123,14 @@ class SparkEngine(Engine):
 
     def _write_files(self, frame: Any, fmt: str, uri: str, spec: WriteConfig) -> Any:
         """Spark writes a folder of part files; it is written beside the target and swapped
-        in, so a failed write leaves the previous output whole. Returns the node's frame,
-        computed, if it read the files being replaced (else None)."""
-        target = Path(uri)
+        in (through Hadoop's file system, so locally and in object stores alike), so a failed
+        write leaves the previous output whole. Returns the node's frame, computed, if it read
+        the files being replaced (else None)."""
+        files = _HadoopFiles(self.spark, uri)
         computed = None
-        if _reads_from(frame, target):  # its files are about to be replaced: compute it now
+        if files.read_by(frame):  # its files are about to be replaced: compute it now
             frame = computed = frame.localCheckpoint()
-        if spec.mode != "overwrite" and target.exists():
+        if spec.mode != "overwrite" and files.exists(files.target):
             # Read back with the new rows' types: inferred partition values ("02139") or CSV
             # columns would not match them.
             existing = (
@@ -144,7 +140,7 @@ class SparkEngine(Engine):
                 .load(uri)
             )
             frame = self._combine(existing, frame, spec)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp = files.beside("tmp")
         writer = frame.write.format(fmt).mode("overwrite").options(**_writer_options(spec))
         if fmt == "csv":
             writer = writer.option("header", spec.options.get("header", True))
@@ -153,11 +149,10 @@ class SparkEngine(Engine):
                 raise NodeError("partition_by needs format parquet or delta")
             writer = writer.partitionBy(*spec.partition_by)
         try:
-            writer.save(str(tmp))
-            replace_path(tmp, target)
+            writer.save(files.text(tmp))
+            files.swap_in(tmp)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+            files.delete(tmp)
         return computed
 
     def _combine(self, existing: Any, incoming: Any, spec: WriteConfig) -> Any:
@@ -325,12 +320,21 @@ def _session() -> Any:
     return session
 
 
-def _local_only(connection: Connection) -> None:
-    if not connection.is_local:
+def _location(spark: Any, connection: Connection, path: str) -> str:
+    """Where Spark finds ``path``: a local path, or a remote connection's Hadoop URI, its
+    settings set on the session first (``spark_uri``/``spark_options``, as ``azure_adls``
+    gives them)."""
+    if connection.is_local:
+        return connection.uri(path)
+    spark_uri = getattr(connection, "spark_uri", None)
+    if spark_uri is None:
         raise NodeError(
-            f"connection '{connection.name}' ({connection.type_name}): the spark engine reads "
-            "and writes local connections only so far"
+            f"connection '{connection.name}' ({connection.type_name}) has no location the "
+            "spark engine can reach"
         )
+    for key, value in connection.spark_options().items():  # type: ignore[attr-defined]
+        spark.conf.set(key, value)
+    return str(spark_uri(path))
 
 
 def _exists(uri: str) -> bool:
@@ -354,14 +358,56 @@ def _writer_options(spec: WriteConfig) -> dict[str, Any]:
     return {k: v for k, v in spec.options.items() if k != "keys"}
 
 
-def _reads_from(frame: Any, target: Path) -> bool:
-    """Whether computing ``frame`` reads files under ``target``."""
-    prefix = target.resolve().as_uri()
-    try:
-        files = frame.inputFiles()
-    except Exception:  # not a plan over files
-        return False
-    return any(f == prefix or f.startswith(prefix + "/") for f in files)
+class _HadoopFiles:
+    """A write target through Hadoop's ``FileSystem`` (local paths, ``abfss://``...), with
+    the session's settings (an account's credentials among them)."""
+
+    def __init__(self, spark: Any, uri: str):
+        jvm = spark._jvm
+        self._path = jvm.org.apache.hadoop.fs.Path
+        conf = spark._jsparkSession.sessionState().newHadoopConf()
+        self.target = self._path(uri)
+        self.fs = self.target.getFileSystem(conf)
+        self.target = self.fs.makeQualified(self.target)
+
+    def text(self, path: Any) -> str:
+        return str(path.toString())
+
+    def exists(self, path: Any) -> bool:
+        return bool(self.fs.exists(path))
+
+    def beside(self, kind: str) -> Any:
+        name = f".{self.target.getName()}.{uuid.uuid4().hex[:8]}.{kind}"
+        return self._path(self.target.getParent(), name)
+
+    def delete(self, path: Any) -> None:
+        if self.fs.exists(path):
+            self.fs.delete(path, True)
+
+    def swap_in(self, tmp: Any) -> None:
+        """``tmp`` in the target's place with two renames (the old output gone after)."""
+        old = None
+        if self.fs.exists(self.target):
+            old = self.beside("old")
+            if not self.fs.rename(self.target, old):
+                raise NodeError(f"cannot move {self.text(self.target)} aside", step="write")
+        if not self.fs.rename(tmp, self.target):
+            if old is not None:
+                self.fs.rename(old, self.target)
+            raise NodeError(f"cannot move the new output to {self.text(self.target)}", step="write")
+        if old is not None:
+            self.fs.delete(old, True)
+
+    def read_by(self, frame: Any) -> bool:
+        """Whether computing ``frame`` reads files under the target."""
+        prefix = self.text(self.target).rstrip("/")
+        try:
+            found = frame.inputFiles()
+        except Exception:  # not a plan over files
+            return False
+        # Spelt alike first (Spark lists file:///x, Hadoop qualifies it as file:/x).
+        qualified = (self.text(self.fs.makeQualified(self._path(f))) for f in found)
+        return any(f == prefix or f.startswith(prefix + "/") for f in qualified)
 
 
 def _q(identifier: str) -> str:
