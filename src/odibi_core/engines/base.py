@@ -1,5 +1,5 @@
-"""The engine interface. The runner only talks to engines through this, so a Spark engine can
-follow without changing the runner."""
+"""The engine interface. The runner only talks to engines through this: a new engine is one
+module, with no change to the runner."""
 
 from __future__ import annotations
 
