@@ -7,6 +7,7 @@ anything a run writes or prints."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -436,3 +437,42 @@ pipelines:
     assert "unknown api option 'pagination.limt' (did you mean 'limit'?)" in out
     assert "unknown api option 'respons' (did you mean 'response'?)" in out
     assert "http.timeout_s" in out
+
+
+@pytest.mark.parametrize("engine", ["polars", "spark"])
+def test_other_engines_read_an_api_with_the_same_rows(odibi_project, api, engine):
+    if engine == "spark":
+        pytest.importorskip("pyspark")
+        if shutil.which("java") is None:
+            pytest.skip("no Java for Spark")
+    else:
+        pytest.importorskip(engine)
+    url, _ = api
+    nodes = """\
+      - name: offset
+        read:
+          connection: keyed
+          format: api
+          path: /offset
+          filter: "id > 3"
+          options:
+            pagination: {type: offset_limit, offset_param: skip, limit: 10}
+            response: {items_path: results}
+        write: {connection: out, format: delta, path: offset}
+      - name: nothing
+        read:
+          connection: keyed
+          format: api
+          path: /offset
+          options: {params: {skip: 100, limit: 5}, response: {items_path: results}}
+        write: {connection: out, format: delta, path: nothing, on_empty: skip}
+"""
+    text = _project(url, nodes).replace("project: apis\n", f"project: apis\nengine: {engine}\n")
+    project = odibi_project({"odibi.yaml": text})
+    run = project.run(env=ENV)
+    assert run.exit_code == 0, run.output
+    rows = sorted(project.delta("out/offset"), key=lambda r: r["id"])
+    expected = [_flat(r) for r in RECORDS if r["id"] > 3]
+    assert [{k: r[k] for k in expected[0]} for r in rows] == expected
+    runs = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    assert runs["nothing"]["status"] == "SUCCESS" and runs["nothing"]["rows_in"] == 0

@@ -154,7 +154,7 @@ class HttpConnection(Connection):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._lock = threading.RLock()
-        self._session: requests.Session | None = None
+        self._local = threading.local()
         self._token: str | None = None
         self._token_expires: float | None = None
         self._obtained: list[str] = []
@@ -265,17 +265,17 @@ class HttpConnection(Connection):
         )
 
     def session(self) -> requests.Session:
-        """One ``requests`` session per connection (pooled connections), with the default
-        headers; credentials are added per request (:meth:`auth_headers`)."""
+        """A ``requests`` session (pooled connections) per thread, as nodes may run in
+        parallel, with the default headers; credentials are added per request
+        (:meth:`auth_headers`)."""
         import requests
 
-        with self._lock:
-            if self._session is None:
-                session = requests.Session()
-                session.headers.update(self.config.headers)
-                session.trust_env = True
-                self._session = session
-            return self._session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self.config.headers)
+            self._local.session = session
+        return session
 
     def secrets(self) -> list[str]:
         """Every credential the connection sends, the tokens it obtained included."""

@@ -158,8 +158,11 @@ def records(answer: Any, config: Response, first: bool, label: str) -> list[dict
     if not isinstance(value, list):
         if not first:
             return []
+        kind = {bool: "a boolean", int: "a number", float: "a number", str: "text"}
         raise NodeError(
-            f"{label}: {shown} is a {type(value).__name__}, not a list of records", step="read"
+            f"{label}: {shown} holds {kind.get(type(value), type(value).__name__)}, "
+            "not a list of records",
+            step="read",
         )
     rows = value
     if config.array_row_fields and rows and isinstance(rows[0], list | tuple):
