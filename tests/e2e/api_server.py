@@ -23,6 +23,7 @@ USER, PASSWORD = "reader", "BasicPasswordSecret789"
 CLIENT_ID, CLIENT_SECRET = "odibi-client", "ClientSecretValue000"
 ACCESS_TOKEN = "IssuedAccessToken111"
 SECRETS = {
+    "stale_token": "StaleAccessToken222",
     "api_key": API_KEY,
     "token": TOKEN,
     "password": PASSWORD,
@@ -92,6 +93,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         route = urlsplit(self.path).path
         body = self._body()
+        if route in ("/oauth/short", "/oauth/rotating"):
+            n = self._count(route)
+            token = "StaleAccessToken222" if route == "/oauth/rotating" and n == 1 else ACCESS_TOKEN
+            self._send(
+                200, {"access_token": token, "expires_in": 1 if route == "/oauth/short" else 600}
+            )
+            return
         if route == "/oauth/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             ok = (
@@ -199,6 +207,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def get_object(self, q: dict[str, str]) -> None:
         self._send(200, {"temperature": 21.5, "station": {"id": "s1"}})
+
+    def get_moved(self, q: dict[str, str]) -> None:
+        """A redirect to another host name of this server (``localhost``)."""
+        port = self.server.server_address[1]
+        self._send(302, {}, {"Location": f"http://localhost:{port}/landing"})
+
+    def get_moved_here(self, q: dict[str, str]) -> None:
+        self._send(307, {}, {"Location": "/offset?skip=0&limit=2"})
+
+    def get_landing(self, q: dict[str, str]) -> None:
+        """What credentials reached this host."""
+        got = {"key": self.headers.get("X-API-Key"), "auth": self.headers.get("Authorization")}
+        self._send(200, [{"host": self.headers["Host"].split(":")[0], **got}])
 
     def get_events(self, q: dict[str, str]) -> None:
         self._send(200, {"value": self.state.incremental})

@@ -34,11 +34,14 @@ if TYPE_CHECKING:
     from odibi_core.io.format import Location
 
 log = logging.getLogger("odibi.io.api")
+#: Redirects followed for one request.
+_MAX_REDIRECTS = 5
 
 
 class ApiFormat(Format):
     name = "api"
     writes = False
+    connection_types = frozenset({"http"})
 
     def read(self, where: Location, spec: ReadConfig) -> pa.Table:
         from pydantic import ValidationError
@@ -66,6 +69,8 @@ class Fetch:
     """One read of an endpoint: its pages, within the bounds of ``options``."""
 
     def __init__(self, connection: HttpConnection, options: ApiOptions, url: str):
+        import requests  # noqa: F401  (imported before the clock starts: it takes a while)
+
         self.connection = connection
         self.options = options
         self.url = url
@@ -74,6 +79,7 @@ class Fetch:
         self.deadline = time.monotonic() + options.http.max_total_s
         self.interval = 1.0 / options.requests_per_second if options.requests_per_second else 0
         self._last_sent: float | None = None
+        self._timeout_used = self.timeout
 
     def rows(self) -> list[dict[str, Any]]:
         o = self.options
@@ -127,8 +133,9 @@ class Fetch:
             try:
                 answer = self._send(request)
             except requests.Timeout:
-                problem, wait = f"no answer within {self.timeout:g}s", self._backoff(attempt)
-            except requests.ConnectionError as exc:
+                used = self._timeout_used
+                problem, wait = f"no answer within {used:.3g}s", self._backoff(attempt)
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 problem, wait = f"cannot connect ({_reason(exc)})", self._backoff(attempt)
             except requests.RequestException as exc:
                 raise NodeError(f"{label}: {_reason(exc)}", step="read") from None
@@ -152,25 +159,40 @@ class Fetch:
                 bound = (
                     f"after {attempt} attempts"
                     if attempt >= self.retries.max_attempts
-                    else f"(waiting {wait:g}s more would pass http.max_total_s)"
+                    else "and another attempt would pass http.max_total_s "
+                    f"({self.options.http.max_total_s:g}s)"
                 )
                 raise NodeError(f"{label}: {problem} {bound}", step="read", retryable=True)
             log.info("%s: %s; trying again in %.1fs", label, problem, wait)
             time.sleep(wait)
 
     def _send(self, request: Request) -> requests.Response:
-        headers = dict(self.options.headers)
-        if self.connection.same_origin(request.url):
-            headers.update(self.connection.auth_headers(self.timeout))
+        """One request, redirects followed here (at most ``_MAX_REDIRECTS``) so that the
+        credentials, whatever header carries them, go to the base URL's host only."""
+        from urllib.parse import urljoin
+
+        method, url, body = request.method, _with_query(request.url, request.params), request.body
         self._last_sent = time.monotonic()
-        return self.connection.session().request(
-            request.method,
-            _with_query(request.url, request.params),
-            json=request.body,
-            headers=headers,
-            timeout=min(self.timeout, max(self.deadline - time.monotonic(), 0.001)),
-            allow_redirects=True,
-        )
+        for _ in range(_MAX_REDIRECTS + 1):
+            headers = dict(self.options.headers)
+            if self.connection.same_origin(url):
+                headers.update(self.connection.auth_headers(self.timeout))
+            self._timeout_used = min(self.timeout, max(self.deadline - time.monotonic(), 0.001))
+            answer = self.connection.session().request(
+                method,
+                url,
+                json=body,
+                headers=headers,
+                timeout=self._timeout_used,
+                allow_redirects=False,
+            )
+            target = answer.headers.get("location")
+            if answer.status_code not in (301, 302, 303, 307, 308) or not target:
+                return answer
+            url = urljoin(url, target)
+            if answer.status_code == 303 or (answer.status_code in (301, 302) and method == "POST"):
+                method, body = "GET", None  # as browsers and requests do
+        raise NodeError(f"{self.label(request)}: more than {_MAX_REDIRECTS} redirects", step="read")
 
     def _renewable(self) -> bool:
         return self.connection.config.auth.mode == "oauth2"
