@@ -172,8 +172,10 @@ class _Checker:
                     f"({', '.join(sorted(formats))})" + did_you_mean(fmt, formats),
                     (*path, block, "format"),
                 )
-            elif engine is not None and isinstance(fmt, str) and spec.get("options"):
-                self.check_options(engine, block, spec, (*path, block))
+            else:
+                self.check_connection_type(block, spec, (*path, block))
+                if engine is not None and isinstance(fmt, str) and spec.get("options"):
+                    self.check_options(engine, block, spec, (*path, block))
         if not node.get("read") and not deps and not _only_sql_steps(node):
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
@@ -219,6 +221,23 @@ class _Checker:
             return frozenset(own)
         can = "reads" if block == "read" else "writes"
         return frozenset(n for n, f in self.registry.formats.items() if getattr(f, can, True))
+
+    def check_connection_type(
+        self, block: str, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> None:
+        """A format that reads through one kind of connection (``api``: ``http``)."""
+        fmt = spec.get("format")
+        owner = self.registry.formats.get(fmt.lower()) if isinstance(fmt, str) else None
+        wanted = getattr(owner, "connection_types", None)
+        name = spec.get("connection")
+        conn = self.connections.get(name) if wanted and isinstance(name, str) else None
+        kind = conn.get("type") if isinstance(conn, dict) else None
+        if wanted and isinstance(kind, str) and kind not in wanted:
+            self.add(
+                f"{describe(self.data, (*path, 'connection'))}: format '{fmt}' needs a connection "
+                f"of type {' or '.join(sorted(wanted))}; '{spec['connection']}' is type {kind}",
+                (*path, "connection"),
+            )
 
     def check_options(
         self, engine: Any, block: str, spec: dict[str, Any], path: tuple[Any, ...]

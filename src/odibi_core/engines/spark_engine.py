@@ -22,6 +22,7 @@ from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, first_given, looks_like_time
 from odibi_core.errors import NodeError, SQLError, transient
 from odibi_core.io import modes
+from odibi_core.io.format import classic
 
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
@@ -29,16 +30,24 @@ if TYPE_CHECKING:
     from odibi_core.io.format import Format
 
 FILE_FORMATS = ("csv", "parquet", "json")
+#: Sources no Spark reader opens (an HTTP API): read in this process by the IO layer, as on
+#: pandas, and handed to Spark as Arrow.
+IN_PROCESS_READS = ("api",)
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
 
 
 class SparkEngine(Engine):
     name = "spark"
-    read_formats = frozenset({*FILE_FORMATS, "delta"})
+    read_formats = frozenset({*FILE_FORMATS, "delta", *IN_PROCESS_READS})
     write_formats = frozenset({*FILE_FORMATS, "delta"})
 
     @classmethod
     def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+        fmt = str(spec.get("format", "")).lower()
+        if block == "read" and fmt in IN_PROCESS_READS:
+            from odibi_core.io.builtin import FORMATS
+
+            return next(f for f in FORMATS if f.name == fmt).option_problems(block, spec)
         return _option_problems(block, spec)
 
     def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
@@ -63,6 +72,13 @@ class SparkEngine(Engine):
         fmt = spec.format.lower()
         if fmt not in self.read_formats:
             raise NodeError(f"the spark engine cannot read format '{fmt}'", step="read")
+        if fmt in IN_PROCESS_READS:
+            from odibi_core import io as odibi_io
+
+            frame = self._from_arrow(odibi_io.read(self.formats, spec, connection))
+            if spec.filter:
+                frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
+            return frame
         uri = _location(self.spark, connection, spec.path or spec.table or "")
         where = f"{fmt} '{spec.path or spec.table}' on connection '{connection.name}'"
         if connection.is_local and not _exists(uri):
@@ -83,6 +99,15 @@ class SparkEngine(Engine):
         if spec.filter:
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
         return frame
+
+    def _from_arrow(self, table: Any) -> Any:
+        """An Arrow table read in this process as a Spark frame (no columns: an empty one)."""
+        if not table.num_columns:
+            from pyspark.sql.types import StructType
+
+            return self.spark.createDataFrame([], StructType([]))
+        with _spark_errors("cannot hand the rows read to Spark", "read"):
+            return self.spark.createDataFrame(classic(table))
 
     # ------------------------------------------------------------ write
 

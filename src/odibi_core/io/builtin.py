@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from odibi_core import hookimpl
+from odibi_core.io.api import ApiFormat
 from odibi_core.io.csv import CsvFormat
 from odibi_core.io.delta import DeltaFormat
 from odibi_core.io.format import Format
@@ -18,6 +19,7 @@ FORMATS: tuple[Format, ...] = (
     SqlFormat(),
     AzureSqlFormat(),
     SqlServerFormat(),
+    ApiFormat(),
 )
 
 

@@ -52,6 +52,9 @@ class Format(ABC):
     #: Whether it reads, and writes (a query source only reads).
     reads: ClassVar[bool] = True
     writes: ClassVar[bool] = True
+    #: The connection types it reads and writes through (``api``: ``http``); None: any.
+    #: ``odibi validate`` reports a node that names another.
+    connection_types: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def read(self, where: Location, spec: ReadConfig) -> pa.Table: ...
