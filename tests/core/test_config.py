@@ -737,7 +737,7 @@ def test_connection_problems(odibi_project: Make) -> None:
             "odibi.yaml",
             4,
             11,
-            "connection 'cloud': unknown type 'locl'; installed: azure_adls, azure_blob, http, local (did you mean 'local'?)",
+            "connection 'cloud': unknown type 'locl'; installed: azure_adls, azure_blob, delta, http, local (did you mean 'local'?)",
         ),
         ("odibi.yaml", 5, 3, "missing required key 'type' in connections.untyped"),
         (

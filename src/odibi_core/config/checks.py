@@ -97,9 +97,16 @@ class _Checker:
             return
         fields = {k: v for k, v in conn.items() if k != "type"}
         try:
-            cls.config_model.model_validate(fields)
+            config = cls.config_model.model_validate(fields)
         except ValidationError as exc:
             self.issues.extend(pydantic_issues(exc, cls.config_model, self.data, self.map, path))
+            return
+        engine = self.registry.engines.get(self.engine)
+        in_process = engine is not None and getattr(engine, "read_formats", None) is None
+        problem = getattr(cls, "engine_problem", None)
+        message = problem(config, self.engine, in_process) if problem else None
+        if message:
+            self.add(f"connection '{name}': {message}", path)
 
     def check_connection_ref(self, name: Any, path: tuple[Any, ...]) -> None:
         if isinstance(name, str) and name not in self.connections:

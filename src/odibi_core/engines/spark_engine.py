@@ -79,8 +79,13 @@ class SparkEngine(Engine):
             if spec.filter:
                 frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
             return frame
-        uri = _location(self.spark, connection, spec.path or spec.table or "")
         where = f"{fmt} '{spec.path or spec.table}' on connection '{connection.name}'"
+        if hasattr(connection, "table_name"):  # a metastore table (type: delta)
+            frame = self._read_table(connection.table_name(spec.table or spec.path or ""), spec)
+            if spec.filter:
+                frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
+            return frame
+        uri = _location(self.spark, connection, spec.path or spec.table or "")
         if connection.is_local and not _exists(uri):
             raise NodeError(f"cannot read {where}: not found ({uri})", step="read")
         reader = self.spark.read.format(fmt)
@@ -100,6 +105,12 @@ class SparkEngine(Engine):
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
         return frame
 
+    def _read_table(self, name: str, spec: ReadConfig) -> Any:
+        version = first_given(spec.options, "version", "as_of_version", "versionAsOf")
+        query = f"SELECT * FROM {name}" + (f" VERSION AS OF {int(version)}" if version else "")
+        with _spark_errors(f"cannot read table {name}", "read"):
+            return self.spark.sql(query)
+
     def _from_arrow(self, table: Any) -> Any:
         """An Arrow table read in this process as a Spark frame (no columns: an empty one)."""
         if not table.num_columns:
@@ -115,24 +126,37 @@ class SparkEngine(Engine):
         fmt = spec.format.lower()
         if fmt not in self.write_formats:
             raise NodeError(f"the spark engine cannot write format '{fmt}'", step="write")
-        uri = _location(self.spark, connection, spec.target)
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
+        if hasattr(connection, "table_name"):  # a metastore table (type: delta)
+            with _spark_errors(f"cannot write {where}", "write"):
+                self._write_delta(frame, spec, name=connection.table_name(spec.target))
+            return None
+        uri = _location(self.spark, connection, spec.target)
         with _spark_errors(f"cannot write {where}", "write"):
             if fmt == "delta":  # readers of older versions keep their files
-                self._write_delta(frame, uri, spec)
+                self._write_delta(frame, spec, uri=uri)
                 return None
             return self._write_files(frame, fmt, uri, spec)
 
-    def _write_delta(self, frame: Any, uri: str, spec: WriteConfig) -> None:
+    def _write_delta(
+        self, frame: Any, spec: WriteConfig, uri: str | None = None, name: str | None = None
+    ) -> None:
+        """A Delta table by path (``uri``) or by its metastore ``name``."""
         from delta.tables import DeltaTable
 
-        exists = DeltaTable.isDeltaTable(self.spark, uri)
+        if name is not None:
+            exists = bool(self.spark.catalog.tableExists(name))
+        else:
+            exists = DeltaTable.isDeltaTable(self.spark, uri)
         if spec.mode in ("upsert", "append_once") and exists:
-            modes.require_target_keys(spec, DeltaTable.forPath(self.spark, uri).toDF().columns)
-            condition = modes.key_match(spec.keys, _q)
-            merge = (
-                DeltaTable.forPath(self.spark, uri).alias("t").merge(frame.alias("s"), condition)
+            table = (
+                DeltaTable.forName(self.spark, name)
+                if name is not None
+                else DeltaTable.forPath(self.spark, uri)
             )
+            modes.require_target_keys(spec, table.toDF().columns)
+            condition = modes.key_match(spec.keys, _q)
+            merge = table.alias("t").merge(frame.alias("s"), condition)
             if spec.mode == "upsert":
                 merge = merge.whenMatchedUpdateAll()
             merge.whenNotMatchedInsertAll().execute()
@@ -144,7 +168,10 @@ class SparkEngine(Engine):
             writer = writer.mode("append")
         if spec.partition_by:
             writer = writer.partitionBy(*spec.partition_by)
-        writer.save(uri)
+        if name is not None:
+            writer.saveAsTable(name)
+        else:
+            writer.save(uri)
 
     def _write_files(self, frame: Any, fmt: str, uri: str, spec: WriteConfig) -> Any:
         """Spark writes a folder of part files; it is written beside the target and swapped
@@ -338,11 +365,24 @@ def _session() -> Any:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
+        # Metastore tables (type: delta) of a session without a metastore last as long as the
+        # session: so do their files, not left in the working directory.
+        .config("spark.sql.warehouse.dir", _warehouse())
     )
     session = configure_spark_with_delta_pip(builder).getOrCreate()
     # Failed tasks log pages of Java stack; Odibi reports each failure once, in one line.
     session.sparkContext.setLogLevel("FATAL")
     return session
+
+
+def _warehouse() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="odibi-spark-warehouse-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _location(spark: Any, connection: Connection, path: str) -> str:
