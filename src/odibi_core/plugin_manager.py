@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.io.builtin",
     "odibi_core.connections.local",
     "odibi_core.connections.azure_adls",
+    "odibi_core.connections.sql",
     "odibi_core.transforms.builtin",
 )
 
