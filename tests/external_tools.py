@@ -213,7 +213,8 @@ def postgres_server() -> Iterator[dict[str, object]]:
     )
     settings = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 "
+        "-c log_statement=all"
     )
     pg_ctl = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
     _run([*pg_ctl, "-o", settings, "-l", str(root / "log"), "-w", "-t", "60", "start"])
@@ -224,6 +225,7 @@ def postgres_server() -> Iterator[dict[str, object]]:
             "user": POSTGRES_USER,
             "password": POSTGRES_PASSWORD,
             "database": "postgres",
+            "log": root / "log",  # every statement the server ran
         }
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True)

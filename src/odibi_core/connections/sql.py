@@ -226,7 +226,13 @@ class PostgresConnection(SqlConnection):
         from sqlalchemy.engine import URL
 
         c = self.config
-        query = {"connect_timeout": str(max(1, round(c.timeout))), **c.options}
+        # Sessions in UTC: times read back in UTC, and a mark without a zone means UTC, as
+        # for the marks of files (engines/marks.py).
+        query = {
+            "connect_timeout": str(max(1, round(c.timeout))),
+            "options": "-c TimeZone=UTC",
+            **c.options,
+        }
         if c.sslmode:
             query["sslmode"] = c.sslmode
         return URL.create(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from odibi_core.errors import NodeError
 from odibi_core.io import modes
 from odibi_core.io.format import Format
+from odibi_core.io.sql_dialects import execute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +54,7 @@ class SqlFormat(Format):
         size = int(spec.options.get("fetch_size") or _FETCH)
         with connection.engine().connect() as conn:
             try:
-                result = conn.execution_options(stream_results=True).exec_driver_sql(query)
+                result = execute(conn, query)
             except Exception as exc:
                 if _push_down(spec) and (spec.filter or spec.newer_than):
                     raise NodeError(
@@ -63,7 +64,7 @@ class SqlFormat(Format):
                         step="read",
                     ) from exc
                 raise
-            description = list(result.cursor.description or [])
+            description = list(result.description or [])
             chunks: list[list[tuple[Any, ...]]] = []
             while rows := result.fetchmany(size):
                 chunks.append([tuple(r) for r in rows])
@@ -134,7 +135,7 @@ def write_in(
     """The write, on ``conn`` inside its transaction (the caller commits or rolls back)."""
     merge = spec.merge_options
     if target.schema and merge and merge.auto_create_schema:
-        conn.exec_driver_sql(dialect.create_schema(target.schema))
+        execute(conn, dialect.create_schema(target.schema))
     incoming = data.column_names
     if not dialect.exists(conn, target):
         if merge is not None and not merge.auto_create_table:
@@ -142,7 +143,7 @@ def write_in(
                 f"table {target} does not exist (merge_options.auto_create_table: false)",
                 step="write",
             )
-        conn.exec_driver_sql(dialect.create_table(target, list(_with_audit(data, spec).schema)))
+        execute(conn, dialect.create_table(target, list(_with_audit(data, spec).schema)))
         existing = list(_with_audit(data, spec).column_names)
         fresh = True
     else:
@@ -150,17 +151,17 @@ def write_in(
         fresh = False
     if spec.mode == "overwrite" and not fresh:
         if set(existing) == set(incoming):
-            conn.exec_driver_sql(dialect.empty(target))
+            execute(conn, dialect.empty(target))
         else:  # another shape: the table is made again from the data
-            conn.exec_driver_sql(f"DROP TABLE {dialect.table(target)}")
-            conn.exec_driver_sql(dialect.create_table(target, list(data.schema)))
+            execute(conn, f"DROP TABLE {dialect.table(target)}")
+            execute(conn, dialect.create_table(target, list(data.schema)))
             existing = list(incoming)
     if spec.mode in modes.KEYED_MODES:
         modes.require_target_keys(spec, existing)
     for field in [*data.schema, *_audit_fields(spec)]:
         if field.name not in existing:
             sa_type = dialect.column_type(field)
-            conn.exec_driver_sql(dialect.add_column(target, field.name, sa_type))
+            execute(conn, dialect.add_column(target, field.name, sa_type))
             existing.append(field.name)
     if spec.mode not in modes.KEYED_MODES or fresh:
         if spec.mode in modes.KEYED_MODES:  # a new table: every row is new
@@ -168,17 +169,17 @@ def write_in(
         dialect.load(conn, target, data)
         return
     for statement in dialect.lock(target):
-        conn.exec_driver_sql(statement)
+        execute(conn, statement)
     staging, create = dialect.stage(target, incoming, merge.staging_schema if merge else None)
-    conn.exec_driver_sql(create)
+    execute(conn, create)
     dialect.load(conn, staging, data)
     nullable = {k for k in spec.keys if data.column(k).null_count}
     for statement in dialect.keyed(
         target, staging, incoming, spec.keys, nullable, spec.mode == "upsert", _audit(spec)
     ):
-        conn.exec_driver_sql(statement)
+        execute(conn, statement)
     for statement in dialect.drop(staging):
-        conn.exec_driver_sql(statement)
+        execute(conn, statement)
 
 
 def _audit(spec: WriteConfig) -> Any:

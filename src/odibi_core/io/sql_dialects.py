@@ -66,6 +66,15 @@ def _split_name(text: str) -> list[str]:
     return parts
 
 
+def execute(conn: Any, statement: str) -> Any:
+    """Run ``statement`` as written on ``conn``'s DB-API connection (in its transaction):
+    no bind parameters, so a ``%`` or ``?`` in the text is the database's, not the driver's.
+    Returns the cursor."""
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.execute(statement)
+    return cursor
+
+
 class Dialect:
     """One database's SQL, for the ``sql`` format."""
 
@@ -196,8 +205,8 @@ class Dialect:
         with engine.connect() as conn:
             if not self.exists(conn, name):
                 return None
-            found = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table(name)}").scalar()
-            return int(found or 0)
+            row = execute(conn, f"SELECT COUNT(*) FROM {self.table(name)}").fetchone()
+            return int(row[0] if row else 0)
 
     def empty(self, name: TableName) -> str:
         """Remove every row of a table inside the write's transaction."""
@@ -514,10 +523,12 @@ class MssqlDialect(Dialect):
         cols = ", ".join(self.quote(c) for c in data.column_names)
         marks = ", ".join("?" for _ in data.column_names)
         statement = f"INSERT INTO {self.table(name)} ({cols}) VALUES ({marks})"
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.fast_executemany = True
         for batch in data.to_batches(max_chunksize=10_000):
             rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
             if rows:
-                conn.exec_driver_sql(statement, rows)
+                cursor.executemany(statement, rows)
 
 
 def for_connection(connection: SqlConnection) -> Dialect:
