@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow.parquet as pq
