@@ -151,10 +151,11 @@ class Dialect:
             return sa.Double()
         if pa.types.is_decimal(t):
             return sa.Numeric(t.precision, t.scale)
+        text = sa.UnicodeText().with_variant(mssql.NVARCHAR("max"), "mssql")  # not NTEXT
         if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            return sa.UnicodeText()
+            return text
         if pa.types.is_null(t):
-            return sa.UnicodeText()
+            return text
         if pa.types.is_timestamp(t):
             if t.tz is not None:
                 return sa.DateTime(timezone=True).with_variant(mssql.DATETIMEOFFSET(), "mssql")
@@ -164,7 +165,7 @@ class Dialect:
         if pa.types.is_time(t):
             return sa.Time()
         if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-            return sa.LargeBinary()
+            return sa.LargeBinary().with_variant(mssql.VARBINARY("max"), "mssql")
         raise NodeError(
             f"column '{field.name}' ({t}) has no SQL type odibi writes; cast it to text first "
             "(a SQL step: CAST(... AS VARCHAR))",
