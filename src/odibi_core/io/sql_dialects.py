@@ -377,19 +377,36 @@ class PostgresDialect(Dialect):
         return statements
 
     def load(self, conn: Any, name: TableName, data: pa.Table) -> None:
-        """``COPY … FROM STDIN`` in CSV, the CSV written by Arrow (C++) in batches."""
+        """``COPY … FROM STDIN`` in CSV, the CSV written by Arrow (C++, without the GIL) in
+        batches on worker threads while earlier batches are sent, a few batches ahead."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
         import pyarrow.csv as pacsv
 
         data = _copyable(data)
         cols = ", ".join(self.quote(c) for c in data.column_names)
         statement = f"COPY {self.table(name)} ({cols}) FROM STDIN (FORMAT csv)"
         options = pacsv.WriteOptions(include_header=False, batch_size=16_384)
+
+        def csv(batch: Any) -> bytes:
+            sink = io.BytesIO()
+            pacsv.write_csv(batch, sink, options)
+            return sink.getvalue()
+
         cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(statement) as copy:
+        with ThreadPoolExecutor(_WORKERS) as pool, cursor.copy(statement) as copy:
+            pending: deque[Any] = deque()
             for batch in data.to_batches(max_chunksize=65_536):
-                sink = io.BytesIO()
-                pacsv.write_csv(batch, sink, options)
-                copy.write(sink.getvalue())
+                pending.append(pool.submit(csv, batch))
+                if len(pending) > 2 * _WORKERS:
+                    copy.write(pending.popleft().result())
+            while pending:
+                copy.write(pending.popleft().result())
+
+
+#: Threads writing CSV for COPY.
+_WORKERS = 3
 
 
 def _copyable(data: pa.Table) -> pa.Table:
