@@ -311,3 +311,32 @@ def test_a_file_format_on_a_database_is_named_as_such():
         r"\(postgres\) holds tables: use format: sql",
     ):
         io.read({f.name: f for f in FORMATS}, spec, conn)
+
+
+def test_sql_servers_datetimeoffset_reads_as_an_aware_time():
+    from datetime import datetime, timedelta, timezone
+
+    from odibi_core.connections.sql import datetimeoffset
+
+    raw = struct.pack("<6hI2h", 2026, 1, 2, 3, 4, 5, 123456000, -5, -30)
+    assert datetimeoffset(raw) == datetime(
+        2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone(-timedelta(hours=5, minutes=30))
+    )
+
+
+def test_times_with_a_zone_go_to_sql_server_as_iso_text():
+    from datetime import UTC, datetime
+
+    from odibi_core.io.sql_dialects import _offsets_as_text
+
+    data = pa.table(
+        {
+            "at": pa.array(
+                [datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")
+            )
+        }
+    )
+    assert _offsets_as_text(data).column("at").to_pylist() == [
+        "2026-01-02T03:04:05.000006+00:00",
+        None,
+    ]

@@ -358,6 +358,7 @@ def test_validate_names_bad_database_keys(odibi_project, db):
                 "auth: {mode: sql_login, username: u}}\n"
                 "  ms: {type: sql_server, host: h, auth: {mode: sql_login, username: u}}\n"
                 "  az: {type: azure_sql, server: h, database: x, auth: {mode: sql, password: p}}\n"
+                "story: {connection: pg}\n"
                 "pipelines:\n  - pipeline: p\n    nodes:\n"
                 "      - name: a\n"
                 "        read: {connection: d, format: csv, path: in.csv}\n"
@@ -377,6 +378,7 @@ def test_validate_names_bad_database_keys(odibi_project, db):
     assert "prot" in out
     assert "missing required key 'database' in connections.ms" in out
     assert "auth mode 'sql_login' needs username" in out  # Odibi's 'sql' is our sql_login
+    assert "connection 'pg' (postgres) holds tables, not files" in out  # story.connection
     assert "mode 'merge' needs 'merge_keys'" in out
     assert "merge_options.update_condition is Odibi's but odibi_core does not support it" in out
     assert "'pushdown' is not an option of format sql" in out and "push_down" in out

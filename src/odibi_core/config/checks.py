@@ -63,6 +63,7 @@ class _Checker:
             block = self.data.get(section)
             if isinstance(block, dict) and block.get("connection") is not None:
                 self.check_connection_ref(block["connection"], (section, "connection"))
+                self.check_stores_files(block["connection"], (section, "connection"))
         pipelines = self.data.get("pipelines")
         if isinstance(pipelines, list):
             seen: set[Any] = set()
@@ -100,6 +101,19 @@ class _Checker:
             cls.config_model.model_validate(fields)
         except ValidationError as exc:
             self.issues.extend(pydantic_issues(exc, cls.config_model, self.data, self.map, path))
+
+    def check_stores_files(self, name: Any, path: tuple[Any, ...]) -> None:
+        """Stories and the catalog are files: a database connection cannot hold them."""
+        conn = self.connections.get(name) if isinstance(name, str) else None
+        kind = conn.get("type") if isinstance(conn, dict) else None
+        cls = self.registry.connection_types.get(kind) if isinstance(kind, str) else None
+        if cls is not None and getattr(cls, "stores", "files") != "files":
+            self.add(
+                f"{describe(self.data, path)}: connection '{name}' ({kind}) holds "
+                f"{cls.stores}, not files; give a connection that stores files (local, "
+                "azure_adls)",
+                path,
+            )
 
     def check_connection_ref(self, name: Any, path: tuple[Any, ...]) -> None:
         if isinstance(name, str) and name not in self.connections:

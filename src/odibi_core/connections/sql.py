@@ -321,6 +321,11 @@ class SqlServerConnection(SqlConnection):
                 f"connection '{self.name}' ({self.type_name}) needs pyodbc and an ODBC driver "
                 f"('{self.config.driver}'): {exc}"
             ) from None
+
+        @event.listens_for(engine, "connect")
+        def _converters(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.add_output_converter(SQL_SS_DATETIMEOFFSET, datetimeoffset)
+
         if self.uses_token():
             credential = self.credential()
 
@@ -344,6 +349,21 @@ def connect_args(token: str) -> dict[str, Any]:
     return {
         "attrs_before": {SQL_COPT_SS_ACCESS_TOKEN: struct.pack(f"<I{len(raw)}s", len(raw), raw)}
     }
+
+
+#: The ODBC type of DATETIMEOFFSET columns, which pyodbc hands over as bytes.
+SQL_SS_DATETIMEOFFSET = -155
+
+
+def datetimeoffset(raw: bytes) -> Any:
+    """A DATETIMEOFFSET value (SQL_SS_TIMESTAMPOFFSET_STRUCT) as an aware ``datetime``."""
+    from datetime import datetime, timedelta, timezone
+
+    year, month, day, hour, minute, second, nanos, tz_hours, tz_minutes = struct.unpack(
+        "<6hI2h", raw
+    )
+    zone = timezone(timedelta(hours=tz_hours, minutes=tz_minutes))
+    return datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
 
 
 def _odbc_value(value: str) -> str:

@@ -32,7 +32,7 @@ class Location:
     @classmethod
     def of(cls, fmt: str, connection: Connection, path: str) -> Location:
         if connection.stores == "tables":
-            what = f"table '{path}'" if path else "a query"
+            what = f"table '{path}'" if path else "query"
             return cls(
                 uri="",
                 label=f"{fmt} {what} on connection '{connection.name}'",

@@ -234,6 +234,10 @@ def _array(values: list[Any], column: Any, dialect: Dialect) -> pa.Array:
     hint = dialect.arrow_type(column)
     if getattr(column, "type_code", None) in (114, 3802):  # Postgres json/jsonb: as JSON text
         values = [None if v is None else json.dumps(v) for v in values]
+    if hint is not None and pa.types.is_string(hint):
+        given = next((v for v in values if v is not None), None)
+        if given is not None and not isinstance(given, str):
+            hint = None  # a driver's converter made them objects (SQL Server's offsets)
     try:
         if hint is not None:
             return pa.array(values, type=hint)

@@ -151,7 +151,7 @@ class Dialect:
             return sa.Double()
         if pa.types.is_decimal(t):
             return sa.Numeric(t.precision, t.scale)
-        text = sa.UnicodeText().with_variant(mssql.NVARCHAR("max"), "mssql")  # not NTEXT
+        text = sa.UnicodeText().with_variant(mssql.NVARCHAR("max"), "mssql")  # type: ignore[arg-type]  # not NTEXT
         if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             return text
         if pa.types.is_null(t):
@@ -537,7 +537,7 @@ class MssqlDialect(Dialect):
         """pyodbc's ``fast_executemany`` (parameter arrays) over a plain INSERT."""
         from odibi_core.io.format import classic
 
-        data = classic(data)
+        data = _offsets_as_text(classic(data))
         cols = ", ".join(self.quote(c) for c in data.column_names)
         marks = ", ".join("?" for _ in data.column_names)
         statement = f"INSERT INTO {self.table(name)} ({cols}) VALUES ({marks})"
@@ -547,6 +547,18 @@ class MssqlDialect(Dialect):
             rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
             if rows:
                 cursor.executemany(statement, rows)
+
+
+def _offsets_as_text(data: pa.Table) -> pa.Table:
+    """Times with a zone as ISO text (``2026-01-02T03:04:05.123456+00:00``), which SQL Server
+    converts to DATETIMEOFFSET: pyodbc would send an aware ``datetime`` without its zone."""
+    import pyarrow as pa
+
+    for i, field in enumerate(data.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            values = [None if v is None else v.isoformat() for v in data.column(i).to_pylist()]
+            data = data.set_column(i, field.name, pa.array(values, pa.string()))
+    return data
 
 
 def for_connection(connection: SqlConnection) -> Dialect:

@@ -132,10 +132,9 @@ def _attempt(
     if node.read is not None:
         conn = ctx.connections[node.read.connection]
         spec = node.read
-        if spec.incremental is not None:  # a source that can filters as it reads
-            bound = incremental.pushdown(
-                spec.incremental, state.get((node.name, incremental.state_key(spec.incremental)))
-            )
+        if spec.incremental is not None:  # a source that can, filters as it reads
+            previous = state.get((node.name, incremental.state_key(spec.incremental)))
+            bound = _step(node, "incremental", incremental.pushdown, spec.incremental, previous)
             if bound is not None:
                 spec = spec.with_newer_than(spec.incremental.column, *bound)
         frame = _step(node, "read", engine.read, spec, conn)
