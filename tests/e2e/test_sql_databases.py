@@ -399,6 +399,9 @@ def test_validate_names_bad_database_keys(odibi_project, db):
                 "                merge_keys: [id], merge_options: {update_condition: x}}\n"
                 "      - name: c\n"
                 "        read: {connection: pg, format: sql, table: t, options: {pushdown: no}}\n"
+                "      - name: e\n"
+                "        read: {connection: pg, format: csv, path: t.csv}\n"
+                "        write: {connection: d, format: sql, table: t}\n"
             )
         }
     )
@@ -409,6 +412,8 @@ def test_validate_names_bad_database_keys(odibi_project, db):
     assert "missing required key 'database' in connections.ms" in out
     assert "auth mode 'sql_login' needs username" in out  # Odibi's 'sql' is our sql_login
     assert "connection 'pg' (postgres) holds tables, not files" in out  # story.connection
+    assert "format 'csv' reads files, but connection 'pg' (postgres) holds tables: use " in out
+    assert "format 'sql' writes tables, but connection 'd' (local) holds files" in out
     assert "mode 'merge' needs 'merge_keys'" in out
     assert "merge_options.update_condition is Odibi's but odibi_core does not support it" in out
     assert "'pushdown' is not an option of format sql" in out and "push_down" in out

@@ -102,6 +102,24 @@ class _Checker:
         except ValidationError as exc:
             self.issues.extend(pydantic_issues(exc, cls.config_model, self.data, self.map, path))
 
+    def check_format_fits(self, block: str, spec: dict[str, Any], path: tuple[Any, ...]) -> None:
+        """A file format on a database connection, or ``format: sql`` on files, is refused."""
+        fmt = self.registry.formats.get(str(spec.get("format", "")).lower())
+        name = spec.get("connection")
+        conn = self.connections.get(name) if isinstance(name, str) else None
+        kind = conn.get("type") if isinstance(conn, dict) else None
+        cls = self.registry.connection_types.get(kind) if isinstance(kind, str) else None
+        if fmt is None or cls is None:
+            return
+        stores = getattr(cls, "stores", "files")
+        if getattr(fmt, "stores", "files") != stores:
+            hint = "format: sql" if stores == "tables" else "a file format (csv, parquet …)"
+            self.add(
+                f"{describe(self.data, path)}: format '{fmt.name}' {block}s {fmt.stores}, but "
+                f"connection '{name}' ({kind}) holds {stores}: use {hint}",
+                path,
+            )
+
     def check_stores_files(self, name: Any, path: tuple[Any, ...]) -> None:
         """Stories and the catalog are files: a database connection cannot hold them."""
         conn = self.connections.get(name) if isinstance(name, str) else None
@@ -188,6 +206,7 @@ class _Checker:
                 )
             elif engine is not None and isinstance(fmt, str) and spec.get("options"):
                 self.check_options(engine, block, spec, (*path, block))
+            self.check_format_fits(block, spec, (*path, block, "format"))
         if not node.get("read") and not deps and not _only_sql_steps(node):
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
