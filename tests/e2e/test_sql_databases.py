@@ -444,3 +444,18 @@ def test_a_closed_port_fails_fast_with_the_address(odibi_project, tmp_path):
         assert time.monotonic() - started < 15
         assert f"cannot reach 127.0.0.1:{port} (Connection refused)" in run.output, run.output
         assert "Pw-Not-Shown-99" not in run.output
+
+
+def test_an_empty_output_does_not_overwrite_a_table_holding_rows(odibi_project, db):
+    _execute(db, "CREATE TABLE kept (id bigint, amount double precision, note text)")
+    _execute(db, "INSERT INTO kept VALUES (1, 1.5, 'a'), (2, 2.5, 'b')")
+    nodes = (
+        "      - name: empty\n"
+        "        read: {connection: d, format: csv, path: in.csv}\n"
+        "        write: {connection: pg, format: sql, table: kept}\n"
+    )
+    project = odibi_project({"odibi.yaml": _project(db, nodes), "in.csv": "id,amount,note\n"})
+    run = project.run(env=_env(db))
+    assert run.exit_code == 1, run.output
+    assert "overwrite of kept with 0 rows would replace its 2 rows" in run.output
+    assert _rows(db, "SELECT COUNT(*) FROM kept") == [(2,)]
