@@ -9,6 +9,8 @@ loaded into a fresh table by each variant, interleaved round by round, in the sa
   ``write_row`` over the same rows as Python tuples (what one writes from the psycopg docs);
 - ``odibi_upsert``: ``mode: upsert`` of the same rows into a table already holding them
   with every other key changed (staging table, UPDATE … FROM, INSERT … WHERE NOT EXISTS);
+- ``odibi_read`` / ``psycopg_fetchall``: reading the loaded table back into Arrow, through
+  ``format: sql`` and by hand (psycopg's ``fetchall``, then ``pyarrow.array`` per column);
 - ``odibi_run``: ``odibi run`` (``engine: polars``, which keeps decimals as decimals) of a
   project reading the rows from parquet and writing them
   (``mode: overwrite``): the whole process, catalog and story included.
@@ -142,6 +144,30 @@ def psycopg_copy_rows(db: dict[str, Any], data: Any, table: str) -> None:
                 copy.write_row(row)
 
 
+def odibi_read(db: dict[str, Any], table: str) -> int:
+    from odibi_core.config.models import ReadConfig
+    from odibi_core.io.format import Location
+    from odibi_core.io.sql import SqlFormat
+
+    conn = _connection(db)
+    spec = ReadConfig(connection="pg", format="sql", table=table)
+    try:
+        return SqlFormat().read(Location.of("sql", conn, table), spec).num_rows
+    finally:
+        conn.close()
+
+
+def psycopg_fetchall(db: dict[str, Any], table: str) -> int:
+    import pyarrow as pa
+
+    with _connect(db) as conn:
+        cursor = conn.execute(f"SELECT * FROM {table}")
+        names = [c.name for c in cursor.description]
+        rows = cursor.fetchall()
+    columns = zip(*rows, strict=True)
+    return pa.table({n: pa.array(list(v)) for n, v in zip(names, columns, strict=True)}).num_rows
+
+
 def odibi_run(db: dict[str, Any], folder: Path, table: str) -> None:
     project = folder / "odibi.yaml"
     project.write_text(
@@ -213,6 +239,12 @@ def main() -> None:
                 work()
                 times.setdefault(name, []).append(time.perf_counter() - started)
                 print(f"  {name}: {times[name][-1]:.2f}s", file=sys.stderr)
+            for name, read in (("odibi_read", odibi_read), ("psycopg_fetchall", psycopg_fetchall)):
+                started = time.perf_counter()
+                if read(db, "b_odibi") != rows:
+                    raise SystemExit(f"{name} read the wrong number of rows")
+                times.setdefault(name, []).append(time.perf_counter() - started)
+                print(f"  {name}: {times[name][-1]:.2f}s", file=sys.stderr)
             odibi_write(db, data, "b_upsert")
             started = time.perf_counter()
             odibi_write(db, upsert_batch, "b_upsert", "upsert")
@@ -249,6 +281,9 @@ def main() -> None:
         "rows_per_second": {k: round(rows / m) for k, m in medians.items()},
         "odibi_overwrite_vs_psycopg_copy_rows": round(
             medians["psycopg_copy_rows"] / medians["odibi_overwrite"], 2
+        ),
+        "odibi_read_vs_psycopg_fetchall": round(
+            medians["psycopg_fetchall"] / medians["odibi_read"], 2
         ),
         "checked": {k: {"rows": v[0], "sum_amount": v[1]} for k, v in checks.items()},
     }
