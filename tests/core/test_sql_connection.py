@@ -117,6 +117,9 @@ def test_an_azure_ad_identity_reaches_the_driver_as_an_access_token():
     raw = "eyJ-access-token-for-azure-sql".encode("utf-16-le")
     assert packed == struct.pack("<I", len(raw)) + raw
     assert token in conn.secrets()  # tokens obtained are scrubbed from outputs too
+    cparams: dict = {}
+    conn.token_hook(credential)(None, None, [], cparams)  # as SQLAlchemy calls it
+    assert cparams == args and len(credential.scopes) == 2  # a token per new connection
 
 
 def test_the_credential_of_each_azure_ad_mode():

@@ -327,13 +327,17 @@ class SqlServerConnection(SqlConnection):
             dbapi_connection.add_output_converter(SQL_SS_DATETIMEOFFSET, datetimeoffset)
 
         if self.uses_token():
-            credential = self.credential()
-
-            @event.listens_for(engine, "do_connect")
-            def _token(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-                cparams.update(connect_args(self.access_token(credential)))
-
+            event.listen(engine, "do_connect", self.token_hook(self.credential()))
         return engine
+
+    def token_hook(self, credential: Any) -> Any:
+        """SQLAlchemy's ``do_connect`` listener putting a fresh token into each connection's
+        arguments (``cparams``, what ``pyodbc.connect`` is called with)."""
+
+        def _token(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+            cparams.update(connect_args(self.access_token(credential)))
+
+        return _token
 
 
 class AzureSqlConnection(SqlServerConnection):
