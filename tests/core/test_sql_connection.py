@@ -22,7 +22,9 @@ from odibi_core.connections.sql import (
 )
 from odibi_core.io.format import Location
 from odibi_core.io.sql import SqlFormat
-from odibi_core.io.sql_dialects import MssqlDialect, PostgresDialect, TableName
+from odibi_core.io.sql_dialects import TableName
+from odibi_core.io.sql_mssql import MssqlDialect
+from odibi_core.io.sql_postgres import PostgresDialect
 
 pytest.importorskip("sqlalchemy")
 
@@ -330,7 +332,7 @@ def test_sql_servers_datetimeoffset_reads_as_an_aware_time():
 def test_times_with_a_zone_go_to_sql_server_as_iso_text():
     from datetime import UTC, datetime
 
-    from odibi_core.io.sql_dialects import _offsets_as_text
+    from odibi_core.io.sql_mssql import _offsets_as_text
 
     data = pa.table(
         {
