@@ -43,6 +43,14 @@ def azurite() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, object]]:
+    """A PostgreSQL server for this test session (each xdist worker its own): host, port,
+    user, password, database."""
+    with tools.postgres_server() as server:
+        yield server
+
+
 @pytest.fixture
 def artifacts(request: pytest.FixtureRequest) -> Path:
     """A folder for files a test leaves for people to look at (screenshots)."""

@@ -144,3 +144,89 @@ def azurite_blob() -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+POSTGRES_USER = "odibi"
+#: The test server's password: long and unusual, so the secret scans find any leak of it.
+POSTGRES_PASSWORD = "pg-Secret-7f3a9c2e-Never-Shown"
+
+
+def _postgres_bin() -> Path:
+    """Debian's PostgreSQL server programs (``initdb``, ``pg_ctl``), installed if missing."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        with _locked("apt"):
+            found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+            if not found:
+                if os.geteuid() != 0 or not shutil.which("apt-get"):
+                    pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+                try:
+                    _run(["apt-get", "update", "-q"])
+                    _run(["apt-get", "install", "-y", "-q", "postgresql"])
+                except BaseException as exc:  # pytest.fail's exception is no Exception
+                    pytest.skip(f"PostgreSQL could not be installed: {exc}")
+                found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.skip("installing postgresql gave no initdb")
+    return found[-1].parent
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[dict[str, object]]:
+    """A PostgreSQL server of its own (``initdb`` in a temp dir) on 127.0.0.1 and a free
+    port, password login for ``POSTGRES_USER``, for the block; yields host, port, user,
+    password and database. As root, the server runs as the ``postgres`` user (it refuses
+    root)."""
+    import socket
+    import tempfile
+
+    bin_dir = _postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="odibi-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser: cannot start PostgreSQL")
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    data, pwfile = root / "data", root / "pw"
+    pwfile.write_text(POSTGRES_PASSWORD + "\n")
+    if as_user:
+        shutil.chown(pwfile, "postgres", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            POSTGRES_USER,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        timeout=120,
+    )
+    settings = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 "
+        "-c log_statement=all"
+    )
+    pg_ctl = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    _run([*pg_ctl, "-o", settings, "-l", str(root / "log"), "-w", "-t", "60", "start"])
+    try:
+        yield {
+            "host": "127.0.0.1",
+            "port": port,
+            "user": POSTGRES_USER,
+            "password": POSTGRES_PASSWORD,
+            "database": "postgres",
+            "log": root / "log",  # every statement the server ran
+        }
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

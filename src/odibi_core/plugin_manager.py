@@ -36,6 +36,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.connections.azure_adls",
     "odibi_core.connections.delta_catalog",
     "odibi_core.connections.http",
+    "odibi_core.connections.sql",
     "odibi_core.transforms.builtin",
 )
 

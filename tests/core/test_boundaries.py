@@ -43,7 +43,7 @@ def test_the_cli_starts_without_heavy_libraries():
         "import sys; from odibi_core.cli.main import build_parser; build_parser();"
         "from odibi_core.plugin_manager import get_plugin_manager; get_plugin_manager().registry;"
         "heavy = {'pandas', 'pyarrow', 'duckdb', 'deltalake', 'great_expectations', 'pyspark',"
-        " 'opentelemetry', 'jinja2'} & set(sys.modules); print(sorted(heavy))"
+        " 'opentelemetry', 'jinja2', 'sqlalchemy', 'psycopg', 'pyodbc'} & set(sys.modules); print(sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

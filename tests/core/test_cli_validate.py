@@ -245,7 +245,7 @@ def test_every_problem_is_reported_in_one_run(odibi_project: Make) -> None:
         f"{f}:16:9: unknown transform 'dedupe' (did you mean 'deduplicate'?) "
         "(see `odibi plugins` for installed transforms)",
         f"{f}:17:60: pipeline 'p', node 'c', write.mode: Input should be 'overwrite', 'append', "
-        "'upsert' or 'append_once' (got 'overwrit') (did you mean 'overwrite'?)",
+        "'upsert', 'append_once' or 'merge' (got 'overwrit') (did you mean 'overwrite'?)",
         f"{f}:19:22: node 'd' depends on unknown node 'cc' (did you mean 'c'?)",
         f"{f}:21:9: missing required key 'keys' in pipeline 'p', node 'd', params",
         f"{f}:21:18: unknown key 'key' in pipeline 'p', node 'd', params (did you mean 'keys'?)",

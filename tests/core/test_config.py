@@ -562,7 +562,7 @@ def test_every_error_is_reported_in_one_pass(odibi_project: Make) -> None:
             31,
             11,
             "pipeline 'p', node 'orders', write.mode: Input should be 'overwrite', 'append', "
-            "'upsert' or 'append_once' (got 'overwrit') (did you mean 'overwrite'?)",
+            "'upsert', 'append_once' or 'merge' (got 'overwrit') (did you mean 'overwrite'?)",
         ),
         (
             "odibi.yaml",
@@ -672,7 +672,8 @@ def test_structural_rules_of_nodes_reads_and_writes(odibi_project: Make) -> None
             "odibi.yaml",
             10,
             9,
-            "pipeline 'p', node 'neither', read: read needs one of 'path', 'table' or 'query'",
+            "pipeline 'p', node 'neither', read: read needs one of 'path', 'table', 'query' or "
+            "'sql_file'",
         ),
         (
             "odibi.yaml",
@@ -737,7 +738,8 @@ def test_connection_problems(odibi_project: Make) -> None:
             "odibi.yaml",
             4,
             11,
-            "connection 'cloud': unknown type 'locl'; installed: azure_adls, azure_blob, delta, http, local (did you mean 'local'?)",
+            "connection 'cloud': unknown type 'locl'; installed: azure_adls, azure_blob, "
+            "azure_sql, delta, http, local, postgres, sql_server (did you mean 'local'?)",
         ),
         ("odibi.yaml", 5, 3, "missing required key 'type' in connections.untyped"),
         (

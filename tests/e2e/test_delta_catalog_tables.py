@@ -61,6 +61,16 @@ def test_without_base_path_validate_says_only_spark_reaches_the_metastore(odibi_
     ) in run.stderr
 
 
+def test_a_catalog_connection_holds_delta_tables_only(odibi_project):
+    text = PROJECT.format(engine="spark", catalog="main", extra="").replace(
+        "format: delta, table: customers, mode: upsert",
+        "format: parquet, table: customers, mode: upsert",
+    )
+    run = odibi_project({"odibi.yaml": text, "in.csv": FIRST}).odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "connection 'silver' (type delta) holds delta tables only, not parquet" in run.stderr
+
+
 def test_on_spark_they_are_metastore_tables_read_and_merged_by_name(odibi_project):
     pytest.importorskip("pyspark")
     from odibi_core.config.models import ProjectConfig

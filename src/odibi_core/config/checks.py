@@ -63,6 +63,7 @@ class _Checker:
             block = self.data.get(section)
             if isinstance(block, dict) and block.get("connection") is not None:
                 self.check_connection_ref(block["connection"], (section, "connection"))
+                self.check_stores_files(block["connection"], (section, "connection"))
         pipelines = self.data.get("pipelines")
         if isinstance(pipelines, list):
             seen: set[Any] = set()
@@ -107,6 +108,37 @@ class _Checker:
         message = problem(config, self.engine, in_process) if problem else None
         if message:
             self.add(f"connection '{name}': {message}", path)
+
+    def check_format_fits(self, block: str, spec: dict[str, Any], path: tuple[Any, ...]) -> None:
+        """A file format on a database connection, or ``format: sql`` on files, is refused."""
+        fmt = self.registry.formats.get(str(spec.get("format", "")).lower())
+        name = spec.get("connection")
+        conn = self.connections.get(name) if isinstance(name, str) else None
+        kind = conn.get("type") if isinstance(conn, dict) else None
+        cls = self.registry.connection_types.get(kind) if isinstance(kind, str) else None
+        if fmt is None or cls is None:
+            return
+        stores = getattr(cls, "stores", "files")
+        if getattr(fmt, "stores", "files") != stores:
+            hint = "format: sql" if stores == "tables" else "a file format (csv, parquet …)"
+            self.add(
+                f"{describe(self.data, path)}: format '{fmt.name}' {block}s {fmt.stores}, but "
+                f"connection '{name}' ({kind}) holds {stores}: use {hint}",
+                path,
+            )
+
+    def check_stores_files(self, name: Any, path: tuple[Any, ...]) -> None:
+        """Stories and the catalog are files: a database connection cannot hold them."""
+        conn = self.connections.get(name) if isinstance(name, str) else None
+        kind = conn.get("type") if isinstance(conn, dict) else None
+        cls = self.registry.connection_types.get(kind) if isinstance(kind, str) else None
+        if cls is not None and getattr(cls, "stores", "files") != "files":
+            self.add(
+                f"{describe(self.data, path)}: connection '{name}' ({kind}) holds "
+                f"{cls.stores}, not files; give a connection that stores files (local, "
+                "azure_adls)",
+                path,
+            )
 
     def check_connection_ref(self, name: Any, path: tuple[Any, ...]) -> None:
         if isinstance(name, str) and name not in self.connections:
@@ -183,6 +215,7 @@ class _Checker:
                 self.check_connection_type(block, spec, (*path, block))
                 if engine is not None and isinstance(fmt, str) and spec.get("options"):
                     self.check_options(engine, block, spec, (*path, block))
+            self.check_format_fits(block, spec, (*path, block, "format"))
         if not node.get("read") and not deps and not _only_sql_steps(node):
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
@@ -232,18 +265,27 @@ class _Checker:
     def check_connection_type(
         self, block: str, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> None:
-        """A format that reads through one kind of connection (``api``: ``http``)."""
+        """A format that reads through one kind of connection (``api``: ``http``), and a
+        connection that holds one format only (``type: delta``)."""
         fmt = spec.get("format")
         owner = self.registry.formats.get(fmt.lower()) if isinstance(fmt, str) else None
         wanted = getattr(owner, "connection_types", None)
         name = spec.get("connection")
-        conn = self.connections.get(name) if wanted and isinstance(name, str) else None
+        conn = self.connections.get(name) if isinstance(name, str) else None
         kind = conn.get("type") if isinstance(conn, dict) else None
         if wanted and isinstance(kind, str) and kind not in wanted:
             self.add(
                 f"{describe(self.data, (*path, 'connection'))}: format '{fmt}' needs a connection "
                 f"of type {' or '.join(sorted(wanted))}; '{spec['connection']}' is type {kind}",
                 (*path, "connection"),
+            )
+        cls = self.registry.connection_types.get(kind) if isinstance(kind, str) else None
+        holds = getattr(cls, "formats", None)
+        if holds and isinstance(fmt, str) and fmt.lower() not in holds:
+            self.add(
+                f"{describe(self.data, (*path, 'format'))}: connection '{name}' (type {kind}) "
+                f"holds {' or '.join(sorted(holds))} tables only, not {fmt}",
+                (*path, "format"),
             )
 
     def check_options(

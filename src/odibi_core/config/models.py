@@ -150,20 +150,93 @@ class ReadConfig(_Strict):
     path: str | None = None
     table: str | None = None
     query: str | None = None
+    #: A file of SQL (relative to the project file) run as the query, on a database.
+    sql_file: str | None = None
     filter: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     incremental: IncrementalConfig | None = None
+    #: Set by the runner for a stateful or windowed read: ``(column, bound, inclusive)``, the
+    #: rows the incremental filter will keep, for a format that can ask its source for only
+    #: those (a database's WHERE). The runner filters what was read all the same.
+    _newer_than: tuple[str, Any, bool] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _one_source(self) -> ReadConfig:
         if self.path and self.table:
             raise ValueError("read takes either 'path' or 'table', not both")
-        if not (self.path or self.table or self.query or self.options.get("query")):
-            raise ValueError("read needs one of 'path', 'table' or 'query'")
+        queries = [k for k in ("query", "sql_file") if getattr(self, k)]
+        if len(queries) > 1:
+            raise ValueError("read takes either 'query' or 'sql_file', not both")
+        if not (self.path or self.table or queries or self.options.get("query")):
+            raise ValueError("read needs one of 'path', 'table', 'query' or 'sql_file'")
         return self
 
+    @property
+    def newer_than(self) -> tuple[str, Any, bool] | None:
+        return self._newer_than
 
-WriteMode = Literal["overwrite", "append", "upsert", "append_once"]
+    def with_newer_than(self, column: str, bound: Any, inclusive: bool) -> ReadConfig:
+        """A copy asking the source for rows whose ``column`` is past ``bound`` only."""
+        copy = self.model_copy()
+        copy._newer_than = (column, bound, inclusive)
+        return copy
+
+
+#: ``merge`` is Odibi's name for ``upsert`` (with ``merge_keys``); it is read as ``upsert``.
+WriteMode = Literal["overwrite", "append", "upsert", "append_once", "merge"]
+#: The formats that write database tables, which alone take ``merge_options``.
+TABLE_FORMATS = frozenset({"sql", "postgres", "sql_server", "azure_sql"})
+#: Odibi's ``merge_options`` that odibi_core does not do (yet): refused, never ignored.
+_UNSUPPORTED_MERGE_OPTIONS = (
+    "update_condition",
+    "delete_condition",
+    "insert_condition",
+    "validations",
+    "primary_key_on_merge_keys",
+    "index_on_merge_keys",
+    "schema_evolution",
+    "batch_size",
+    "incremental",
+    "hash_column",
+    "change_detection_columns",
+)
+
+
+class AuditColumns(_Strict):
+    """Columns a database write stamps with the time: ``created_col`` when a row is inserted,
+    ``updated_col`` when it is inserted or updated."""
+
+    created_col: str | None = None
+    updated_col: str | None = None
+
+
+class MergeOptions(_Strict):
+    """Odibi's ``merge_options`` that a keyed write into a database table honours."""
+
+    #: Incoming columns left out of the write.
+    exclude_columns: list[str] = Field(default_factory=list)
+    audit_cols: AuditColumns | None = None
+    #: Where SQL Server's staging table goes (a schema); Postgres stages in a temporary table.
+    staging_schema: str | None = None
+    #: Create the target table when it is missing (the default); false: a missing table fails.
+    auto_create_table: bool = True
+    #: Create the target's schema when it is missing.
+    auto_create_schema: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unsupported(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in _UNSUPPORTED_MERGE_OPTIONS:
+                if key in data:
+                    raise ValueError(
+                        f"merge_options.{key} is Odibi's but odibi_core does not support it "
+                        "yet (supported: exclude_columns, audit_cols, staging_schema, "
+                        "auto_create_table, auto_create_schema)"
+                    )
+        return data
+
+
 #: What a write does with an output of 0 rows (docs/configuration.md, "Empty outputs").
 OnEmpty = Literal["fail", "skip", "write"]
 
@@ -181,9 +254,39 @@ class WriteConfig(_Strict):
         description="When the output has 0 rows: 'fail' rather than overwrite a target that "
         "holds rows, 'skip' the write (the target keeps its rows), or 'write' it anyway.",
     )
+    #: Odibi's spelling of ``options.keys`` (with ``mode: merge``).
+    merge_keys: list[str] | None = None
+    merge_options: MergeOptions | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _odibi_merge(cls, data: Any) -> Any:
+        """``mode: merge`` with ``merge_keys`` is ``mode: upsert`` with ``options.keys``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        keys = data.get("merge_keys")
+        if data.get("mode") == "merge":
+            given = data.get("options")
+            if not keys and not (isinstance(given, dict) and given.get("keys")):
+                raise ValueError("mode 'merge' needs 'merge_keys' (the key columns)")
+            data["mode"] = "upsert"
+        if isinstance(keys, str):
+            keys = data["merge_keys"] = [keys]
+        options = data.get("options")
+        if keys and isinstance(options, dict | type(None)):
+            given = (options or {}).get("keys")
+            if given is not None and ([given] if isinstance(given, str) else given) != keys:
+                raise ValueError("give the keys once: merge_keys or options.keys")
+            data["options"] = {**(options or {}), "keys": keys}
+        return data
 
     @model_validator(mode="after")
     def _target_and_keys(self) -> WriteConfig:
+        if self.merge_options is not None and self.format.lower() not in TABLE_FORMATS:
+            raise ValueError(
+                f"merge_options apply to database tables (format: sql), not format '{self.format}'"
+            )
         keys = self.options.get("keys")
         if keys is not None and not (
             isinstance(keys, str)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,22 +12,27 @@ from pydantic import BaseModel
 class Connection(ABC):
     """A named place data is read from and written to.
 
-    File-like connections turn a relative path into a URI that pandas, deltalake and DuckDB
-    understand, plus the storage options those need. Database connections implement
-    ``read_sql``/``write_table`` instead.
+    A connection offers one of two capabilities, named by ``stores``: ``"files"`` turns a
+    relative path into a URI that pandas, deltalake and DuckDB understand, plus the storage
+    options those need; ``"tables"`` is a database the ``sql`` format reads with queries and
+    writes tables into (:class:`odibi_core.connections.sql.SqlConnection`), which has no URI.
     """
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[BaseModel]]
+    #: What the connection holds: ``"files"`` (a URI per path) or ``"tables"`` (a database).
+    stores: ClassVar[str] = "files"
 
     def __init__(self, name: str, config: BaseModel, project_root: Path):
         self.name = name
         self.config = config
         self.project_root = project_root
 
-    @abstractmethod
     def uri(self, path: str) -> str:
-        """The full location of ``path`` on this connection."""
+        """The full location of ``path`` on this connection (connections that store files)."""
+        raise NotImplementedError(
+            f"connection '{self.name}' ({self.type_name}) holds {self.stores}, not files"
+        )
 
     def storage_options(self) -> dict[str, str]:
         """Credentials/options for deltalake (object_store's names); empty for local files."""
@@ -47,8 +52,8 @@ class Connection(ABC):
         """True when ``uri`` returns a path on this machine's file system."""
         return False
 
-    def read_sql(self, query: str) -> Any:
-        raise NotImplementedError(f"connection '{self.name}' ({self.type_name}) cannot run SQL")
+    def close(self) -> None:  # noqa: B027  (optional: most connections hold nothing open)
+        """Release what the connection holds open (a database's pool) at the end of a run."""
 
     def describe(self) -> dict[str, Any]:
         """What may be shown in stories and logs: never secrets."""

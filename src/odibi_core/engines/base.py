@@ -54,7 +54,8 @@ class Engine(ABC):
         from odibi_core import io
 
         frame = self.from_arrow(io.read(self.formats, spec, connection))
-        if spec.filter:
+        fmt = self.formats.get(spec.format.lower())
+        if spec.filter and not (fmt is not None and fmt.applies_filter(spec)):
             frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
         return frame
 

@@ -29,6 +29,7 @@ def read(formats: Mapping[str, Format], spec: ReadConfig, connection: Connection
     found = formats.get(fmt)
     if found is None or not found.reads:
         raise NodeError(f"no installed format reads '{fmt}'", step="read")
+    _require_capability(found, connection, "read")
     try:
         return found.read(where, spec)
     except NodeError:
@@ -51,6 +52,7 @@ def write(
     found = formats.get(fmt)
     if found is None or not found.writes:
         raise NodeError(f"no installed format writes '{fmt}'", step="write")
+    _require_capability(found, connection, "write")
     try:
         found.write(data, where, spec)
     except NodeError as exc:
@@ -62,6 +64,17 @@ def write(
             step="write",
             retryable=transient(exc),
         ) from exc
+
+
+def _require_capability(fmt: Format, connection: Connection, step: str) -> None:
+    """A file format on a database connection (or the other way round) is a config mistake."""
+    if fmt.stores != connection.stores:
+        hint = "format: sql" if connection.stores == "tables" else "a file format (csv, parquet …)"
+        raise NodeError(
+            f"format '{fmt.name}' {step}s {fmt.stores}, but connection '{connection.name}' "
+            f"({connection.type_name}) holds {connection.stores}: use {hint}",
+            step=step,
+        )
 
 
 def _first_line(exc: BaseException) -> str:

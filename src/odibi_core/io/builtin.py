@@ -9,7 +9,7 @@ from odibi_core.io.delta import DeltaFormat
 from odibi_core.io.format import Format
 from odibi_core.io.json import JsonFormat
 from odibi_core.io.parquet import ParquetFormat
-from odibi_core.io.sql import AzureSqlFormat, SqlFormat, SqlServerFormat
+from odibi_core.io.sql import AzureSqlFormat, PostgresFormat, SqlFormat, SqlServerFormat
 
 FORMATS: tuple[Format, ...] = (
     CsvFormat(),
@@ -17,6 +17,7 @@ FORMATS: tuple[Format, ...] = (
     JsonFormat(),
     DeltaFormat(),
     SqlFormat(),
+    PostgresFormat(),
     AzureSqlFormat(),
     SqlServerFormat(),
     ApiFormat(),

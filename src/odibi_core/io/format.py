@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Location:
     """Where a read or write goes: the URI, the connection's credentials in each library's
-    spelling, and the words messages name it by."""
+    spelling, and the words messages name it by. On a connection that stores tables (a
+    database) there is no URI: ``table`` names the table (``schema.table``) and formats reach
+    the database through ``connection``."""
 
     uri: str
     label: str
@@ -25,9 +27,19 @@ class Location:
     is_local: bool = True
     storage_options: dict[str, str] = field(default_factory=dict)
     fsspec_options: dict[str, Any] = field(default_factory=dict)
+    table: str | None = None
 
     @classmethod
     def of(cls, fmt: str, connection: Connection, path: str) -> Location:
+        if connection.stores == "tables":
+            what = f"table '{path}'" if path else "query"
+            return cls(
+                uri="",
+                label=f"{fmt} {what} on connection '{connection.name}'",
+                connection=connection,
+                is_local=False,
+                table=path or None,
+            )
         return cls(
             uri=connection.uri(path),
             label=f"{fmt} '{path}' on connection '{connection.name}'",
@@ -55,12 +67,19 @@ class Format(ABC):
     #: The connection types it reads and writes through (``api``: ``http``); None: any.
     #: ``odibi validate`` reports a node that names another.
     connection_types: ClassVar[frozenset[str] | None] = None
+    #: What its connection must hold (``Connection.stores``): files, or tables (a database).
+    stores: ClassVar[str] = "files"
 
     @abstractmethod
     def read(self, where: Location, spec: ReadConfig) -> pa.Table: ...
 
     def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
         raise NotImplementedError(f"format '{self.name}' cannot be written")
+
+    def applies_filter(self, spec: ReadConfig) -> bool:
+        """Whether ``read`` applied ``spec.filter`` itself (in the database's query); when not,
+        the engine filters what was read."""
+        return False
 
     def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         """``(option, message)`` for each of ``spec['options']`` this format would not take

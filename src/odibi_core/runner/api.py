@@ -146,6 +146,8 @@ def run_project(
             results.append(result)
     finally:
         engine.close()
+        for connection in connections.values():
+            connection.close()
     return results
 
 

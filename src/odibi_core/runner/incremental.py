@@ -45,6 +45,23 @@ def apply(
     return frame, _newest(previous, engine.max_value(frame, inc.column))
 
 
+def pushdown(
+    inc: IncrementalConfig, previous: Any, now: datetime | None = None
+) -> tuple[Any, bool] | None:
+    """``(bound, inclusive)``: the rows :func:`apply` will keep are those whose column is past
+    ``bound``, for a format that asks its source for only those (None: every row). Taken
+    before the read, so a window starts no later than ``apply``'s."""
+    now = now or datetime.now(UTC)
+    if inc.mode == "rolling_window":
+        window = timedelta(
+            seconds=(inc.lookback if inc.lookback is not None else 1) * _UNITS[inc.unit or "day"]
+        )
+        return (now - window).isoformat(), True
+    if previous is None:
+        return None
+    return _minus_lag(previous, inc.watermark_lag), False
+
+
 def _newest(previous: Any, current: Any) -> Any:
     if current is None:
         return previous

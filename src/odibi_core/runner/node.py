@@ -131,7 +131,13 @@ def _attempt(
     frame: Any
     if node.read is not None:
         conn = ctx.connections[node.read.connection]
-        frame = _step(node, "read", engine.read, node.read, conn)
+        spec = node.read
+        if spec.incremental is not None:  # a source that can, filters as it reads
+            previous = state.get((node.name, incremental.state_key(spec.incremental)))
+            bound = _step(node, "incremental", incremental.pushdown, spec.incremental, previous)
+            if bound is not None:
+                spec = spec.with_newer_than(spec.incremental.column, *bound)
+        frame = _step(node, "read", engine.read, spec, conn)
         if node.read.incremental is not None:
             inc = node.read.incremental
             key = (node.name, incremental.state_key(inc))

@@ -59,6 +59,8 @@ def write_output(ctx: RunContext, spec: WriteConfig, frame: Any, result: NodeRes
 def target_rows(engine: Engine, spec: WriteConfig, connection: Connection) -> int | None:
     """Rows the write target holds now, read as the engine would read it; None when there is
     none to read (not written yet, or not readable as its format)."""
+    if connection.stores == "tables":  # a database counts its rows itself
+        return connection.table_rows(spec.target)  # type: ignore[attr-defined, no-any-return]
     options: dict[str, Any] = {}
     if spec.format.lower() == "csv":
         options = {k: spec.options[k] for k in _CSV_READ_OPTIONS if k in spec.options}
