@@ -173,6 +173,9 @@ HOST = "acct.dfs.core.windows.net"
             {"sas_token": "?sv=1&sig=x"},
             {
                 f"fs.azure.account.auth.type.{HOST}": "SAS",
+                f"fs.azure.sas.token.provider.type.{HOST}": (
+                    "org.apache.hadoop.fs.azurebfs.sas.FixedSASTokenProvider"
+                ),
                 f"fs.azure.sas.fixed.token.{HOST}": "sv=1&sig=x",
             },
         ),

@@ -173,6 +173,9 @@ OPERATIONS = [
     ("rename", {"columns": {"name": "who"}}),
     ("drop", {"columns": ["score"]}),
     ("deduplicate", {"keys": ["id"], "order_by": "updated DESC"}),  # a transformer by name
+    ("fillna", {"value": 0}),  # numeric columns only, as Spark's fillna: no column changes type
+    ("fillna", {"value": "?"}),
+    ("rename", {"columns": {"not_there": "x", "name": "who"}}),  # absent names skipped
 ]
 
 

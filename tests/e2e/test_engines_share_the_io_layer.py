@@ -246,3 +246,48 @@ pipelines:
     rows = feather.read_table(project.path("t.feather")).select(["id", "amount"]).to_pylist()
     assert [(r["id"], r["amount"]) for r in rows] == EXPECTED["upsert"]
     assert project.path("back.csv").read_text().count("\n") == 1 + len(EXPECTED["upsert"])
+
+
+def test_reads_and_rewrites_keep_every_columns_type(odibi_project):
+    """Decimals, dates, durations and zoned times survive a pandas read and every file mode;
+    text keys written back to CSV stay text ("02139" is no number)."""
+    from datetime import date
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    text = """\
+project: types
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: typed
+        read: {connection: d, format: parquet, path: in.parquet}
+        write: {connection: d, format: parquet, path: out.parquet, mode: append}
+      - name: zips
+        read: {connection: d, format: csv, path: zips.csv, options: {dtype: {zip: str}}}
+        write: {connection: d, format: csv, path: zips_out.csv, mode: upsert, options: {keys: [zip]}}
+"""
+    project = odibi_project({"odibi.yaml": text, "zips.csv": "zip,n\n02139,1\n00501,2\n"})
+    source = pa.table(
+        {
+            "amount": pa.array([Decimal("12345678901234567.89"), None], pa.decimal128(38, 2)),
+            "day": pa.array([date(2026, 1, 2), None], pa.date32()),
+            "took": pa.array([90, None], pa.duration("s")),
+            "at": pa.array([0, 1], pa.timestamp("us", tz="America/New_York")),
+        }
+    )
+    pq.write_table(source, project.path("in.parquet"))
+    for _ in range(2):
+        run = project.run()
+        assert run.exit_code == 0, run.output
+    out = pq.read_table(project.path("out.parquet"))
+    # pandas holds Decimal objects: the precision is what the values need, the scale kept.
+    assert pa.types.is_decimal(out.schema.field("amount").type)
+    assert out.schema.field("amount").type.scale == 2
+    assert out.schema.field("day").type == pa.date32()
+    assert out.schema.field("took").type == pa.duration("s")
+    assert out.schema.field("at").type == pa.timestamp("us", tz="America/New_York")
+    assert out.column("amount").to_pylist() == [Decimal("12345678901234567.89"), None] * 2
+    assert project.path("zips_out.csv").read_text().splitlines() == ["zip,n", "02139,1", "00501,2"]

@@ -325,6 +325,9 @@ class AzureAdlsConnection(Connection):
         if "SharedAccessSignature" in creds:
             return {
                 f"fs.azure.account.auth.type.{host}": "SAS",
+                f"fs.azure.sas.token.provider.type.{host}": (
+                    "org.apache.hadoop.fs.azurebfs.sas.FixedSASTokenProvider"
+                ),
                 f"fs.azure.sas.fixed.token.{host}": creds["SharedAccessSignature"],
             }
         oauth = {f"fs.azure.account.auth.type.{host}": "OAuth"}

@@ -49,6 +49,16 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
+def read_as_pandas(table: pa.Table) -> pd.DataFrame:
+    """What a format read becomes on the pandas engine: Arrow's own conversion, which keeps
+    decimals as ``Decimal`` and dates as dates and restores a pandas frame's dtypes from the
+    metadata it was written with (as ``pandas.read_parquet`` does). SQL results use
+    :func:`to_pandas` instead, the types DuckDB's ``.df()`` gives."""
+    from odibi_core.io.format import classic
+
+    return classic(table).to_pandas()
+
+
 def from_pandas(frame: pd.DataFrame) -> pa.Table:
     """``frame`` as Arrow, without its index. A column of mixed Python objects (text and
     numbers, as a CSV column can be) becomes text, as it would be written."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine
 from odibi_core.engines.duckdb_sql import DuckDB
-from odibi_core.engines.pandas_arrow import from_pandas, to_pandas
+from odibi_core.engines.pandas_arrow import from_pandas, read_as_pandas, to_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +33,7 @@ class PandasEngine(Engine):
         return from_pandas(frame)
 
     def from_arrow(self, table: Any) -> pd.DataFrame:
-        return to_pandas(table)
+        return read_as_pandas(table)
 
     # ------------------------------------------------------------ transform
 

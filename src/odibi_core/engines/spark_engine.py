@@ -107,7 +107,12 @@ class SparkEngine(Engine):
 
     def _read_table(self, name: str, spec: ReadConfig) -> Any:
         version = first_given(spec.options, "version", "as_of_version", "versionAsOf")
-        query = f"SELECT * FROM {name}" + (f" VERSION AS OF {int(version)}" if version else "")
+        as_of = first_given(spec.options, "timestampAsOf")
+        query = f"SELECT * FROM {name}"
+        if version is not None:
+            query += f" VERSION AS OF {int(version)}"
+        elif as_of is not None:
+            query += " TIMESTAMP AS OF '" + str(as_of).replace("'", "''") + "'"
         with _spark_errors(f"cannot read table {name}", "read"):
             return self.spark.sql(query)
 
@@ -470,9 +475,19 @@ class _HadoopFiles:
             found = frame.inputFiles()
         except Exception:  # not a plan over files
             return False
-        # Spelt alike first (Spark lists file:///x, Hadoop qualifies it as file:/x).
-        qualified = (self.text(self.fs.makeQualified(self._path(f))) for f in found)
-        return any(f == prefix or f.startswith(prefix + "/") for f in qualified)
+        return any(f == prefix or f.startswith(prefix + "/") for f in map(self._qualified, found))
+
+    def _qualified(self, file: str) -> str:
+        """``file`` spelt as the target is (Spark lists file:///x, Hadoop qualifies it as
+        file:/x); a file on another file system (another account, local vs ABFS) is none
+        of the target's."""
+        path = self._path(file)
+        mine, theirs = self.target.toUri(), path.toUri()
+        if theirs.getScheme() is not None and (
+            theirs.getScheme() != mine.getScheme() or theirs.getAuthority() != mine.getAuthority()
+        ):
+            return ""
+        return self.text(self.fs.makeQualified(path))
 
 
 def _q(identifier: str) -> str:

@@ -46,8 +46,21 @@ class CsvFormat(FileFormat):
 
         to_pandas(data).to_csv(dest, index=False, **options)
 
-    def read_back_options(self, spec: WriteConfig) -> dict[str, Any]:
-        return {k: spec.options[k] for k in READ_BACK if k in spec.options}
+    def read_back_options(self, spec: WriteConfig, schema: pa.Schema) -> dict[str, Any]:
+        import pyarrow as pa
+
+        options: dict[str, Any] = {k: spec.options[k] for k in READ_BACK if k in spec.options}
+        # Text stays text ("02139" is no number): the target's rows get the new rows' types.
+        text = [
+            f.name
+            for f in schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_string_view(f.type)
+        ]
+        if text:
+            options["dtype"] = dict.fromkeys(text, "str")
+        return options
 
     def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         from odibi_core.io.options import option_problems

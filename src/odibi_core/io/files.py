@@ -47,8 +47,9 @@ class FileFormat(Format):
         """Write ``data`` as one file to ``dest`` (a path or a binary buffer); ``target`` is
         the output's name (its suffix may decide the layout)."""
 
-    def read_back_options(self, spec: WriteConfig) -> dict[str, Any]:
-        """Reader options for a file written with ``spec``'s options."""
+    def read_back_options(self, spec: WriteConfig, schema: pa.Schema) -> dict[str, Any]:
+        """Reader options for a file written with ``spec``'s options, whose new rows have
+        ``schema`` (a text format reads their text columns back as text)."""
         return {}
 
     def encode_partitioned(
@@ -73,14 +74,17 @@ class FileFormat(Format):
         if not paths or not all(os.path.exists(p) for p in paths):
             raise FileNotFoundError(uri)
         if len(paths) == 1 and os.path.isdir(paths[0]) and not self.reads_folders:
-            return sorted(str(p) for p in Path(paths[0]).glob(f"*.{self.name}")), True
+            parts = sorted(str(p) for p in Path(paths[0]).glob(f"*.{self.name}"))
+            if not parts:  # an empty folder: nothing to read, said as for a missing file
+                raise FileNotFoundError(f"{uri} (no *.{self.name} files in it)")
+            return parts, True
         return paths, False
 
     # ------------------------------------------------------------ write
 
     def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
         if spec.mode != "overwrite" and _exists(where):
-            existing = self.read_options(where, self.read_back_options(spec))
+            existing = self.read_options(where, self.read_back_options(spec, data.schema))
             data = combine(existing, data, spec)
         options = {k: v for k, v in spec.options.items() if k != "keys"}
         if where.is_local:
@@ -137,23 +141,49 @@ class FileFormat(Format):
 
 
 def combine(existing: pa.Table, incoming: pa.Table, spec: WriteConfig) -> pa.Table:
-    """The rows a file target holds after a write in ``spec.mode``, on DuckDB over Arrow."""
-    import duckdb
+    """The rows a file target holds after a write in ``spec.mode`` (``io.modes``): the
+    target's rows, then the new ones, columns matched by name, each keeping its type."""
+    import pyarrow as pa
 
+    from odibi_core.io.format import classic
+
+    existing, incoming = classic(existing), classic(incoming)  # Arrow's kernels take these
     if spec.mode in modes.KEYED_MODES:
         modes.require_target_keys(spec, existing.column_names)
-    query = modes.combine_sql(
-        spec.mode,
-        spec.keys,
-        existing.column_names,
-        incoming.column_names,
-        _quote,
-        "ROW_NUMBER() OVER ()",
-    )
+        if spec.mode == "upsert":
+            existing = existing.take(_unmatched(existing, incoming, spec.keys))
+        else:
+            incoming = incoming.take(_unmatched(incoming, existing, spec.keys))
+    return pa.concat_tables([existing, incoming], promote_options="permissive")
+
+
+def _unmatched(rows: pa.Table, other: pa.Table, keys: list[str]) -> pa.Array:
+    """Positions of ``rows`` whose keys ``other`` lacks, compared on DuckDB; keys of types
+    that do not compare (text and numbers) are compared as text."""
+    import duckdb
+    import pyarrow as pa
+
+    left, right = rows.select(keys), other.select(keys)
+    for key in keys:
+        a, b = left.schema.field(key).type, right.schema.field(key).type
+        if a != b and not (_numeric(a) and _numeric(b)):
+            left = left.set_column(
+                left.schema.get_field_index(key), key, left[key].cast(pa.string())
+            )
+            right = right.set_column(
+                right.schema.get_field_index(key), key, right[key].cast(pa.string())
+            )
     with duckdb.connect() as con:
-        con.register("existing", existing)
-        con.register("incoming", incoming)
-        return con.sql(query).to_arrow_table()
+        con.register("rows", left)
+        con.register("other", right)
+        query = modes.unmatched_sql(keys, _quote, "ROW_NUMBER() OVER ()")
+        return con.sql(query).to_arrow_table().column(0).combine_chunks()
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
 
 
 def replace_path(tmp: Path, target: Path) -> None:

@@ -46,7 +46,7 @@ class JsonFormat(FileFormat):
         lines = opts.pop("lines", target.endswith(_LINES_SUFFIXES))
         to_pandas(data).to_json(dest, orient="records", lines=lines, date_format="iso", **opts)
 
-    def read_back_options(self, spec: WriteConfig) -> dict[str, Any]:
+    def read_back_options(self, spec: WriteConfig, schema: pa.Schema) -> dict[str, Any]:
         return {"lines": True} if spec.target.endswith(_LINES_SUFFIXES) else {}
 
     def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:

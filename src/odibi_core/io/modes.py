@@ -9,9 +9,10 @@
   that matches one target row twice). The batch is checked before anything is read or written,
   with one query on the engine's own SQL.
 
-Files are rewritten whole (:func:`combine_sql` says which rows the new file holds, run on
-DuckDB or Spark SQL); Delta tables merge (:func:`key_match` is the predicate both Delta
-writers use).
+Files are rewritten whole: in Arrow, :func:`unmatched_sql` picks the rows by key (on DuckDB)
+and the tables are concatenated, each column keeping its type; on Spark, :func:`combine_sql`
+says which rows the new files hold. Delta tables merge (:func:`key_match` is the predicate
+both Delta writers use).
 """
 
 from __future__ import annotations
@@ -144,6 +145,19 @@ def _value(value: Any) -> str:
         return "null"
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def unmatched_sql(keys: list[str], quote: Any, row_position: str) -> str:
+    """The positions (0-based, in order) of the rows of table ``rows`` whose keys table
+    ``other`` lacks: the target's rows an ``upsert`` keeps, or the new rows ``append_once``
+    adds. Only key columns need to be in the tables; the rows themselves are then taken in
+    Arrow, so no other column passes through SQL (or changes type)."""
+    pos = quote("__odibi_pos")
+    return (
+        f"SELECT {pos} - 1 AS {pos} FROM (SELECT *, {row_position} AS {pos} FROM rows) r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM other o WHERE {key_match(keys, quote, 'o', 'r')}) "
+        f"ORDER BY {pos}"
+    )
 
 
 def require_target_keys(spec: WriteConfig, columns: list[str]) -> None:

@@ -115,7 +115,7 @@ def run_project(
     )
     connections = build_connections(project, manager.registry)
     project.secret_set.watch(connections.values())
-    engine = manager.registry.engines[project.engine](project, formats=manager.registry.formats)
+    engine = _engine(manager.registry.engines[project.engine], project, manager.registry.formats)
     catalog = Catalog.for_project(project, connections)
     results = []
     try:
@@ -213,3 +213,15 @@ def _check_exists(conn: Any, path: str | None, item: PlannedNode) -> None:
         uri = conn.uri(path)
         if not (glob.glob(uri) if glob.has_magic(uri) else Path(uri).exists()):
             item.warnings.append(f"input not found: {uri}")
+
+
+def _engine(cls: Any, project: ProjectConfig, formats: Any) -> Any:
+    """The run's engine, given the registered formats; an engine plugin written before
+    engines took them is built with the project alone and handed them after."""
+    import inspect
+
+    if "formats" in inspect.signature(cls).parameters:
+        return cls(project, formats=formats)
+    engine = cls(project)
+    engine.formats = formats
+    return engine

@@ -82,11 +82,41 @@ def _drop_duplicates(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
 
 
 def _fillna(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
+    """A ``{column: value}`` fills those columns (names the data lacks are skipped, as pandas
+    skips them); one value fills every column of its kind (a number the numeric columns,
+    text the text ones, a boolean the boolean ones), as Spark's ``fillna`` does, so no
+    column changes type."""
     value = p.get("value")
     if value is None:
         raise NodeError("operation 'fillna' needs 'value'", step="operation")
-    values = value if isinstance(value, Mapping) else dict.fromkeys(_columns(ctx, df), value)
-    return fill_nulls(ctx, df, {"values": dict(values)})
+    # The types SQL sees (a pandas object column may hold booleans), from no rows.
+    schema = ctx.engine.schema(ctx.engine.sql("SELECT * FROM df LIMIT 0", {"df": df}))
+    if isinstance(value, Mapping):
+        values = {c: v for c, v in value.items() if c in dict(schema)}
+    else:
+        values = {c: value for c, kind in schema if _kind(kind) == _kind_of(value)}
+    return fill_nulls(ctx, df, {"values": values}) if values else df
+
+
+def _kind(engine_type: str) -> str:
+    """``number``, ``text``, ``bool`` or ``other``, from any engine's type name."""
+    kind = engine_type.lower()
+    if "bool" in kind:
+        return "bool"
+    if "interval" in kind or "time" in kind or "date" in kind:
+        return "other"
+    numbers = ("int", "float", "double", "decimal", "numeric", "real", "long", "short", "byte")
+    if any(word in kind for word in numbers):
+        return "number"
+    if kind in ("object", "str", "string", "utf8", "varchar") or "string" in kind:
+        return "text"
+    return "other"
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    return "number" if isinstance(value, int | float) else "text"
 
 
 def _drop(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
@@ -95,7 +125,10 @@ def _drop(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
 
 
 def _rename(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
-    return rename_columns(ctx, df, {"mapping": dict(p.get("columns") or {})})
+    """``columns: {old: new}``; names the data lacks are skipped, as pandas skips them."""
+    have = set(_columns(ctx, df))
+    mapping = {old: new for old, new in dict(p.get("columns") or {}).items() if old in have}
+    return rename_columns(ctx, df, {"mapping": mapping}) if mapping else df
 
 
 def _sort(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
@@ -119,7 +152,10 @@ def _sample(ctx: TransformContext, df: Any, p: dict[str, Any]) -> Any:
     bound = round(frac * 1_000_000)
     query = (
         f"SELECT {_select_list(ctx, _columns(ctx, df))} FROM ({_numbered(ctx)}) AS {q(_LEFT)} "
-        f"WHERE abs(hash({q(_POS)}, {seed})) % 1000000 < {bound} ORDER BY {q(_POS)}"
+        # ((h % m) + m) % m: a hash's remainder in [0, m) whether hashes are signed (Spark)
+        # or not (DuckDB), without abs(), which overflows on Spark's smallest integer.
+        f"WHERE ((hash({q(_POS)}, {seed}) % 1000000) + 1000000) % 1000000 < {bound} "
+        f"ORDER BY {q(_POS)}"
     )
     return ctx.sql(query, df)
 
