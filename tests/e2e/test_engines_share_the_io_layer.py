@@ -203,9 +203,16 @@ class FeatherFormat(FileFormat):
     name = "feather"
 
     def read_paths(self, paths, options, where, folder):
+        import fsspec
         import pyarrow as pa
 
-        return pa.concat_tables([feather.read_table(p, **options) for p in paths])
+        # paths are local paths, or URLs of an object store opened with the connection's options
+        opened = [fsspec.open(p, "rb", **where.fsspec_options) for p in paths]
+        tables = []
+        for file in opened:
+            with file as f:
+                tables.append(feather.read_table(f, **options))
+        return pa.concat_tables(tables)
 
     def encode(self, data, dest, options, target):
         feather.write_feather(data, dest, **options)
