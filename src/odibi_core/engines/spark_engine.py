@@ -30,21 +30,25 @@ if TYPE_CHECKING:
     from odibi_core.io.format import Format
 
 FILE_FORMATS = ("csv", "parquet", "json")
-#: Sources no Spark reader opens (an HTTP API): read in this process by the IO layer, as on
-#: pandas, and handed to Spark as Arrow.
-IN_PROCESS_READS = ("api",)
+#: Formats Spark does not read or write itself (an HTTP API; a database, until it goes through
+#: JDBC): read in this process by the IO layer, as on pandas, and handed to Spark as Arrow;
+#: written from Arrow collected to the driver, with the IO layer's semantics for every mode.
+DATABASE_FORMATS = ("sql", "postgres", "sql_server", "azure_sql")
+IN_PROCESS_READS = ("api", *DATABASE_FORMATS)
+IN_PROCESS_WRITES = DATABASE_FORMATS
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
 
 
 class SparkEngine(Engine):
     name = "spark"
     read_formats = frozenset({*FILE_FORMATS, "delta", *IN_PROCESS_READS})
-    write_formats = frozenset({*FILE_FORMATS, "delta"})
+    write_formats = frozenset({*FILE_FORMATS, "delta", *IN_PROCESS_WRITES})
 
     @classmethod
     def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         fmt = str(spec.get("format", "")).lower()
-        if block == "read" and fmt in IN_PROCESS_READS:
+        in_process = IN_PROCESS_READS if block == "read" else IN_PROCESS_WRITES
+        if fmt in in_process:
             from odibi_core.io.builtin import FORMATS
 
             return next(f for f in FORMATS if f.name == fmt).option_problems(block, spec)
@@ -132,6 +136,13 @@ class SparkEngine(Engine):
         if fmt not in self.write_formats:
             raise NodeError(f"the spark engine cannot write format '{fmt}'", step="write")
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
+        if fmt in IN_PROCESS_WRITES:
+            from odibi_core import io as odibi_io
+
+            with _spark_errors(f"cannot collect the rows for {where}", "write"):
+                data = frame.toArrow()
+            odibi_io.write(self.formats, data, spec, connection)
+            return None
         if hasattr(connection, "table_name"):  # a metastore table (type: delta)
             with _spark_errors(f"cannot write {where}", "write"):
                 self._write_delta(frame, spec, name=connection.table_name(spec.target))
