@@ -1,8 +1,9 @@
 """Local stand-ins for Microsoft Entra ID (Azure AD) and Key Vault, over HTTPS on 127.0.0.1.
 
 The token service answers what azure-identity and object_store (deltalake) ask: OIDC discovery
-and the client credentials grant for a tenant (a service principal), and an App Service style
-``/msi/token`` (a managed identity, announced by ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``).
+and the client credentials grant for a tenant (a service principal), an App Service style
+``/msi/token`` (a managed identity, announced by ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``) and
+a VM's metadata service path (IMDS).
 Its tokens are well-formed, unsigned JWTs that Azurite's ``--oauth basic`` accepts (it checks
 issuer, audience and expiry). The vault answers the Key Vault SDK's challenge (401, then a
 bearer token of the token service) and ``GET /secrets/{name}``. Every request is recorded,
@@ -30,6 +31,9 @@ CLIENT_ID = "5c1e47a0-0000-4000-8000-c11e47c11e47"
 CLIENT_SECRET = "sp-Secret-3e9b1d7f-Never-Shown"
 IDENTITY_HEADER = "mi-Header-8a2c4e6f-Never-Shown"
 STORAGE = "https://storage.azure.com"
+#: The token path of a VM's metadata service (IMDS), whose host tests move with
+#: ``AZURE_POD_IDENTITY_AUTHORITY_HOST``.
+IMDS_PATH = "/metadata/identity/oauth2/token"
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -126,8 +130,12 @@ class _Handler(BaseHTTPRequestHandler):
                     "token_endpoint_auth_methods_supported": ["client_secret_post"],
                 },
             )
-        if url.path == "/msi/token":
-            if self.headers.get("X-IDENTITY-HEADER") != IDENTITY_HEADER:
+        if url.path in ("/msi/token", IMDS_PATH):
+            if url.path == IMDS_PATH and (self.headers.get("Metadata") or "").lower() != "true":
+                return self._send(
+                    400, {"error": "invalid_request", "error_description": "Metadata"}
+                )
+            if url.path != IMDS_PATH and self.headers.get("X-IDENTITY-HEADER") != IDENTITY_HEADER:
                 return self._send(401, {"error": "invalid identity header"})
             resource = query.get("resource", "")
             token = self.services.token(resource, "managed-identity")

@@ -516,7 +516,10 @@ def aad_container(azure_ad, request):
 KEY_CREDENTIAL = {"account_name": ACCOUNT, "account_key": KEY}
 
 
-def _aad_env(azure_ad, managed_identity: bool) -> dict[str, str]:
+def _aad_env(azure_ad, managed_identity: bool | str) -> dict[str, str]:
+    """The console script's environment: the test CA, the client secret, and a managed
+    identity as App Service announces it (``True``) or the metadata service moved to the
+    token service (``"imds"``)."""
     ca = str(azure_ad["ca"])
     env = {
         "SSL_CERT_FILE": ca,
@@ -524,14 +527,17 @@ def _aad_env(azure_ad, managed_identity: bool) -> dict[str, str]:
         "AAD_SECRET": aad.CLIENT_SECRET,
         "IDENTITY_ENDPOINT": "",
         "IDENTITY_HEADER": "",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": "",
     }
-    if managed_identity:
+    if managed_identity == "imds":
+        env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = azure_ad["services"].authority
+    elif managed_identity:
         env["IDENTITY_ENDPOINT"] = azure_ad["services"].identity_endpoint
         env["IDENTITY_HEADER"] = aad.IDENTITY_HEADER
     return env
 
 
-def _aad_run(odibi_project, azure_ad, container, fields: str, managed_identity: bool):
+def _aad_run(odibi_project, azure_ad, container, fields: str, managed_identity: bool | str):
     """The project on the container, run twice through the console script; the outputs, the
     remote catalog and what the stand-ins saw are checked, and every secret is looked for in
     what the runs printed and left behind."""
@@ -693,3 +699,59 @@ def test_key_vault_mode_reads_the_account_key_from_the_vault_it_names(
     assert reads and all(p.startswith("/secrets/lake-key") for p in reads)
     vault_tokens = [f for s, m, p, f in seen if p.startswith("/msi/token")]
     assert {f["resource"].rstrip("/") for f in vault_tokens} == {services.vault_url}
+
+
+def test_a_user_assigned_identity_gets_its_tokens_from_the_metadata_service(
+    odibi_project, azure_ad, aad_container
+):
+    """A VM's metadata service (IMDS), moved to the token service with
+    ``AZURE_POD_IDENTITY_AUTHORITY_HOST``: both libraries ask it for the ``client_id`` given."""
+    user_assigned = "0d1e0d1e-0000-4000-8000-a55194edc1d0"
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        f"auth: {{mode: managed_identity, client_id: {user_assigned}}}",
+        managed_identity="imds",
+    )
+    asked = [form for service, method, path, form in seen if path.startswith(aad.IMDS_PATH)]
+    assert len(asked) >= 6, asked  # adlfs and deltalake, in each of the 3 runs
+    assert {a.get("client_id") for a in asked} == {user_assigned}
+    # azure-identity (adlfs) and object_store (deltalake) each asked, in their own versions.
+    assert {a["api-version"] for a in asked} == {"2018-02-01", "2019-08-01"}
+    assert not [p for s, m, p, f in seen if p.startswith("/msi/token")]
+
+
+def test_a_secret_the_vault_does_not_hold_fails_the_run_naming_it(
+    odibi_project, azure_ad, aad_container
+):
+    services = azure_ad["services"]
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: p
+                retry: {{enabled: false}}
+                connections:
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {aad_container}
+                    endpoint: {azure_ad["endpoint"]}
+                    auth: {{mode: key_vault, key_vault_url: "{services.vault_url}",
+                            secret_name: gone}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: files
+                        read: {{connection: lake, format: csv, path: bronze/in/orders1.csv}}
+            """,
+        }
+    )
+    run = project.odibi("run", "{config}", subprocess_=True, env=_aad_env(azure_ad, True))
+    assert run.exit_code == 1
+    message = next(r for r in project.catalog("meta_runs") if r["node_name"] == "files")[
+        "error_message"
+    ]
+    assert f"cannot read secret 'gone' of Key Vault '{services.vault_url}'" in message, message
+    assert "\n" not in message
+    assert not [t for t in services.tokens if t in run.output]

@@ -156,11 +156,16 @@ def _authority(config: AzureAdlsConfig) -> str:
 
 
 def _identity_endpoint() -> str | None:
-    """The managed identity token endpoint an Azure host (App Service, Functions, Container
-    Apps, Arc) announces in ``IDENTITY_ENDPOINT``, which object_store does not read itself."""
+    """The managed identity token endpoint azure-identity would ask, for object_store, which
+    reads neither variable itself: the one an Azure host (App Service, Functions, Container
+    Apps, Arc) announces in ``IDENTITY_ENDPOINT``, or the metadata service (IMDS) moved with
+    ``AZURE_POD_IDENTITY_AUTHORITY_HOST``; none means IMDS at its own address."""
     import os
 
-    return os.environ.get("IDENTITY_ENDPOINT") or None
+    if os.environ.get("IDENTITY_ENDPOINT"):
+        return os.environ["IDENTITY_ENDPOINT"]
+    imds = os.environ.get("AZURE_POD_IDENTITY_AUTHORITY_HOST", "").strip("/")
+    return f"{imds}/metadata/identity/oauth2/token" if imds else None
 
 
 def _parse_connection_string(text: str) -> dict[str, str]:
