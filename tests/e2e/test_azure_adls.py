@@ -528,6 +528,11 @@ def _aad_env(azure_ad, managed_identity: bool | str) -> dict[str, str]:
         "IDENTITY_ENDPOINT": "",
         "IDENTITY_HEADER": "",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": "",
+        # A request for anywhere but 127.0.0.1 goes to a proxy that refuses it (in the
+        # clients that honour these variables: requests, reqwest), so it fails, not leaves.
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1",
     }
     if managed_identity == "imds":
         env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = azure_ad["services"].authority
