@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import azure_ad_services
 import external_tools as tools
 
 # Runs in tests must not be slowed by retry back-off unless a test asks for it.
@@ -41,6 +42,19 @@ def azurite() -> Iterator[str]:
     own), on 127.0.0.1, stopped at the end."""
     with tools.azurite_blob() as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def azure_ad(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Azure AD paths on 127.0.0.1 for this test session (each xdist worker its own): a test
+    CA (``ca``) and a certificate for 127.0.0.1, Azurite over HTTPS checking bearer tokens
+    (``endpoint``), and the token service and Key Vault stand-ins (``services``)."""
+    certs = tools.test_certificates(tmp_path_factory.mktemp("azure-ad-tls"))
+    with (
+        tools.azurite_blob_oauth(certs["cert"], certs["key"]) as endpoint,
+        azure_ad_services.azure_ad_services(certs["cert"], certs["key"]) as services,
+    ):
+        yield {"ca": certs["ca"], "endpoint": endpoint, "services": services}
 
 
 @pytest.fixture(scope="session")

@@ -97,9 +97,9 @@ AZURITE_KEY = (
 
 
 @contextlib.contextmanager
-def azurite_blob() -> Iterator[str]:
+def azurite_blob(extra: list[str] | None = None) -> Iterator[str]:
     """Azurite's Blob service on 127.0.0.1 (a free port, in memory), for the block; yields
-    the account's blob endpoint URL."""
+    the account's blob endpoint URL. ``extra`` arguments are passed on (HTTPS, OAuth)."""
     import re
     import time
 
@@ -119,6 +119,7 @@ def azurite_blob() -> Iterator[str]:
             "--skipApiVersionCheck",
             "--loose",
             "--silent",  # no access log: nobody reads the pipe once it has started
+            *(extra or []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -133,7 +134,7 @@ def azurite_blob() -> Iterator[str]:
             if not line:
                 break
             seen.append(line)
-            found = re.search(r"listens on (http://127\.0\.0\.1:\d+)", line)
+            found = re.search(r"listens on (https?://127\.0\.0\.1:\d+)", line)
             if found:
                 yield f"{found.group(1)}/{AZURITE_ACCOUNT}"
                 return
@@ -230,3 +231,74 @@ def postgres_server() -> Iterator[dict[str, object]]:
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_certificates(folder: Path) -> dict[str, Path]:
+    """A CA and a certificate it signed for 127.0.0.1 (``openssl``, in ``folder``): ``ca``,
+    ``cert`` and ``key`` files. Clients that refuse a self-signed CA as a server's own
+    certificate (rustls) accept this pair once they trust ``ca``."""
+    openssl = debian_tool("openssl", "openssl")
+    ca, ca_key = folder / "ca.pem", folder / "ca-key.pem"
+    cert, key, csr = folder / "cert.pem", folder / "key.pem", folder / "cert.csr"
+    ext = folder / "ext.cnf"
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    for cmd in (
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=odibi test CA",
+        ],
+        [
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            csr,
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+        ],
+    ):
+        _run([openssl, *map(str, cmd)], timeout=60)
+    return {"ca": ca, "cert": cert, "key": key}
+
+
+@contextlib.contextmanager
+def azurite_blob_oauth(cert: Path, key: Path) -> Iterator[str]:
+    """Azurite's Blob service over HTTPS with ``--oauth basic`` (bearer tokens are checked
+    for issuer, audience and expiry, not signature; account keys still work); yields the
+    account's blob endpoint URL."""
+    with azurite_blob(["--oauth", "basic", "--cert", str(cert), "--key", str(key)]) as url:
+        yield url

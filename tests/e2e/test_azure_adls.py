@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import azure_ad_services as aad
 import external_tools as tools
 
 pytest.importorskip("adlfs", reason="the azure extra is part of the dev install")
@@ -486,3 +487,276 @@ def test_a_catalog_the_run_cannot_reach_is_reported_in_one_line_without_the_key(
     assert problem, run.output
     assert wrong not in run.output and "\x1b[" not in run.output
     assert "<?xml" not in run.output
+
+
+# ---------------------------------------------------------------- Azure AD, on 127.0.0.1
+# Azurite over HTTPS checks bearer tokens (``--oauth basic``); a local token service stands in
+# for Microsoft Entra ID and for an App Service managed identity, a local vault for Key Vault
+# (tests/azure_ad_services.py). The CLI runs in a fresh process so that aiohttp (adlfs) and
+# object_store (deltalake) trust the test CA from ``SSL_CERT_FILE`` when they start.
+
+
+@pytest.fixture
+def aad_container(azure_ad, request):
+    """A fresh container on the token-checking Azurite with the two CSV files of orders."""
+    from azure.storage.blob import BlobServiceClient
+
+    name = "a" + format(abs(hash(request.node.nodeid)), "x")[:20]
+    service = BlobServiceClient(
+        azure_ad["endpoint"], credential=KEY_CREDENTIAL, connection_verify=str(azure_ad["ca"])
+    )
+    client = service.create_container(name)
+    lines = ORDERS.splitlines()
+    client.upload_blob("bronze/in/orders1.csv", "\n".join(lines[:5]) + "\n")
+    client.upload_blob("bronze/in/orders2.csv", "\n".join([lines[0], *lines[5:]]) + "\n")
+    yield name
+    service.delete_container(name)
+
+
+KEY_CREDENTIAL = {"account_name": ACCOUNT, "account_key": KEY}
+
+
+def _aad_env(azure_ad, managed_identity: bool | str) -> dict[str, str]:
+    """The console script's environment: the test CA, the client secret, and a managed
+    identity as App Service announces it (``True``) or the metadata service moved to the
+    token service (``"imds"``)."""
+    ca = str(azure_ad["ca"])
+    env = {
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "AAD_SECRET": aad.CLIENT_SECRET,
+        "IDENTITY_ENDPOINT": "",
+        "IDENTITY_HEADER": "",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": "",
+        # A request for anywhere but 127.0.0.1 goes to a proxy that refuses it (in the
+        # clients that honour these variables: requests, reqwest), so it fails, not leaves.
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1",
+    }
+    if managed_identity == "imds":
+        env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = azure_ad["services"].authority
+    elif managed_identity:
+        env["IDENTITY_ENDPOINT"] = azure_ad["services"].identity_endpoint
+        env["IDENTITY_HEADER"] = aad.IDENTITY_HEADER
+    return env
+
+
+def _aad_run(odibi_project, azure_ad, container, fields: str, managed_identity: bool | str):
+    """The project on the container, run twice through the console script; the outputs, the
+    remote catalog and what the stand-ins saw are checked, and every secret is looked for in
+    what the runs printed and left behind."""
+    services = azure_ad["services"]
+    before = len(services.requests)
+    connection = f"""
+type: azure_adls
+account_name: {ACCOUNT}
+container: {container}
+path_prefix: bronze
+endpoint: {azure_ad["endpoint"]}
+{fields}
+"""
+    project = _project(odibi_project, _indent(connection))
+    env = _aad_env(azure_ad, managed_identity)
+    runs = [project.odibi("run", "{config}", subprocess_=True, env=env) for _ in range(2)]
+    for run in runs:
+        assert run.exit_code == 0, run.output
+    shown = project.odibi(
+        "catalog", "runs", "{config}", "--format", "json", subprocess_=True, env=env
+    )
+    assert shown.exit_code == 0, shown.output
+    assert [r["status"] for r in json.loads(shown.stdout)["rows"]] == ["SUCCESS", "SUCCESS"]
+
+    import os
+
+    os.environ["SSL_CERT_FILE"] = str(azure_ad["ca"])  # for deltalake in this process
+    from deltalake import DeltaTable
+
+    options = {**KEY_CREDENTIAL, "endpoint": azure_ad["endpoint"]}
+    big = DeltaTable(f"az://{container}/bronze/out/big", storage_options=options)
+    assert big.version() == 1 and sorted(big.to_pandas()["id"]) == sorted([3, 4, 5, 6, 7, 8] * 2)
+    runs_table = DeltaTable(
+        f"az://{container}/bronze/_odibi_system/meta_runs", storage_options=options
+    ).to_pandas()
+    assert list(runs_table[runs_table["scope"] == "pipeline"]["status"]) == ["SUCCESS"] * 2
+    nodes = set(runs_table[runs_table["scope"] == "node"]["node_name"])
+    assert nodes == {"raw", "big", "by_k", "again"}
+    from azure.storage.blob import BlobServiceClient
+
+    blobs = BlobServiceClient(
+        azure_ad["endpoint"], credential=KEY_CREDENTIAL, connection_verify=str(azure_ad["ca"])
+    ).get_container_client(container)
+    import io
+
+    import pandas as pd
+
+    by_k = pd.read_csv(io.BytesIO(blobs.download_blob("bronze/out/by_k.csv").readall()))
+    assert by_k.to_dict("records") == [{"k": "a", "total": 100}, {"k": "b", "total": 80}]
+
+    secrets = [aad.CLIENT_SECRET, aad.IDENTITY_HEADER, KEY, *services.tokens]
+    printed = "".join(r.output for r in [*runs, shown])
+    texts = [printed, json.dumps(runs_table.to_dict("records"), default=str)]
+    texts += [p.read_text(errors="ignore") for p in Path(project.root).rglob("*") if p.is_file()]
+    for secret in secrets:
+        assert not [t for t in texts if secret in t], secret[:12]
+    return services.requests[before:]
+
+
+def test_a_service_principal_gets_its_tokens_from_the_authority_it_names(
+    odibi_project, azure_ad, aad_container
+):
+    """Files through adlfs, Delta tables and the catalog through deltalake: each asks the
+    local authority for a storage token with the client secret; Azurite checks them."""
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        f"""authority_host: {azure_ad["services"].authority}
+auth:
+  mode: service_principal
+  tenant_id: {aad.TENANT}
+  client_id: {aad.CLIENT_ID}
+  client_secret: ${{env:AAD_SECRET}}""",
+        managed_identity=False,
+    )
+    grants = [form for service, method, path, form in seen if method == "POST"]
+    assert grants and all(g["grant_type"] == "client_credentials" for g in grants)
+    assert {g["scope"] for g in grants} == {"https://storage.azure.com/.default"}
+    # Python's MSAL (adlfs) and object_store (deltalake) both asked, in each of the 3 runs.
+    assert len(grants) >= 6, grants
+
+
+def test_a_wrong_client_secret_fails_the_run_in_one_line_without_the_secret(
+    odibi_project, azure_ad, aad_container
+):
+    wrong = "sp-Wrong-0b7c1f2e-Never-Shown"
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: p
+                retry: {{enabled: false}}
+                connections:
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {aad_container}
+                    endpoint: {azure_ad["endpoint"]}
+                    authority_host: {azure_ad["services"].authority}
+                    tenant_id: {aad.TENANT}
+                    client_id: {aad.CLIENT_ID}
+                    client_secret: {wrong}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: files
+                        read: {{connection: lake, format: csv, path: bronze/in/orders1.csv}}
+                      - name: table
+                        read: {{connection: lake, format: delta, path: bronze/none}}
+            """,
+        }
+    )
+    run = project.odibi("run", "{config}", subprocess_=True, env=_aad_env(azure_ad, False))
+    assert run.exit_code == 1
+    assert wrong not in run.output
+    rows = {r["node_name"]: r for r in project.catalog("meta_runs") if r["scope"] == "node"}
+    for node in ("files", "table"):
+        message = rows[node]["error_message"]
+        assert "on connection 'lake'" in message and "\n" not in message, message
+        assert wrong not in message
+
+
+def test_a_managed_identity_gets_its_tokens_from_the_hosts_identity_endpoint(
+    odibi_project, azure_ad, aad_container
+):
+    """``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` as App Service sets them: azure-identity reads
+    them, and Odibi hands the endpoint to deltalake, which sends the header itself."""
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        "auth_mode: managed_identity",
+        managed_identity=True,
+    )
+    asked = [form for service, method, path, form in seen if path.startswith("/msi/token")]
+    assert asked and {a["resource"].rstrip("/") for a in asked} == {"https://storage.azure.com"}
+    assert len(asked) >= 6, asked  # adlfs and deltalake, in each of the 3 runs
+    assert not [form for service, method, path, form in seen if method == "POST"]
+
+
+def test_key_vault_mode_reads_the_account_key_from_the_vault_it_names(
+    odibi_project, azure_ad, aad_container
+):
+    """The vault is asked once per run, with a token of the ambient identity (a managed
+    identity here) after its challenge; the key it returns reaches storage and nowhere else."""
+    services = azure_ad["services"]
+    services.secrets["lake-key"] = KEY
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        f"""auth:
+  mode: key_vault
+  key_vault_url: {services.vault_url}
+  secret_name: lake-key""",
+        managed_identity=True,
+    )
+    reads = [path for service, method, path, form in seen if service == "vault"]
+    assert reads and all(p.startswith("/secrets/lake-key") for p in reads)
+    vault_tokens = [f for s, m, p, f in seen if p.startswith("/msi/token")]
+    assert {f["resource"].rstrip("/") for f in vault_tokens} == {services.vault_url}
+
+
+def test_a_user_assigned_identity_gets_its_tokens_from_the_metadata_service(
+    odibi_project, azure_ad, aad_container
+):
+    """A VM's metadata service (IMDS), moved to the token service with
+    ``AZURE_POD_IDENTITY_AUTHORITY_HOST``: both libraries ask it for the ``client_id`` given."""
+    user_assigned = "0d1e0d1e-0000-4000-8000-a55194edc1d0"
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        f"auth: {{mode: managed_identity, client_id: {user_assigned}}}",
+        managed_identity="imds",
+    )
+    asked = [form for service, method, path, form in seen if path.startswith(aad.IMDS_PATH)]
+    assert len(asked) >= 6, asked  # adlfs and deltalake, in each of the 3 runs
+    assert {a.get("client_id") for a in asked} == {user_assigned}
+    # azure-identity (adlfs) and object_store (deltalake) each asked, in their own versions.
+    assert {a["api-version"] for a in asked} == {"2018-02-01", "2019-08-01"}
+    assert not [p for s, m, p, f in seen if p.startswith("/msi/token")]
+
+
+def test_a_secret_the_vault_does_not_hold_fails_the_run_naming_it(
+    odibi_project, azure_ad, aad_container
+):
+    services = azure_ad["services"]
+    project = odibi_project(
+        {
+            "odibi.yaml": f"""
+                project: p
+                retry: {{enabled: false}}
+                connections:
+                  lake:
+                    type: azure_adls
+                    account_name: {ACCOUNT}
+                    container: {aad_container}
+                    endpoint: {azure_ad["endpoint"]}
+                    auth: {{mode: key_vault, key_vault_url: "{services.vault_url}",
+                            secret_name: gone}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: files
+                        read: {{connection: lake, format: csv, path: bronze/in/orders1.csv}}
+            """,
+        }
+    )
+    run = project.odibi("run", "{config}", subprocess_=True, env=_aad_env(azure_ad, True))
+    assert run.exit_code == 1
+    message = next(r for r in project.catalog("meta_runs") if r["node_name"] == "files")[
+        "error_message"
+    ]
+    assert f"cannot read secret 'gone' of Key Vault '{services.vault_url}'" in message, message
+    assert "\n" not in message
+    assert not [t for t in services.tokens if t in run.output]

@@ -58,6 +58,13 @@ class AzureAdlsConfig(BaseModel):
     key_vault_name: str | None = None
     secret_name: str | None = None
     connection_string: str | None = None
+    #: The Key Vault's URL when it is not ``https://<key_vault_name>.vault.azure.net``: a
+    #: sovereign cloud's vault or a private endpoint (``key_vault_name`` is then optional).
+    key_vault_url: str | None = None
+    #: The Microsoft Entra ID (Azure AD) authority that issues a service principal's tokens
+    #: when it is not ``https://login.microsoftonline.com``: a sovereign cloud or a local
+    #: stand-in.
+    authority_host: str | None = None
     #: The blob service's URL when it is not ``https://<account>.blob.core.windows.net``:
     #: a sovereign cloud, a private endpoint, or the Azurite emulator.
     endpoint: str | None = None
@@ -96,6 +103,8 @@ class AzureAdlsConfig(BaseModel):
         mode = self.auth_mode or infer_mode(self)
         self.auth_mode = mode
         missing = [f for f in REQUIRED[mode] if not getattr(self, f)]
+        if mode == "key_vault" and self.key_vault_url and "key_vault_name" in missing:
+            missing.remove("key_vault_name")
         if missing:
             raise ValueError(f"auth_mode '{self.auth_mode}' needs {', '.join(missing)}")
         if not self.account_name:
@@ -120,7 +129,7 @@ def infer_mode(config: AzureAdlsConfig) -> AuthMode:
         return "sas_token"
     if given & {"client_secret", "tenant_id"}:
         return "service_principal"
-    if given & {"key_vault_name", "secret_name"}:
+    if given & {"key_vault_name", "key_vault_url", "secret_name"}:
         return "key_vault"
     return "managed_identity"
 
@@ -128,6 +137,35 @@ def infer_mode(config: AzureAdlsConfig) -> AuthMode:
 def _duration(seconds: float) -> str:
     """Seconds as object_store reads a duration."""
     return f"{round(seconds * 1000)}ms"
+
+
+def _is_ip(host: str | None) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True
+
+
+def _authority(config: AzureAdlsConfig) -> str:
+    """The service principal's authority, as a URL without a trailing slash."""
+    host = (config.authority_host or "https://login.microsoftonline.com").rstrip("/")
+    return host if "://" in host else f"https://{host}"
+
+
+def _identity_endpoint() -> str | None:
+    """The managed identity token endpoint azure-identity would ask, for object_store, which
+    reads neither variable itself: the one an Azure host (App Service, Functions, Container
+    Apps, Arc) announces in ``IDENTITY_ENDPOINT``, or the metadata service (IMDS) moved with
+    ``AZURE_POD_IDENTITY_AUTHORITY_HOST``; none means IMDS at its own address."""
+    import os
+
+    if os.environ.get("IDENTITY_ENDPOINT"):
+        return os.environ["IDENTITY_ENDPOINT"]
+    imds = os.environ.get("AZURE_POD_IDENTITY_AUTHORITY_HOST", "").strip("/")
+    return f"{imds}/metadata/identity/oauth2/token" if imds else None
 
 
 def _parse_connection_string(text: str) -> dict[str, str]:
@@ -182,7 +220,8 @@ class AzureAdlsConnection(Connection):
         c = self.config
         with self._lock:
             if self._vault_key is None:
-                where = f"secret '{c.secret_name}' of Key Vault '{c.key_vault_name}'"
+                vault = c.key_vault_name or c.key_vault_url
+                where = f"secret '{c.secret_name}' of Key Vault '{vault}'"
                 try:
                     from azure.identity import DefaultAzureCredential
                     from azure.keyvault.secrets import SecretClient
@@ -191,10 +230,14 @@ class AzureAdlsConnection(Connection):
                         f"connection '{self.name}': auth_mode key_vault needs "
                         "pip install 'odibi[azure]'"
                     ) from None
+                url = c.key_vault_url or f"https://{c.key_vault_name}.vault.azure.net"
                 try:
                     client = SecretClient(
-                        f"https://{c.key_vault_name}.vault.azure.net",
+                        url,
                         DefaultAzureCredential(),
+                        # The SDK checks that the vault's host lies under the domain its
+                        # challenge names (``*.vault.azure.net``), which no IP address does.
+                        verify_challenge_resource=not _is_ip(urlparse(url).hostname),
                         retry_total=c.max_retries,
                         connection_timeout=c.connect_timeout,
                         read_timeout=c.read_timeout,
@@ -230,8 +273,13 @@ class AzureAdlsConnection(Connection):
                 options["allow_http"] = "true"
         secret = self._secret_options(creds)
         options.update(secret)
-        if not secret and c.client_id:  # a user-assigned managed identity
-            options["client_id"] = c.client_id
+        if c.auth_mode == "service_principal" and c.authority_host:
+            options["authority_host"] = _authority(c)
+        if c.auth_mode == "managed_identity":
+            if c.client_id:  # a user-assigned identity
+                options["client_id"] = c.client_id
+            if _identity_endpoint():  # object_store sends ``IDENTITY_HEADER`` itself
+                options["msi_endpoint"] = str(_identity_endpoint())
         # object_store's bounds: ``timeout`` covers a whole request, answer included.
         options["connect_timeout"] = _duration(c.connect_timeout)
         options["timeout"] = _duration(c.read_timeout)
@@ -288,6 +336,20 @@ class AzureAdlsConnection(Connection):
         options: dict[str, Any] = {"account_name": creds["AccountName"], **bounds}
         if "BlobEndpoint" in creds:
             options["account_host"] = urlparse(creds["BlobEndpoint"]).netloc
+            options["blob_endpoint"] = creds["BlobEndpoint"]
+        if c.auth_mode == "service_principal" and c.authority_host:
+            # adlfs builds its own credential for the public cloud only.
+            from azure.identity.aio import ClientSecretCredential
+
+            options["credential"] = ClientSecretCredential(
+                str(c.tenant_id),
+                str(c.client_id),
+                str(c.client_secret),
+                authority=_authority(c),
+                # Instance discovery would ask login.microsoftonline.com about the host.
+                disable_instance_discovery=True,
+            )
+            return options
         secret = self._secret_options(creds)
         options.update(secret)
         if not secret:  # managed identity
@@ -339,7 +401,7 @@ class AzureAdlsConnection(Connection):
                 f"fs.azure.account.oauth2.client.id.{host}": str(c.client_id),
                 f"fs.azure.account.oauth2.client.secret.{host}": str(c.client_secret),
                 f"fs.azure.account.oauth2.client.endpoint.{host}": (
-                    f"https://login.microsoftonline.com/{c.tenant_id}/oauth2/token"
+                    f"{_authority(c)}/{c.tenant_id}/oauth2/token"
                 ),
             }
         msi = {**oauth, provider: "org.apache.hadoop.fs.azurebfs.oauth2.MsiTokenProvider"}

@@ -5,7 +5,9 @@ and 24 s apart, waiting up to 20 s to connect and 60 s for each read, so an unre
 silent endpoint takes minutes to fail whatever Odibi's own ``retry`` says. This subclass
 builds the same client with the connection's ``connect_timeout``, ``read_timeout`` and
 ``max_retries``. ``AzureAdlsConnection.fsspec_options`` selects it with fsspec's
-``protocol`` option, so the ``az://`` URIs stay the same. Imported by fsspec on first use only.
+``protocol`` option, so the ``az://`` URIs stay the same. ``blob_endpoint`` is the service's
+full URL, for a token credential on an endpoint with the account in its path. Imported by
+fsspec on first use only.
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ class BoundedBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
         max_retries: int = 2,
         connection_timeout: float | None = None,
         read_timeout: float | None = None,
+        blob_endpoint: str | None = None,
         **kwargs: Any,
     ):
+        # adlfs's ``account_host`` keeps only a host, so an endpoint with the account in its
+        # path (Azurite, some private endpoints) is reached with a token through this URL.
+        self._blob_endpoint = blob_endpoint
         self._bounds: dict[str, Any] = {
             # Retries 1 s, then 3 s, later (the SDK's default starts at 15 s).
             "retry_policy": ExponentialRetry(
@@ -46,7 +52,7 @@ class BoundedBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
         super().do_connect()
         made: BlobServiceClient = self.service_client  # type: ignore[has-type]
         self.service_client = BlobServiceClient(
-            account_url=made.url,
+            account_url=self._blob_endpoint or made.url,
             credential=made.credential,
             user_agent=f"adlfs/{__version__}",
             **self._bounds,
