@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from odibi_core import hookimpl
-from odibi_core.connections.base import Connection
+from odibi_core.connections.base import Connection, flat_auth
 from odibi_core.errors import ConnectionFailed, brief
 
 AuthMode = Literal[
@@ -81,22 +81,7 @@ class AzureAdlsConfig(BaseModel):
     def _flatten_auth(cls, data: Any) -> Any:
         """``auth: {mode: m, <fields>}`` is the same as ``auth_mode: m`` plus the fields;
         Odibi's spellings of modes and fields mean what ours do."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("auth"), dict):
-            auth = dict(data.pop("auth"))
-            if "mode" in auth:
-                auth["auth_mode"] = auth.pop("mode")
-            for key, value in auth.items():
-                data.setdefault(key, value)
-        for theirs, ours in ODIBI_FIELDS.items():
-            if theirs in data and ours not in data:
-                data[ours] = data.pop(theirs)
-        mode = data.get("auth_mode")
-        if isinstance(mode, str):
-            data["auth_mode"] = ODIBI_MODES.get(mode, mode)
-        return data
+        return flat_auth(data, ODIBI_FIELDS, ODIBI_MODES)
 
     @model_validator(mode="after")
     def _complete(self) -> AzureAdlsConfig:

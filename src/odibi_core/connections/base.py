@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,3 +69,25 @@ def build_connections(project: Any, registry: Any) -> dict[str, Connection]:
         fields = {k: v for k, v in conf.model_dump().items() if k != "type"}
         built[name] = cls(name, cls.config_model.model_validate(fields), project.root)
     return built
+
+
+def flat_auth(data: Any, fields: Mapping[str, str], modes: Mapping[str, str]) -> Any:
+    """A connection's raw config with ``auth: {mode: m, <fields>}`` read as ``auth_mode: m``
+    plus the fields, and Odibi's names of fields (``fields``) and modes (``modes``) as ours;
+    for a pydantic ``mode="before"`` validator."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    if isinstance(data.get("auth"), dict):
+        auth = dict(data.pop("auth"))
+        if "mode" in auth:
+            auth["auth_mode"] = auth.pop("mode")
+        for key, value in auth.items():
+            data.setdefault(key, value)
+    for theirs, ours in fields.items():
+        if theirs in data and ours not in data:
+            data[ours] = data.pop(theirs)
+    mode = data.get("auth_mode")
+    if isinstance(mode, str):
+        data["auth_mode"] = modes.get(mode, mode)
+    return data

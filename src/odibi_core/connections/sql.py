@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from odibi_core import hookimpl
-from odibi_core.connections.base import Connection
+from odibi_core.connections.base import Connection, flat_auth
 from odibi_core.errors import ConnectionFailed, NodeError, brief
 
 AuthMode = Literal["sql_login", "service_principal", "managed_identity", "key_vault"]
@@ -79,23 +79,10 @@ class SqlConfig(BaseModel):
         """``auth: {mode: m, <fields>}`` is ``auth_mode: m`` plus the fields; Odibi's
         spellings of a mode (``sql``, ``aad_msi`` …) and of fields (``user``, ``key_vault``,
         ``secret``) are read as ours."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("auth"), dict):
-            auth = dict(data.pop("auth"))
-            if "mode" in auth:
-                auth["auth_mode"] = auth.pop("mode")
-            for key, value in auth.items():
-                data.setdefault(key, value)
-        for theirs, ours in (("user", "username"), ("key_vault", "key_vault_name")):
-            if theirs in data and ours not in data:
-                data[ours] = data.pop(theirs)
-        if "secret" in data and "secret_name" not in data and data.get("key_vault_name"):
-            data["secret_name"] = data.pop("secret")
-        mode = data.get("auth_mode")
-        if isinstance(mode, str):
-            data["auth_mode"] = AUTH_ALIASES.get(mode, mode)
+        data = flat_auth(data, {"user": "username", "key_vault": "key_vault_name"}, AUTH_ALIASES)
+        vault = isinstance(data, dict) and data.get("key_vault_name")
+        if vault and "secret" in data and "secret_name" not in data:
+            data["secret_name"] = data.pop("secret")  # Odibi's name of the vault's secret
         return data
 
     @model_validator(mode="after")

@@ -253,6 +253,19 @@ class Dialect:
         """The statements an ``upsert`` (``update``) or ``append_once`` runs from staging."""
         raise NotImplementedError
 
+    def inserted(
+        self, columns: list[str], created: str | None, updated: str | None
+    ) -> tuple[list[str], list[str]]:
+        """The target's columns a keyed write inserts and the values it gives them (the
+        staging table's, and the time for audit columns the rows lack)."""
+        names = [self.quote(c) for c in columns]
+        picked = [f"s.{n}" for n in names]
+        for stamp in (created, updated):
+            if stamp and stamp not in columns:
+                names.append(self.quote(stamp))
+                picked.append(self.now)
+        return names, picked
+
     def load(self, conn: Any, name: TableName, data: pa.Table) -> None:
         """Insert ``data``'s rows (columns by name) into ``name``, fast."""
         raise NotImplementedError

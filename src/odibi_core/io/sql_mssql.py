@@ -107,12 +107,7 @@ class MssqlDialect(Dialect):
             if updated:
                 sets.append(f"t.{self.quote(updated)} = {self.now}")
             lines.append(f"WHEN MATCHED THEN UPDATE SET {', '.join(sets)}")
-        names = [self.quote(c) for c in columns]
-        picked = [f"s.{n}" for n in names]
-        for stamp in (created, updated):
-            if stamp and stamp not in columns:
-                names.append(self.quote(stamp))
-                picked.append(self.now)
+        names, picked = self.inserted(columns, created, updated)
         lines.append(
             f"WHEN NOT MATCHED BY TARGET THEN INSERT ({', '.join(names)}) "
             f"VALUES ({', '.join(picked)});"

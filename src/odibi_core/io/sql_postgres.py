@@ -118,12 +118,7 @@ class PostgresDialect(Dialect):
             if updated:
                 sets.append(f"{self.quote(updated)} = {self.now}")
             statements.append(f"UPDATE {t} AS t SET {', '.join(sets)} FROM {s} AS s WHERE {on}")
-        names = [self.quote(c) for c in columns]
-        picked = [f"s.{n}" for n in names]
-        for stamp in (created, updated):
-            if stamp and stamp not in columns:
-                names.append(self.quote(stamp))
-                picked.append(self.now)
+        names, picked = self.inserted(columns, created, updated)
         statements.append(
             f"INSERT INTO {t} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {s} AS s "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {on})"
