@@ -50,6 +50,16 @@ LONG = {
     "sales": [1, 2, 3, 4, 5, 6],
 }
 LONG_SCHEMA = "user bigint, month string, sales bigint"
+NESTED = {
+    "id": [1, 2, 3],
+    "raw": ['{"id": 7, "name": "x", "tags": ["a"]}', "not json", '{"name": "y"}'],
+    "info": [
+        {"a": 1, "b": {"c": "p", "d": 10}},
+        {"a": None, "b": {"c": None, "d": 20}},
+        {"a": 3, "b": None},
+    ],
+}
+NESTED_SCHEMA = "id bigint, raw string, info struct<a: bigint, b: struct<c: string, d: bigint>>"
 
 C = builtin
 CASES: list[tuple[str, Transform, dict[str, Any]]] = [
@@ -209,6 +219,20 @@ LONG_CASES: list[tuple[str, Transform, dict[str, Any]]] = [
         C.pivot,
         {"group_by": ["user"], "pivot_col": "month", "agg_col": "sales", "agg_func": "count"},
     ),
+    ("parse_json", C.parse_json, {"column": "raw", "json_schema": "id INT, name STRING"}),
+    (
+        "parse_json nested",
+        C.parse_json,
+        {"column": "raw", "json_schema": "tags ARRAY<STRING>, id BIGINT", "output_col": "j"},
+    ),
+    ("unpack_struct", C.unpack_struct, {"column": "info"}),
+    ("flatten_struct", C.flatten_struct, {"column": "info"}),
+    (
+        "flatten_struct deep",
+        C.flatten_struct,
+        {"column": "info", "prefix": "m_", "depth": 2, "separator": ".", "drop_source": False},
+    ),
+    ("normalize_json", C.normalize_json, {"column": "info"}),
     (
         "unpivot",
         C.unpivot,
@@ -236,6 +260,8 @@ def _plain(value: Any) -> Any:
         return float(value)
     if hasattr(value, "tolist"):
         value = value.tolist()
+    if isinstance(value, dict):
+        return tuple(_plain(v) for v in value.values())
     if isinstance(value, list | tuple):
         return tuple(_plain(v) for v in value)
     return value.item() if hasattr(value, "item") else value
@@ -276,7 +302,9 @@ def _pandas(engine: Any, frame: Any) -> pd.DataFrame:
 
 
 def run(engine: Any, t: Transform, params: dict[str, Any], long: bool = False) -> pd.DataFrame:
-    if long:
+    if t in (C.parse_json, C.unpack_struct, C.flatten_struct, C.normalize_json):
+        df = _frame(engine, NESTED, NESTED_SCHEMA)
+    elif long:
         data = {**LONG, "user2": [u * 10 for u in LONG["user"]]}
         df = _frame(engine, data, LONG_SCHEMA + ", user2 bigint")
     else:

@@ -25,6 +25,7 @@ def text_columns(ctx: TransformContext, df: Any) -> list[str]:
         return [name for name, kind in ctx.engine.schema(df) if kind.lower() == "string"]
     import pyarrow as pa
 
-    empty = ctx.engine.to_arrow(ctx.engine.sql("SELECT * FROM df LIMIT 0", {"df": df}))
+    # Some rows, not none: a pandas object column's type is read from its values.
+    head = ctx.engine.to_arrow(ctx.engine.sql("SELECT * FROM df LIMIT 1000", {"df": df}))
     kinds = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
-    return [f.name for f in empty.schema if any(is_kind(f.type) for is_kind in kinds)]
+    return [f.name for f in head.schema if any(is_kind(f.type) for is_kind in kinds)]

@@ -38,6 +38,12 @@ from odibi_core.transforms.dates import (
     date_trunc,
     extract_date_parts,
 )
+from odibi_core.transforms.json_columns import (
+    flatten_struct,
+    normalize_json,
+    parse_json,
+    unpack_struct,
+)
 from odibi_core.transforms.keys import generate_numeric_key, generate_surrogate_key, hash_columns
 from odibi_core.transforms.naming import (
     add_prefix,
@@ -104,12 +110,16 @@ CATALOGUE: tuple[Transform, ...] = (
     explode_list_column,
     dict_based_mapping,
     regex_replace,
+    unpack_struct,
     hash_columns,
+    parse_json,
     generate_surrogate_key,
     generate_numeric_key,
     validate_and_flag,
     window_calculation,
+    normalize_json,
     sessionize,
+    flatten_struct,
     apply_mapping,
     # validation
     cross_check,
