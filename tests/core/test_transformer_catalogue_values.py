@@ -161,3 +161,26 @@ def test_params_are_checked_before_running() -> None:
         C.clean_text.params_model.model_validate(
             {"columns": ["a"], "operations": ["trim"], "case": "lower"}
         )
+
+
+def test_events_are_split_by_shift_with_minutes() -> None:
+    t = dt.datetime
+    events = pd.DataFrame(
+        {"s": [t(2024, 1, 2, 3), t(2024, 1, 2, 13)], "e": [t(2024, 1, 2, 4), t(2024, 1, 2, 15)]}
+    )
+    shifts = [
+        {"name": "Day", "start": "06:00", "end": "14:00"},
+        {"name": "Night", "start": "14:00", "end": "06:00"},
+    ]
+    params = {"start_col": "s", "end_col": "e", "period": "shift", "shifts": shifts}
+    out = run(C.split_events_by_period, events, {**params, "duration_col": "min"})
+    # 03:00 falls in the night shift that began the evening before the event's day.
+    assert values(out, "shift_name") == ["Night", "Day", "Night"]
+    assert values(out, "min") == [60.0, 60.0, 60.0]
+
+
+def test_a_midnight_end_gives_no_empty_piece() -> None:
+    t = dt.datetime
+    events = pd.DataFrame({"s": [t(2024, 1, 1, 20)], "e": [t(2024, 1, 3)]})
+    out = run(C.split_events_by_period, events, {"start_col": "s", "end_col": "e"})
+    assert len(out) == 2

@@ -59,6 +59,31 @@ NESTED = {
         {"a": 3, "b": None},
     ],
 }
+PERIODS = {
+    "id": [1, 2, 3, 4, 5, 6],
+    "s": [
+        T(2024, 1, 1, 22),
+        T(2024, 1, 2, 3),
+        T(2024, 1, 3, 10, 15),
+        T(2024, 1, 4),
+        None,
+        T(2024, 1, 6, 5),
+    ],
+    "e": [
+        T(2024, 1, 3, 2),
+        T(2024, 1, 2, 4),
+        T(2024, 1, 3, 12, 5),
+        T(2024, 1, 5),
+        T(2024, 1, 5),
+        T(2024, 1, 6, 4),
+    ],
+}
+PERIODS_SCHEMA = "id bigint, s timestamp, e timestamp"
+SHIFTS = [
+    {"name": "Day", "start": "06:00", "end": "14:00"},
+    {"name": "Swing", "start": "14:00", "end": "22:00"},
+    {"name": "Night", "start": "22:00", "end": "06:00"},
+]
 NESTED_SCHEMA = "id bigint, raw string, info struct<a: bigint, b: struct<c: string, d: bigint>>"
 
 C = builtin
@@ -219,6 +244,28 @@ LONG_CASES: list[tuple[str, Transform, dict[str, Any]]] = [
         C.pivot,
         {"group_by": ["user"], "pivot_col": "month", "agg_col": "sales", "agg_func": "count"},
     ),
+    (
+        "split_events_by_period",
+        C.split_events_by_period,
+        {"start_col": "s", "end_col": "e", "duration_col": "minutes"},
+    ),
+    (
+        "split_events_by_period hour",
+        C.split_events_by_period,
+        {"start_col": "s", "end_col": "e", "period": "hour"},
+    ),
+    (
+        "split_events_by_period shift",
+        C.split_events_by_period,
+        {
+            "start_col": "s",
+            "end_col": "e",
+            "period": "shift",
+            "shifts": SHIFTS,
+            "duration_col": "minutes",
+            "shift_col": "shift",
+        },
+    ),
     ("parse_json", C.parse_json, {"column": "raw", "json_schema": "id INT, name STRING"}),
     (
         "parse_json nested",
@@ -302,7 +349,9 @@ def _pandas(engine: Any, frame: Any) -> pd.DataFrame:
 
 
 def run(engine: Any, t: Transform, params: dict[str, Any], long: bool = False) -> pd.DataFrame:
-    if t in (C.parse_json, C.unpack_struct, C.flatten_struct, C.normalize_json):
+    if t is C.split_events_by_period:
+        df = _frame(engine, PERIODS, PERIODS_SCHEMA)
+    elif t in (C.parse_json, C.unpack_struct, C.flatten_struct, C.normalize_json):
         df = _frame(engine, NESTED, NESTED_SCHEMA)
     elif long:
         data = {**LONG, "user2": [u * 10 for u in LONG["user"]]}

@@ -51,3 +51,19 @@ def text(ctx: TransformContext, value: str) -> str:
     if is_spark(ctx):
         value = value.replace("\\", "\\\\")
     return "'" + value.replace("'", "''") + "'"
+
+
+def counter(ctx: TransformContext, last: str) -> str:
+    """A select item that repeats each row once per integer 0..``last`` (a generator)."""
+    if is_spark(ctx):
+        return f"explode(sequence(0, CAST({last} AS INT)))"
+    return f"UNNEST(range(0, CAST({last} AS BIGINT) + 1))"
+
+
+def plus(ctx: TransformContext, timestamp: str, amount: str, unit: str) -> str:
+    """``timestamp`` plus ``amount`` (an integer expression) days, hours or minutes."""
+    if is_spark(ctx):
+        args = {"day": f"{amount}, 0, 0, 0", "hour": f"0, {amount}, 0, 0"}
+        args["minute"] = f"0, 0, {amount}, 0"
+        return f"({timestamp} + make_dt_interval({args[unit]}))"
+    return f"({timestamp} + to_{unit}s(CAST({amount} AS BIGINT)))"

@@ -51,6 +51,7 @@ from odibi_core.transforms.naming import (
     normalize_column_names,
     normalize_schema,
 )
+from odibi_core.transforms.periods import split_events_by_period
 from odibi_core.transforms.registry import Transform
 from odibi_core.transforms.relational import aggregate, join, union
 from odibi_core.transforms.reshape import explode_list_column, pivot, unpivot
@@ -119,6 +120,7 @@ CATALOGUE: tuple[Transform, ...] = (
     window_calculation,
     normalize_json,
     sessionize,
+    split_events_by_period,
     flatten_struct,
     apply_mapping,
     # validation
