@@ -197,3 +197,54 @@ def test_validate_checks_catalogue_params(
     assert run.exit_code == 2, run.output
     assert expected in run.stderr
     assert "Traceback" not in run.output
+
+
+CONTEXT_TRANSFORMS = '''
+from odibi import EngineType, transform
+
+
+@transform("with_region")
+def with_region(context, current):
+    """Uses another node's output through the context, on whatever engine runs."""
+    assert context.engine_type == EngineType.POLARS and context.engine_type == "polars"
+    assert context.columns == ["id", "name", "amount"]
+    context.register_temp_view("regions", context.get("regions"))
+    joined = context.sql(
+        "SELECT df.*, regions.region FROM df JOIN regions ON df.id = regions.id ORDER BY df.id"
+    )
+    return joined
+'''
+
+CONTEXT_PROJECT = """
+project: ctx
+engine: polars
+connections:
+  local: {type: local, base_path: .}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: regions
+        read: {connection: local, format: csv, path: regions.csv}
+      - name: orders
+        depends_on: [regions]
+        read: {connection: local, format: csv, path: orders.csv}
+        transformer: with_region
+        write: {connection: local, format: csv, path: out.csv}
+"""
+
+
+def test_a_function_reaches_other_nodes_through_the_context(odibi_project: Make) -> None:
+    project = odibi_project(
+        {
+            "odibi.yaml": CONTEXT_PROJECT,
+            "transforms.py": CONTEXT_TRANSFORMS,
+            "orders.csv": ORDERS,
+            "regions.csv": "id,region\n1,north\n3,south\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    assert [(r["name"], r["region"]) for r in _read(project, "out.csv")] == [
+        ("ann", "north"),
+        ("cy", "south"),
+    ]
