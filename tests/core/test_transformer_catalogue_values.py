@@ -184,3 +184,8 @@ def test_a_midnight_end_gives_no_empty_piece() -> None:
     events = pd.DataFrame({"s": [t(2024, 1, 1, 20)], "e": [t(2024, 1, 3)]})
     out = run(C.split_events_by_period, events, {"start_col": "s", "end_col": "e"})
     assert len(out) == 2
+
+
+def test_geocode_is_a_pass_through_stub_as_in_odibi() -> None:
+    out = run(C.geocode, PEOPLE, {"address_col": "city"})
+    assert out.equals(PEOPLE)

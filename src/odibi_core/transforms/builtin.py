@@ -38,6 +38,7 @@ from odibi_core.transforms.dates import (
     date_trunc,
     extract_date_parts,
 )
+from odibi_core.transforms.geocode import geocode
 from odibi_core.transforms.json_columns import (
     flatten_struct,
     normalize_json,
@@ -120,6 +121,7 @@ CATALOGUE: tuple[Transform, ...] = (
     window_calculation,
     normalize_json,
     sessionize,
+    geocode,
     split_events_by_period,
     flatten_struct,
     apply_mapping,

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from odibi_core.transforms import _dialect
 from odibi_core.transforms._select import with_columns
 from odibi_core.transforms._sql import (
     _LEFT,
@@ -25,8 +26,10 @@ from odibi_core.transforms.registry import TransformContext, transform
 Scalar = str | int | float | bool | None
 
 
-def _value(value: Scalar) -> str:
-    return "NULL" if value is None else _literal(value)
+def _value(ctx: TransformContext, value: Scalar) -> str:
+    if value is None:
+        return "NULL"
+    return _dialect.text(ctx, value) if isinstance(value, str) else _literal(value)
 
 
 # ---------------------------------------------------------------- case_when
@@ -106,8 +109,10 @@ def dict_based_mapping(
     become ``default`` (null unless given). Written to output_column, else in place."""
     _check_columns(ctx, "dict_based_mapping", [column], _columns(ctx, df))
     key = f"CAST({ctx.quote(column)} AS STRING)"
-    whens = " ".join(f"WHEN {key} = {_literal(k)} THEN {_value(v)}" for k, v in mapping.items())
-    expr = f"CASE {whens} ELSE {_value(default)} END"
+    whens = " ".join(
+        f"WHEN {key} = {_dialect.text(ctx, k)} THEN {_value(ctx, v)}" for k, v in mapping.items()
+    )
+    expr = f"CASE {whens} ELSE {_value(ctx, default)} END"
     return with_columns(ctx, df, {output_column or column: expr})
 
 
@@ -148,7 +153,7 @@ def apply_mapping(
     target = output or column
     value = f"m.{q(source_value)}"
     if default is not None:
-        value = f"COALESCE({value}, {_literal(default)})"
+        value = f"COALESCE({value}, {_value(ctx, default)})"
     items = [f"{value} AS {q(c)}" if c == target else f"l.{q(c)}" for c in have]
     if target not in have:
         items.append(f"{value} AS {q(target)}")
@@ -179,7 +184,7 @@ def validate_and_flag(
     """Name the rules (SQL conditions that should hold) each row breaks in ``flag_col``,
     comma-separated; null when it breaks none."""
     failed = ", ".join(
-        f"CASE WHEN NOT ({condition}) THEN {_literal(name)} END"
+        f"CASE WHEN NOT ({condition}) THEN {_dialect.text(ctx, name)} END"
         for name, condition in rules.items()
     )
     return with_columns(ctx, df, {flag_col: f"NULLIF(concat_ws(', ', {failed}), '')"})
