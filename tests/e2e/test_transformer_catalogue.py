@@ -225,6 +225,8 @@ CASES: list[tuple[str, Transform, dict[str, Any]]] = [
     ),
     ("clean_text operations", C.clean_text, {"columns": ["name"], "operations": ["trim", "lower"]}),
     ("normalize_column_names", C.normalize_column_names, {}),
+    ("geocode", C.geocode, {"address_col": "name"}),
+    ("cross_check", C.cross_check, {"type": "schema_match", "inputs": ["codes", "codes"]}),
 ]
 LONG_CASES: list[tuple[str, Transform, dict[str, Any]]] = [
     ("pivot", C.pivot, {"group_by": ["user"], "pivot_col": "month", "agg_col": "sales"}),
