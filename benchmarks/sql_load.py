@@ -15,11 +15,19 @@ loaded into a fresh table by each variant, interleaved round by round, in the sa
   project reading the rows from parquet and writing them
   (``mode: overwrite``): the whole process, catalog and story included.
 
+With ``--spark``, two whole processes more, each starting a local Spark:
+
+- ``odibi_spark_run``: the same project on ``engine: spark`` (Spark's JDBC writer loads a table
+  from the executors, then one transaction on the driver moves the rows into the target);
+- ``spark_jdbc_by_hand``: the physical limit on Spark, a hand-written PySpark script reading
+  the parquet and ``df.write.jdbc(..., mode="overwrite")`` with the same JDBC driver options.
+
 Each table is checked afterwards (row count and the sum of ``amount``). The server is the
 tests' own (Debian's PostgreSQL, initdb in a temp dir, fsync off) unless ``--dsn`` names one.
 
     .venv/bin/python benchmarks/sql_load.py                  # 1M rows, 3 rounds (~1 min)
     .venv/bin/python benchmarks/sql_load.py --rows 200k --repeat 5
+    .venv/bin/python benchmarks/sql_load.py --spark            # + Spark, ~4 min
 """
 
 from __future__ import annotations
@@ -168,10 +176,10 @@ def psycopg_fetchall(db: dict[str, Any], table: str) -> int:
     return pa.table({n: pa.array(list(v)) for n, v in zip(names, columns, strict=True)}).num_rows
 
 
-def odibi_run(db: dict[str, Any], folder: Path, table: str) -> None:
+def odibi_run(db: dict[str, Any], folder: Path, table: str, engine: str = "polars") -> None:
     project = folder / "odibi.yaml"
     project.write_text(
-        "project: bench\nengine: polars\nretry: {enabled: false}\nconnections:\n"
+        f"project: bench\nengine: {engine}\nretry: {{enabled: false}}\nconnections:\n"
         "  d: {type: local, base_path: .}\n"
         f"  pg: {{type: postgres, host: {db['host']}, port: {db['port']}, "
         f"database: {db['database']}, auth: {{username: {db['user']}, "
@@ -187,6 +195,31 @@ def odibi_run(db: dict[str, Any], folder: Path, table: str) -> None:
     )
     if done.returncode != 0:
         raise SystemExit(f"odibi run failed:\n{done.stdout}\n{done.stderr}")
+
+
+SPARK_BY_HAND = """
+import sys
+from delta import configure_spark_with_delta_pip
+from pyspark.sql import SparkSession
+from odibi_core.engines.spark_jdbc import DRIVER_PACKAGES
+url, table, user, password, source = sys.argv[1:]
+builder = (SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false")
+           .config("spark.driver.host", "127.0.0.1").config("spark.sql.session.timeZone", "UTC"))
+spark = configure_spark_with_delta_pip(builder, extra_packages=list(DRIVER_PACKAGES)).getOrCreate()
+spark.read.parquet(source).write.jdbc(url, table, mode="overwrite", properties={
+    "user": user, "password": password, "driver": "org.postgresql.Driver",
+    "reWriteBatchedInserts": "true", "batchsize": "10000"})
+"""
+
+
+def spark_jdbc_by_hand(db: dict[str, Any], folder: Path, table: str) -> None:
+    url = f"jdbc:postgresql://{db['host']}:{db['port']}/{db['database']}"
+    args = [url, table, str(db["user"]), str(db["password"]), str(folder / "rows.parquet")]
+    done = subprocess.run(
+        [sys.executable, "-c", SPARK_BY_HAND, *args], capture_output=True, text=True, cwd=folder
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the PySpark script failed:\n{done.stderr[-3000:]}")
 
 
 def check(db: dict[str, Any], table: str) -> tuple[int, str]:
@@ -206,6 +239,7 @@ def main() -> None:
     parser.add_argument("--rows", default="1M")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dsn", help="a PostgreSQL to use instead of starting one")
+    parser.add_argument("--spark", action="store_true", help="add the two Spark variants")
     args = parser.parse_args()
     rows = _size(args.rows)
 
@@ -228,12 +262,19 @@ def main() -> None:
         pq.write_table(data, Path(folder) / "rows.parquet")
         for round_ in range(args.repeat):
             print(f"round {round_ + 1}/{args.repeat}", file=sys.stderr)
-            drop(db, "b_odibi", "b_psycopg", "b_upsert", "b_run")
+            drop(db, "b_odibi", "b_psycopg", "b_upsert", "b_run", "b_spark", "b_spark_hand")
             variants = {
                 "odibi_overwrite": lambda: odibi_write(db, data, "b_odibi"),
                 "psycopg_copy_rows": lambda: psycopg_copy_rows(db, data, "b_psycopg"),
                 "odibi_run": lambda: odibi_run(db, Path(folder), "b_run"),
             }
+            if args.spark:
+                variants["odibi_spark_run"] = lambda: odibi_run(
+                    db, Path(folder), "b_spark", engine="spark"
+                )
+                variants["spark_jdbc_by_hand"] = lambda: spark_jdbc_by_hand(
+                    db, Path(folder), "b_spark_hand"
+                )
             for name, work in variants.items():
                 started = time.perf_counter()
                 work()
@@ -255,6 +296,11 @@ def main() -> None:
                 ("psycopg_copy_rows", "b_psycopg"),
                 ("odibi_run", "b_run"),
                 ("odibi_upsert", "b_upsert"),
+                *(
+                    [("odibi_spark_run", "b_spark"), ("spark_jdbc_by_hand", "b_spark_hand")]
+                    if args.spark
+                    else []
+                ),
             ):
                 checks[name] = check(db, table)
         version = _connect(db).execute("SHOW server_version").fetchone()[0]
@@ -284,6 +330,15 @@ def main() -> None:
         ),
         "odibi_read_vs_psycopg_fetchall": round(
             medians["psycopg_fetchall"] / medians["odibi_read"], 2
+        ),
+        **(
+            {
+                "odibi_spark_run_vs_spark_jdbc_by_hand": round(
+                    medians["odibi_spark_run"] / medians["spark_jdbc_by_hand"], 2
+                )
+            }
+            if args.spark
+            else {}
         ),
         "checked": {k: {"rows": v[0], "sum_amount": v[1]} for k, v in checks.items()},
     }

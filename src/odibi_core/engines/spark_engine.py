@@ -210,6 +210,8 @@ class SparkEngine(Engine):
         computed = None
         if files.read_by(frame):  # its files are about to be replaced: compute it now
             frame = computed = frame.localCheckpoint()
+            with self._lock:  # its blocks are released when the run ends, like a cache
+                self._cached.append(computed)
         if spec.mode != "overwrite" and files.exists(files.target):
             # Read back with the new rows' types: inferred partition values ("02139") or CSV
             # columns would not match them.
