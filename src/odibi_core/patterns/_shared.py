@@ -135,26 +135,25 @@ def with_unknown_member(
         "load_timestamp": now_sql(),
         "source_system": _literal(audit.source_system or "Unknown"),
     }
+    sk = q(surrogate_key)
+    held = run(ctx, f"SELECT COUNT(*) AS n FROM df WHERE {sk} = 0", {"df": frame})
+    if int(ctx.engine.sample(held, 1)[0]["n"]):
+        return frame
     items = []
     for name, kind in types.items():
         if name == current and history:
             expr = "TRUE"
-        elif name == valid_to and history:
-            expr = f"t.{q(name)}"
-        elif name in special and name:
+        elif name in special and name and not (name == valid_to and history):
             expr = f"CAST({special[name]} AS {kind})"
         elif is_text(kind):
             expr = "'Unknown'"
-        else:
-            expr = f"t.{q(name)}"
+        else:  # typed, so the union keeps the column's type on every engine
+            expr = f"CAST(NULL AS {kind})"
         items.append(f"{expr} AS {q(name)}")
     names = ", ".join(q(c) for c in types)
-    sk = q(surrogate_key)
     query = (
         f"SELECT {names} FROM ("
         f"SELECT {', '.join(items)}, 0 AS {q(GRP)}, 0 AS {q(POS)} "
-        f"FROM (SELECT 1 AS one) d LEFT JOIN df t ON 1 = 0 "
-        f"WHERE NOT EXISTS (SELECT 1 FROM df k WHERE k.{sk} = 0) "
         f"UNION ALL SELECT {names}, 1 AS {q(GRP)}, {ctx.row_position()} AS {q(POS)} FROM df"
         f") u ORDER BY {q(GRP)}, {q(POS)}"
     )
