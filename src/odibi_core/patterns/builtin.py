@@ -4,6 +4,7 @@ Imported when the CLI starts; the pattern modules import nothing heavy."""
 from __future__ import annotations
 
 from odibi_core import hookimpl
+from odibi_core.patterns.aggregation import aggregation
 from odibi_core.patterns.date_dimension import date_dimension
 from odibi_core.patterns.dimension import dimension
 from odibi_core.patterns.fact import fact
@@ -13,4 +14,4 @@ from odibi_core.transforms.registry import Transform
 
 @hookimpl
 def odibi_register_transforms() -> list[Transform]:
-    return [dimension, scd2, date_dimension, fact]
+    return [dimension, scd2, date_dimension, fact, aggregation]
