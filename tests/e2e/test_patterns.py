@@ -61,6 +61,15 @@ pipelines:
             orphan_handling: unknown
             measures: [qty, {{revenue: "qty * price"}}]
         write: {{connection: gold, format: delta, path: fact_orders, mode: overwrite}}
+      - name: revenue_by_customer
+        depends_on: [fact_orders]
+        pattern:
+          type: aggregation
+          params:
+            grain: [customer_sk]
+            measures: [{{name: revenue, expr: "SUM(revenue)"}}, {{name: orders, expr: "COUNT(*)"}}]
+            incremental: {{timestamp_column: order_date, merge_strategy: sum}}
+        write: {{connection: gold, format: delta, path: revenue_by_customer, mode: overwrite}}
 """
 
 
@@ -124,6 +133,13 @@ def test_scd1_dimension_keeps_surrogate_keys_across_runs(odibi_project):
         ("A", 1, 20250102, 10.0),
         ("B", 3, 20250103, 7.5),
         ("C", 0, 20250104, 4.0),
+    ]
+    # The same orders again: ``merge_strategy: sum`` adds them to the first run's aggregates.
+    totals = project.delta("gold/revenue_by_customer")
+    assert [(r["customer_sk"], float(r["revenue"]), r["orders"]) for r in totals] == [
+        (0, 8.0, 2),
+        (1, 20.0, 2),
+        (3, 15.0, 2),
     ]
 
 
@@ -299,7 +315,7 @@ def test_same_rows_on_every_engine(odibi_project, engine):
         _load(project, 1)
         outputs[name] = {
             t: _comparable(project.delta(f"gold/{t}"))
-            for t in ("dim_customer", "dim_date", "fact_orders")
+            for t in ("dim_customer", "dim_date", "fact_orders", "revenue_by_customer")
         }
     for table, rows in outputs["pandas"].items():
         assert outputs[engine][table] == rows, table
