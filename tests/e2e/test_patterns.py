@@ -70,6 +70,14 @@ pipelines:
             measures: [{{name: revenue, expr: "SUM(revenue)"}}, {{name: orders, expr: "COUNT(*)"}}]
             incremental: {{timestamp_column: order_date, merge_strategy: sum}}
         write: {{connection: gold, format: delta, path: revenue_by_customer, mode: overwrite}}
+      - name: orders_merged
+        read: {{connection: src, format: csv, path: orders.csv}}
+        pattern:
+          type: merge
+          params:
+            target: gold.orders
+            keys: [order_id]
+            audit_cols: {{created_col: _created_at, updated_col: _updated_at}}
 """
 
 
@@ -289,7 +297,7 @@ def _comparable(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Rows without the load times, which differ run to run. Dates are compared as their
     ISO text: the pandas engine holds a date column as datetime64 (so writes a timestamp), and
     Spark's CSV reader takes ``2025-01-02`` for a date where pandas and polars keep text."""
-    times = {"load_timestamp", "valid_from", "valid_to"}
+    times = {"load_timestamp", "valid_from", "valid_to", "_created_at", "_updated_at"}
 
     def plain(key: str, value: Any) -> Any:
         dated = key in ("full_date", "order_date") and hasattr(value, "isoformat")
@@ -315,7 +323,7 @@ def test_same_rows_on_every_engine(odibi_project, engine):
         _load(project, 1)
         outputs[name] = {
             t: _comparable(project.delta(f"gold/{t}"))
-            for t in ("dim_customer", "dim_date", "fact_orders", "revenue_by_customer")
+            for t in ("dim_customer", "dim_date", "fact_orders", "revenue_by_customer", "orders")
         }
     for table, rows in outputs["pandas"].items():
         assert outputs[engine][table] == rows, table
@@ -418,3 +426,63 @@ def test_aggregation_re_aggregates_incrementally(odibi_project, strategy, expect
     assert run.exit_code == 0, run.output
     got = [(r["day"], float(r["revenue"]), r["orders"]) for r in project.delta("gold/daily")]
     assert got == expected
+
+
+MERGE = """
+project: merging
+connections:
+  src: {{type: local, base_path: ./data}}
+  silver: {{type: local, base_path: ./silver}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: orders_silver
+        read: {{connection: src, format: csv, path: orders.csv}}
+        pattern:
+          type: merge
+          params:
+            target: silver.orders
+            keys: [order_id]
+            strategy: {strategy}
+            audit_cols: {{created_col: _created_at, updated_col: _updated_at}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("upsert", [(1, 10), (2, 50), (3, 2), (4, 8)]),
+        ("append_only", [(1, 10), (2, 5), (3, 2), (4, 8)]),
+        ("delete_match", [(1, 10), (3, 2)]),
+    ],
+)
+def test_merge_writes_its_target_by_key(odibi_project, strategy, expected):
+    project = odibi_project(
+        {
+            "odibi.yaml": MERGE.format(strategy="upsert"),
+            "data/orders.csv": "order_id,qty\n1,10\n2,5\n3,2\n",
+        }
+    )
+    first = project.run()
+    assert first.exit_code == 0, first.output
+    before = {r["order_id"]: r for r in project.delta("silver/orders")}
+    project.write(
+        {
+            "odibi.yaml": MERGE.format(strategy=strategy),
+            "data/orders.csv": "order_id,qty\n2,50\n4,8\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = project.delta("silver/orders")
+    got = [(r["order_id"], r["qty"]) for r in rows]
+    assert got == expected
+    if strategy == "delete_match":
+        return
+    after = {r["order_id"]: r for r in rows}
+    # An update keeps when the row was created and says when it changed.
+    assert after[1]["_updated_at"] == before[1]["_updated_at"]
+    assert after[2]["_created_at"] == before[2]["_created_at"]
+    if strategy == "upsert":
+        assert after[2]["_updated_at"] > before[2]["_updated_at"]
+    assert after[4]["_created_at"] == after[4]["_updated_at"] > before[1]["_created_at"]

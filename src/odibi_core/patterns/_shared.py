@@ -209,3 +209,16 @@ def read_target(ctx: TransformContext, where: tuple[str, str, str] | None) -> An
             return None
         raise
     return frame
+
+
+def write_target(ctx: TransformContext, frame: Any, where: tuple[str, str, str]) -> None:
+    """Replace the pattern's own table with ``frame`` (patterns that write themselves)."""
+    from odibi_core.config.models import WriteConfig
+
+    conn_name, path, fmt = where
+    conn = ctx.connections[conn_name]
+    target = {"table": path} if conn.stores == "tables" else {"path": path}
+    spec = WriteConfig(
+        connection=conn_name, format=fmt, mode="overwrite", on_empty="write", **target
+    )
+    ctx.engine.write(frame, spec, conn)

@@ -16,6 +16,7 @@ from odibi_core.patterns._shared import (
     fail,
     read_target,
     split_target,
+    write_target,
 )
 from odibi_core.patterns.history import HistorySpec, build_history
 from odibi_core.transforms.registry import TransformContext, transform
@@ -73,15 +74,5 @@ def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
     )
     history = build_history(ctx, df, have, existing, existing_cols, spec)
     if ctx.node.write is None:
-        _write_history(ctx, history, where)
+        write_target(ctx, history, where)
     return history
-
-
-def _write_history(ctx: TransformContext, frame: Any, where: tuple[str, str, str]) -> None:
-    from odibi_core.config.models import WriteConfig
-
-    conn_name, path, fmt = where
-    conn = ctx.connections[conn_name]
-    target = {"table": path} if conn.stores == "tables" else {"path": path}
-    spec = WriteConfig(connection=conn_name, format=fmt, mode="overwrite", **target)
-    ctx.engine.write(frame, spec, conn)
