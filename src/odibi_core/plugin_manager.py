@@ -126,7 +126,14 @@ class PluginManager:
             self._register(module, ep.name, "entrypoint", version, dist=dist)
 
     def load_project_plugins(self, project_dir: Path) -> None:
-        """Import ``plugins/*.py`` beside a project file (once per directory)."""
+        """Import ``plugins/*.py`` and Odibi's ``transforms.py`` beside a project file (once per
+        directory)."""
+        from odibi_core.transforms import custom
+
+        imported = custom.import_project_transforms(project_dir)
+        if imported or custom.FunctionRegistry.list_functions():
+            self._register(custom.PLUGIN, "project:transforms", "project", None)
+            self._registry = None  # the functions may have changed
         folder = (project_dir / "plugins").resolve()
         if folder in self._loaded_dirs or not folder.is_dir():
             return

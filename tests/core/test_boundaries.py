@@ -84,7 +84,7 @@ def test_engines_that_compute_in_process_never_open_files():
     engines = SRC / "odibi_core" / "engines"
     offenders = {}
     for path in sorted(engines.glob("*.py")):
-        if path.name == "spark_engine.py":
+        if path.name.startswith("spark_"):  # Spark reads and writes itself
             continue
         text = path.read_text()
         opened = sorted(_imported_modules(path) & STORAGE_LIBRARIES)

@@ -345,3 +345,77 @@ def test_times_with_a_zone_go_to_sql_server_as_iso_text():
         "2026-01-02T03:04:05.000006+00:00",
         None,
     ]
+
+
+def test_spark_reaches_sql_server_with_a_jdbc_url_and_the_login():
+    conn = _sql_server(
+        host="s.database.windows.net",
+        database="sales;eu",
+        auth={"mode": "sql_login", "username": "loader", "password": "p;w}d"},
+        timeout=12,
+        trust_server_certificate=True,
+    )
+    url, properties = conn.jdbc()
+    assert url == (
+        "jdbc:sqlserver://s.database.windows.net:1433;databaseName={sales;eu};encrypt=true;"
+        "trustServerCertificate=true;loginTimeout=12;"
+    )
+    assert properties == {
+        "driver": "com.microsoft.sqlserver.jdbc.SQLServerDriver",
+        "user": "loader",
+        "password": "p;w}d",
+    }
+
+
+def test_spark_reaches_postgres_in_utc_with_batched_inserts():
+    conn = PostgresConnection(
+        "pg",
+        SqlConfig.model_validate(
+            {
+                "host": "db",
+                "port": 6432,
+                "database": "w",
+                "sslmode": "require",
+                "auth": {"username": "u", "password": "pw-1234"},
+            }
+        ),
+        Path("."),
+    )
+    url, properties = conn.jdbc()
+    assert url == "jdbc:postgresql://db:6432/w"
+    assert properties["options"] == "-c TimeZone=UTC"
+    assert properties["reWriteBatchedInserts"] == "true"
+    assert (properties["user"], properties["password"], properties["sslmode"]) == (
+        "u",
+        "pw-1234",
+        "require",
+    )
+
+
+def test_spark_hands_sql_server_a_token_of_the_service_principal(azure_ad, monkeypatch):
+    """The real ClientSecretCredential asks the authority the connection names (the local
+    token service) for an Azure SQL token, which goes to the JDBC driver as accessToken."""
+    import azure_ad_services as aad
+
+    services = azure_ad["services"]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azure_ad["ca"]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(azure_ad["ca"]))
+    conn = _sql_server(
+        AzureSqlConnection,
+        host="s.database.windows.net",
+        database="sales",
+        authority_host=services.authority,
+        auth={
+            "mode": "service_principal",
+            "tenant_id": aad.TENANT,
+            "client_id": aad.CLIENT_ID,
+            "client_secret": aad.CLIENT_SECRET,
+        },
+    )
+    before = len(services.requests)
+    _url, properties = conn.jdbc()
+    assert "user" not in properties and "password" not in properties
+    assert properties["accessToken"] in services.tokens
+    assert properties["accessToken"] in conn.secrets()
+    grants = [f for s, m, p, f in services.requests[before:] if m == "POST"]
+    assert [g["scope"] for g in grants] == ["https://database.windows.net/.default"]

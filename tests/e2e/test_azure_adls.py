@@ -706,6 +706,36 @@ def test_key_vault_mode_reads_the_account_key_from_the_vault_it_names(
     assert {f["resource"].rstrip("/") for f in vault_tokens} == {services.vault_url}
 
 
+def test_key_vault_mode_reads_the_key_as_the_service_principal_the_connection_names(
+    odibi_project, azure_ad, aad_container
+):
+    """With a tenant, client id and secret beside the vault, that app reads the vault (a
+    client credentials grant for the vault's audience, from the authority named), not the
+    ambient identity; the key it returns reaches storage."""
+    services = azure_ad["services"]
+    services.secrets["lake-key-sp"] = KEY
+    seen = _aad_run(
+        odibi_project,
+        azure_ad,
+        aad_container,
+        f"""authority_host: {services.authority}
+auth:
+  mode: key_vault
+  key_vault_url: {services.vault_url}
+  secret_name: lake-key-sp
+  tenant_id: {aad.TENANT}
+  client_id: {aad.CLIENT_ID}
+  client_secret: ${{env:AAD_SECRET}}""",
+        managed_identity=False,
+    )
+    reads = [path for service, method, path, form in seen if service == "vault"]
+    assert reads and all(p.startswith("/secrets/lake-key-sp") for p in reads)
+    grants = [form for service, method, path, form in seen if method == "POST"]
+    assert grants and {g["grant_type"] for g in grants} == {"client_credentials"}
+    assert {g["scope"] for g in grants} == {f"{services.vault_url}/.default"}
+    assert not [p for s, m, p, f in seen if p.startswith("/msi/token")]
+
+
 def test_a_user_assigned_identity_gets_its_tokens_from_the_metadata_service(
     odibi_project, azure_ad, aad_container
 ):

@@ -368,3 +368,20 @@ pipelines:
     assert run.exit_code == 2
     assert run.stderr.count("\n") == 1  # one problem, reported once
     assert "node 'raw-orders': name must match ^[a-zA-Z_][a-zA-Z0-9_]*$" in run.stderr
+
+
+def test_a_local_session_redacts_account_keys_and_jdbc_passwords():
+    """The ABFS account key a connection sets on the session (and a JDBC password) shows as
+    redacted wherever Spark prints its settings."""
+    from odibi_core.engines.spark_engine import SparkEngine
+
+    spark = SparkEngine(None).spark
+    key = "fs.azure.account.key.acct.dfs.core.windows.net"
+    spark.conf.set(key, "Key-Never-Shown==")
+    spark.conf.set("odibi.test.jdbc.password", "Pw-Never-Shown")
+    try:
+        shown = {r["key"]: r["value"] for r in spark.sql("SET").collect()}
+        assert shown[key] == shown["odibi.test.jdbc.password"] == "*********(redacted)"
+    finally:
+        spark.conf.unset(key)
+        spark.conf.unset("odibi.test.jdbc.password")

@@ -463,3 +463,145 @@ def test_an_empty_output_does_not_overwrite_a_table_holding_rows(odibi_project, 
     assert run.exit_code == 1, run.output
     assert "overwrite of kept with 0 rows would replace its 2 rows" in run.output
     assert _rows(db, "SELECT COUNT(*) FROM kept") == [(2,)]
+
+
+SPARK_READS = """\
+      - name: events
+        read:
+          connection: pg
+          format: sql
+          table: events
+          filter: "kind <> 'noise'"
+          incremental: {mode: stateful, column: updated_at}
+          options: {partitionColumn: id, lowerBound: 1, upperBound: 100, numPartitions: 2}
+        write: {connection: d, format: delta, path: events, mode: append}
+      - name: totals
+        depends_on: [events]
+        transform:
+          steps:
+            - sql: "SELECT kind, COUNT(*) AS n FROM df GROUP BY kind"
+        write:
+          connection: pg
+          format: sql
+          table: sales.totals
+          mode: merge
+          merge_keys: [kind]
+          merge_options:
+            auto_create_schema: true
+            audit_cols: {created_col: created_at, updated_col: updated_at}
+"""
+
+
+def _load_tables(db: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return _rows(db, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'odibi_load_%'")
+
+
+def test_spark_reads_and_writes_through_jdbc_with_the_same_sql(odibi_project, db):
+    """On Spark the executors read the IO layer's query (the filter and the mark in its
+    WHERE, split by Spark's partitioning options) and load a table the driver's one
+    transaction merges from; a failed write leaves the target as it was."""
+    _execute(
+        db,
+        "CREATE TABLE events (id int, kind text, updated_at timestamptz)",
+        "INSERT INTO events VALUES (1, 'a', '2026-01-01T00:00:00Z'), "
+        "(2, 'b', '2026-01-02T00:00:00Z'), (3, 'noise', '2026-01-02T00:00:00Z')",
+    )
+    project = odibi_project({"odibi.yaml": _project(db, SPARK_READS, engine="spark")})
+    start = db["log"].stat().st_size  # the server's log is shared by the worker's tests
+    run = project.run(env=_env(db))
+    assert run.exit_code == 0, run.output
+    assert sorted(r["id"] for r in project.delta("events")) == [1, 2]
+    first = _rows(db, "SELECT kind, n, created_at, updated_at FROM sales.totals ORDER BY kind")
+    assert [r[:2] for r in first] == [("a", 1), ("b", 1)]
+    assert all(r[2] is not None and r[2] == r[3] for r in first)
+    sent = db["log"].read_bytes()[start:].decode()
+    query = """SELECT * FROM "events" WHERE (kind <> 'noise')"""
+    assert f"FROM ({query}) odibi_source" in sent
+    assert '"id" < 50' in sent and '"id" >= 50' in sent  # two partitions, two queries
+    assert "COPY" not in sent  # the rows came over JDBC, not from the driver
+
+    _execute(db, "INSERT INTO events VALUES (4, 'a', '2026-01-03T00:00:00+01:00')")
+    run = project.run(env=_env(db))
+    assert run.exit_code == 0, run.output
+    assert sorted(r["id"] for r in project.delta("events")) == [1, 2, 4]
+    assert (
+        """WHERE (kind <> 'noise') AND "updated_at" > TIMESTAMPTZ '2026-01-02T00:00:00+00:00'"""
+        in db["log"].read_text()
+    )
+    # Only this run's row (kind 'a') was merged: updated, not created again; 'b' untouched.
+    second = _rows(db, "SELECT kind, n, created_at, updated_at FROM sales.totals ORDER BY kind")
+    assert [r[:2] for r in second] == [("a", 1), ("b", 1)]
+    assert second[0][2] == first[0][2] and second[0][3] > first[0][3]
+    assert second[1] == first[1]
+    assert _load_tables(db) == []
+
+    # A merge whose rows the target cannot take fails in the transaction: nothing changes.
+    _execute(db, "ALTER TABLE sales.totals ADD CONSTRAINT small CHECK (kind <> 'b') NOT VALID")
+    _execute(db, "INSERT INTO events VALUES (5, 'b', '2026-01-04T00:00:00Z')")
+    before = _rows(db, "SELECT * FROM sales.totals ORDER BY kind")
+    failed = project.run(env=_env(db))
+    assert failed.exit_code == 1, failed.output
+    assert "small" in failed.output, failed.output
+    assert _rows(db, "SELECT * FROM sales.totals ORDER BY kind") == before
+    assert _load_tables(db) == []
+    assert db["password"] not in failed.output
+
+
+def test_a_password_kept_in_key_vault_is_read_by_the_service_principal_named(
+    odibi_project, db, azure_ad
+):
+    """``auth.mode: key_vault`` on a database: the password is the vault's secret, read by the
+    app whose tenant, client id and secret the connection gives (from the authority it
+    names); it logs in, and shows nowhere."""
+    import azure_ad_services as aad
+
+    services = azure_ad["services"]
+    services.secrets["pg-password"] = db["password"]
+    connection = json.dumps(
+        {
+            "type": "postgres",
+            "host": db["host"],
+            "port": db["port"],
+            "database": db["database"],
+            "authority_host": services.authority,
+            "auth": {
+                "mode": "key_vault",
+                "username": db["user"],
+                "key_vault_url": services.vault_url,
+                "secret_name": "pg-password",
+                "tenant_id": aad.TENANT,
+                "client_id": aad.CLIENT_ID,
+                "client_secret": "${env:AAD_SECRET}",
+            },
+        }
+    )
+    nodes = (
+        "      - name: load\n"
+        "        read: {connection: d, format: csv, path: in.csv}\n"
+        "        write: {connection: pg, format: sql, table: vaulted, mode: overwrite}\n"
+    )
+    yaml = _project(db, nodes).replace(_connection(db), connection)
+    project = odibi_project({"odibi.yaml": yaml, "in.csv": FIRST})
+    ca = str(azure_ad["ca"])
+    env = {
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "AAD_SECRET": aad.CLIENT_SECRET,
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1",
+    }
+    before = len(services.requests)
+    run = project.odibi("run", "{config}", subprocess_=True, env=env)
+    assert run.exit_code == 0, run.output
+    assert _rows(db, "SELECT COUNT(*) FROM vaulted") == [(3,)]
+    seen = services.requests[before:]
+    assert [p for s, m, p, f in seen if s == "vault" and m == "GET"][-1].startswith(
+        "/secrets/pg-password"
+    )
+    grants = [f for s, m, p, f in seen if m == "POST"]
+    assert [g["scope"] for g in grants] == [f"{services.vault_url}/.default"]
+    for secret in (db["password"], aad.CLIENT_SECRET, *services.tokens):
+        assert secret not in run.output
+        for path in project.root.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path

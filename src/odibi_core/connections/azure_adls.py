@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from odibi_core import hookimpl
+from odibi_core.connections import azure_identity
 from odibi_core.connections.base import Connection, flat_auth
-from odibi_core.errors import ConnectionFailed, brief
 
 AuthMode = Literal[
     "direct_key",
@@ -124,20 +124,8 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-def _is_ip(host: str | None) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host or "")
-    except ValueError:
-        return False
-    return True
-
-
 def _authority(config: AzureAdlsConfig) -> str:
-    """The service principal's authority, as a URL without a trailing slash."""
-    host = (config.authority_host or "https://login.microsoftonline.com").rstrip("/")
-    return host if "://" in host else f"https://{host}"
+    return azure_identity.authority(config.authority_host)
 
 
 def _identity_endpoint() -> str | None:
@@ -201,40 +189,18 @@ class AzureAdlsConnection(Connection):
         return found
 
     def _key_from_vault(self) -> str:
-        """The account key, read once from Key Vault with the ambient Azure identity."""
+        """The account key, read once from Key Vault (see ``azure_identity.vault_credential``
+        for whose identity reads it)."""
         c = self.config
         with self._lock:
             if self._vault_key is None:
-                vault = c.key_vault_name or c.key_vault_url
-                where = f"secret '{c.secret_name}' of Key Vault '{vault}'"
-                try:
-                    from azure.identity import DefaultAzureCredential
-                    from azure.keyvault.secrets import SecretClient
-                except ImportError:
-                    raise ConnectionFailed(
-                        f"connection '{self.name}': auth_mode key_vault needs "
-                        "pip install 'odibi[azure]'"
-                    ) from None
-                url = c.key_vault_url or f"https://{c.key_vault_name}.vault.azure.net"
-                try:
-                    client = SecretClient(
-                        url,
-                        DefaultAzureCredential(),
-                        # The SDK checks that the vault's host lies under the domain its
-                        # challenge names (``*.vault.azure.net``), which no IP address does.
-                        verify_challenge_resource=not _is_ip(urlparse(url).hostname),
-                        retry_total=c.max_retries,
-                        connection_timeout=c.connect_timeout,
-                        read_timeout=c.read_timeout,
-                    )
-                    value = client.get_secret(str(c.secret_name)).value
-                except Exception as exc:
-                    raise ConnectionFailed(
-                        f"connection '{self.name}': cannot read {where}: {brief(exc)}"
-                    ) from None
-                if not value:
-                    raise ConnectionFailed(f"connection '{self.name}': {where} is empty")
-                self._vault_key = value
+                self._vault_key = azure_identity.read_secret(
+                    self.name,
+                    c,
+                    connect_timeout=c.connect_timeout,
+                    read_timeout=c.read_timeout,
+                    retries=c.max_retries,
+                )
             return self._vault_key
 
     def secrets(self) -> list[str]:

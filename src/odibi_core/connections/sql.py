@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from odibi_core import hookimpl
+from odibi_core.connections import azure_identity
 from odibi_core.connections.base import Connection, flat_auth
 from odibi_core.errors import ConnectionFailed, NodeError, brief
 
@@ -61,6 +62,12 @@ class SqlConfig(BaseModel):
     client_secret: str | None = None
     key_vault_name: str | None = None
     secret_name: str | None = None
+    #: The vault's URL when it is not ``https://<key_vault_name>.vault.azure.net`` (a
+    #: sovereign cloud, a private endpoint); ``key_vault_name`` is then optional.
+    key_vault_url: str | None = None
+    #: The Azure AD authority of a service principal (also one reading the vault) when it is
+    #: not ``https://login.microsoftonline.com``.
+    authority_host: str | None = None
     #: Seconds to reach the server and log in.
     timeout: float = Field(30, gt=0)
     #: Postgres: libpq's ``sslmode`` (disable, allow, prefer, require, verify-ca, verify-full).
@@ -89,6 +96,8 @@ class SqlConfig(BaseModel):
     def _complete(self) -> SqlConfig:
         self.auth_mode = self.auth_mode or infer_mode(self)
         missing = [f for f in REQUIRED[self.auth_mode] if not getattr(self, f)]
+        if self.key_vault_url and "key_vault_name" in missing:
+            missing.remove("key_vault_name")
         if missing:
             raise ValueError(f"auth mode '{self.auth_mode}' needs {', '.join(missing)}")
         return self
@@ -98,7 +107,7 @@ def infer_mode(config: SqlConfig) -> AuthMode:
     """The mode the fields given imply: a Key Vault password, a service principal, a user
     name (and password), else a managed identity."""
     given = {name for name, value in config if value is not None}
-    if given & {"key_vault_name", "secret_name"}:
+    if given & {"key_vault_name", "key_vault_url", "secret_name"}:
         return "key_vault"
     if given & {"client_secret", "tenant_id"}:
         return "service_principal"
@@ -135,14 +144,14 @@ class SqlConnection(Connection):
         """The SQLAlchemy engine (built, and the server's port checked, once)."""
         with self._lock:
             if self._engine is None:
-                self._reachable()
+                self.check_reachable()
                 self._engine = self._build_engine()
             return self._engine
 
     def _build_engine(self) -> Any:
         raise NotImplementedError
 
-    def _reachable(self) -> None:
+    def check_reachable(self) -> None:
         """Fail in seconds, with the address, when nothing listens on the server's port (the
         drivers' own errors for that are slow or cryptic). Retryable: a server restarting or
         failing over answers again."""
@@ -160,6 +169,11 @@ class SqlConnection(Connection):
                 retryable=True,
             ) from None
 
+    def jdbc(self) -> tuple[str, dict[str, str]]:
+        """The JDBC URL and connection properties the spark engine connects with (the
+        driver's class, and a login's user and password or an Azure AD identity's token)."""
+        raise NotImplementedError
+
     def password(self) -> str | None:
         """The password of a SQL login: given, or read once from Key Vault."""
         c = self.config
@@ -167,8 +181,8 @@ class SqlConnection(Connection):
             return c.password
         with self._lock:
             if self._vault_password is None:
-                self._vault_password = _from_key_vault(
-                    self.name, str(c.key_vault_name), str(c.secret_name), c.timeout
+                self._vault_password = azure_identity.read_secret(
+                    self.name, c, connect_timeout=c.timeout, read_timeout=c.timeout
                 )
             return self._vault_password
 
@@ -232,6 +246,24 @@ class PostgresConnection(SqlConnection):
             query=query,
         )
 
+    def jdbc(self) -> tuple[str, dict[str, str]]:
+        c = self.config
+        properties = {
+            "driver": "org.postgresql.Driver",
+            "connectTimeout": str(max(1, round(c.timeout))),
+            "options": "-c TimeZone=UTC",
+            # Spark's batches of INSERTs become multi-row INSERTs: several times faster.
+            "reWriteBatchedInserts": "true",
+        }
+        if c.username:
+            properties["user"] = c.username
+        password = self.password()
+        if password:
+            properties["password"] = password
+        if c.sslmode:
+            properties["sslmode"] = c.sslmode
+        return f"jdbc:postgresql://{c.host}:{self.port}/{c.database}", properties
+
     def _build_engine(self) -> Any:
         from sqlalchemy import create_engine
 
@@ -266,6 +298,27 @@ class SqlServerConnection(SqlConnection):
         parts.update(c.options)
         return ";".join(f"{k}={v}" for k, v in parts.items()) + ";"
 
+    def jdbc(self) -> tuple[str, dict[str, str]]:
+        """Microsoft's JDBC driver: encryption as for ODBC; an Azure AD identity's token in
+        ``accessToken`` (fresh when the read or write starts)."""
+        c = self.config
+        settings = {
+            "databaseName": c.database,
+            "encrypt": "true" if c.encrypt else "false",
+            "trustServerCertificate": "true" if c.trust_server_certificate else "false",
+            "loginTimeout": str(max(1, round(c.timeout))),
+        }
+        url = f"jdbc:sqlserver://{c.host}:{self.port};" + "".join(
+            f"{k}={_jdbc_value(v)};" for k, v in settings.items()
+        )
+        properties = {"driver": "com.microsoft.sqlserver.jdbc.SQLServerDriver"}
+        if c.auth_mode in ("sql_login", "key_vault"):
+            properties["user"] = str(c.username)
+            properties["password"] = self.password() or ""
+        else:
+            properties["accessToken"] = self.access_token(self.credential())
+        return url, properties
+
     def uses_token(self) -> bool:
         return self.config.auth_mode in ("service_principal", "managed_identity")
 
@@ -273,14 +326,16 @@ class SqlServerConnection(SqlConnection):
         """The azure-identity credential of a service principal or a managed identity."""
         c = self.config
         try:
-            from azure.identity import ClientSecretCredential, ManagedIdentityCredential
+            from azure.identity import ManagedIdentityCredential
         except ImportError:
             raise ConnectionFailed(
                 f"connection '{self.name}': auth mode {c.auth_mode} needs "
                 "pip install 'odibi[azure]'"
             ) from None
         if c.auth_mode == "service_principal":
-            return ClientSecretCredential(str(c.tenant_id), str(c.client_id), str(c.client_secret))
+            return azure_identity.service_principal(
+                str(c.tenant_id), str(c.client_id), str(c.client_secret), c.authority_host
+            )
         return ManagedIdentityCredential(client_id=c.client_id)
 
     def access_token(self, credential: Any) -> str:
@@ -357,35 +412,18 @@ def datetimeoffset(raw: bytes) -> Any:
     return datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
 
 
+def _jdbc_value(value: str) -> str:
+    """A value in a SQL Server JDBC URL: braced when it holds ``;`` ``{`` ``}`` or ``=``."""
+    if any(ch in value for ch in ";{}="):
+        return "{" + value.replace("}", "}}") + "}"
+    return value
+
+
 def _odbc_value(value: str) -> str:
     """A value in an ODBC connection string: braced when it holds ``;`` ``{`` ``}`` or spaces
     at either end, a ``}`` doubled."""
     if any(ch in value for ch in ";{}") or value != value.strip():
         return "{" + value.replace("}", "}}") + "}"
-    return value
-
-
-def _from_key_vault(name: str, vault: str, secret: str, timeout: float) -> str:
-    where = f"secret '{secret}' of Key Vault '{vault}'"
-    try:
-        from azure.identity import DefaultAzureCredential
-        from azure.keyvault.secrets import SecretClient
-    except ImportError:
-        raise ConnectionFailed(
-            f"connection '{name}': auth mode key_vault needs pip install 'odibi[azure]'"
-        ) from None
-    try:
-        client = SecretClient(
-            f"https://{vault}.vault.azure.net",
-            DefaultAzureCredential(),
-            connection_timeout=timeout,
-            read_timeout=timeout,
-        )
-        value = client.get_secret(secret).value
-    except Exception as exc:
-        raise ConnectionFailed(f"connection '{name}': cannot read {where}: {brief(exc)}") from None
-    if not value:
-        raise ConnectionFailed(f"connection '{name}': {where} is empty")
     return value
 
 

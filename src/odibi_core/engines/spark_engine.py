@@ -30,28 +30,30 @@ if TYPE_CHECKING:
     from odibi_core.io.format import Format
 
 FILE_FORMATS = ("csv", "parquet", "json")
-#: Formats Spark does not read or write itself (an HTTP API; a database, until it goes through
-#: JDBC): read in this process by the IO layer, as on pandas, and handed to Spark as Arrow;
-#: written from Arrow collected to the driver, with the IO layer's semantics for every mode.
+#: Databases, through Spark's JDBC source (:mod:`odibi_core.engines.spark_jdbc`).
 DATABASE_FORMATS = ("sql", "postgres", "sql_server", "azure_sql")
-IN_PROCESS_READS = ("api", *DATABASE_FORMATS)
-IN_PROCESS_WRITES = DATABASE_FORMATS
+#: Formats Spark does not read itself (an HTTP API): read in this process by the IO layer, as
+#: on pandas, and handed to Spark as Arrow.
+IN_PROCESS_READS = ("api",)
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
 
 
 class SparkEngine(Engine):
     name = "spark"
-    read_formats = frozenset({*FILE_FORMATS, "delta", *IN_PROCESS_READS})
-    write_formats = frozenset({*FILE_FORMATS, "delta", *IN_PROCESS_WRITES})
+    read_formats = frozenset({*FILE_FORMATS, "delta", *DATABASE_FORMATS, *IN_PROCESS_READS})
+    write_formats = frozenset({*FILE_FORMATS, "delta", *DATABASE_FORMATS})
 
     @classmethod
     def option_problems(cls, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         fmt = str(spec.get("format", "")).lower()
-        in_process = IN_PROCESS_READS if block == "read" else IN_PROCESS_WRITES
-        if fmt in in_process:
+        if fmt in DATABASE_FORMATS or (block == "read" and fmt in IN_PROCESS_READS):
+            from odibi_core.engines import spark_jdbc
             from odibi_core.io.builtin import FORMATS
 
-            return next(f for f in FORMATS if f.name == fmt).option_problems(block, spec)
+            found = next(f for f in FORMATS if f.name == fmt)
+            if fmt in DATABASE_FORMATS:
+                return spark_jdbc.option_problems(found, block, spec)
+            return found.option_problems(block, spec)
         return _option_problems(block, spec)
 
     def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
@@ -76,6 +78,17 @@ class SparkEngine(Engine):
         fmt = spec.format.lower()
         if fmt not in self.read_formats:
             raise NodeError(f"the spark engine cannot read format '{fmt}'", step="read")
+        if fmt in DATABASE_FORMATS:
+            from odibi_core.engines import spark_jdbc
+
+            where = (
+                f"{fmt} '{spec.table or spec.path or 'query'}' on connection '{connection.name}'"
+            )
+            with _spark_errors(f"cannot read {where}", "read"):
+                frame = spark_jdbc.read(self.spark, self.formats[fmt], spec, connection)  # type: ignore[arg-type]
+            if spec.filter and not self.formats[fmt].applies_filter(spec):
+                frame = self.sql(f"SELECT * FROM df WHERE {spec.filter}", {"df": frame})
+            return frame
         if fmt in IN_PROCESS_READS:
             from odibi_core import io as odibi_io
 
@@ -136,12 +149,11 @@ class SparkEngine(Engine):
         if fmt not in self.write_formats:
             raise NodeError(f"the spark engine cannot write format '{fmt}'", step="write")
         where = f"{fmt} '{spec.target}' on connection '{connection.name}'"
-        if fmt in IN_PROCESS_WRITES:
-            from odibi_core import io as odibi_io
+        if fmt in DATABASE_FORMATS:
+            from odibi_core.engines import spark_jdbc
 
-            with _spark_errors(f"cannot collect the rows for {where}", "write"):
-                data = frame.toArrow()
-            odibi_io.write(self.formats, data, spec, connection)
+            with _spark_errors(f"cannot write {where}", "write"):
+                spark_jdbc.write(frame, spec, connection)  # type: ignore[arg-type]
             return None
         if hasattr(connection, "table_name"):  # a metastore table (type: delta)
             with _spark_errors(f"cannot write {where}", "write"):
@@ -163,12 +175,12 @@ class SparkEngine(Engine):
         if name is not None:
             exists = bool(self.spark.catalog.tableExists(name))
         else:
-            exists = DeltaTable.isDeltaTable(self.spark, uri)
+            exists = DeltaTable.isDeltaTable(self.spark, str(uri))
         if spec.mode in ("upsert", "append_once") and exists:
             table = (
                 DeltaTable.forName(self.spark, name)
                 if name is not None
-                else DeltaTable.forPath(self.spark, uri)
+                else DeltaTable.forPath(self.spark, str(uri))
             )
             modes.require_target_keys(spec, table.toDF().columns)
             condition = modes.key_match(spec.keys, _q)
@@ -381,11 +393,21 @@ def _session() -> Any:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
+        # Spark's default pattern plus ABFS account keys (fs.azure.account.key.<host>), which
+        # it would otherwise show in the environment and plans it logs.
+        .config(
+            "spark.redaction.regex",
+            r"(?i)secret|password|token|access[.]?key|account[.]key",
+        )
         # Metastore tables (type: delta) of a session without a metastore last as long as the
         # session: so do their files, not left in the working directory.
         .config("spark.sql.warehouse.dir", _warehouse())
     )
-    session = configure_spark_with_delta_pip(builder).getOrCreate()
+    from odibi_core.engines.spark_jdbc import DRIVER_PACKAGES
+
+    session = configure_spark_with_delta_pip(
+        builder, extra_packages=list(DRIVER_PACKAGES)
+    ).getOrCreate()
     # Failed tasks log pages of Java stack; Odibi reports each failure once, in one line.
     session.sparkContext.setLogLevel("FATAL")
     return session

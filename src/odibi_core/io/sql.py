@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError
@@ -111,7 +112,7 @@ class SqlFormat(Format):
         if merge and merge.exclude_columns:
             data = data.drop_columns([c for c in merge.exclude_columns if c in data.column_names])
         with connection.engine().begin() as conn:
-            write_in(conn, dialect, target, data, spec)
+            write_in(conn, dialect, target, Rows(data.schema, data=data), spec)
 
     def option_problems(self, block: str, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         from odibi_core.config.errors import did_you_mean
@@ -129,22 +130,50 @@ class SqlFormat(Format):
         ]
 
 
-def write_in(
-    conn: Any, dialect: Dialect, target: TableName, data: pa.Table, spec: WriteConfig
-) -> None:
+@dataclass(frozen=True)
+class Rows:
+    """The rows a write loads: Arrow in this process (``data``), or a table already in the
+    database (``table``: Spark's executors load one over JDBC, see ``engines/spark_jdbc``)."""
+
+    schema: pa.Schema
+    data: pa.Table | None = None
+    table: TableName | None = None
+
+    def load(self, conn: Any, dialect: Dialect, into: TableName) -> None:
+        if self.data is not None:
+            dialect.load(conn, into, self.data)
+        else:
+            assert self.table is not None
+            execute(conn, dialect.copy_rows(self.table, into, self.schema.names))
+
+    def keys_with_nulls(self, conn: Any, dialect: Dialect, keys: list[str]) -> set[str]:
+        """The ``keys`` some row holds a null in (matched null-safely; the rest with ``=``)."""
+        if self.data is not None:
+            return {k for k in keys if self.data.column(k).null_count}
+        assert self.table is not None
+        if not keys:
+            return set()
+        probes = ", ".join(
+            f"MAX(CASE WHEN {dialect.quote(k)} IS NULL THEN 1 ELSE 0 END)" for k in keys
+        )
+        row = execute(conn, f"SELECT {probes} FROM {dialect.table(self.table)}").fetchone()
+        return {k for k, flag in zip(keys, row or (), strict=False) if flag}
+
+
+def write_in(conn: Any, dialect: Dialect, target: TableName, rows: Rows, spec: WriteConfig) -> None:
     """The write, on ``conn`` inside its transaction (the caller commits or rolls back)."""
     merge = spec.merge_options
     if target.schema and merge and merge.auto_create_schema:
         execute(conn, dialect.create_schema(target.schema))
-    incoming = data.column_names
+    incoming = list(rows.schema.names)
     if not dialect.exists(conn, target):
         if merge is not None and not merge.auto_create_table:
             raise NodeError(
                 f"table {target} does not exist (merge_options.auto_create_table: false)",
                 step="write",
             )
-        execute(conn, dialect.create_table(target, list(_with_audit(data, spec).schema)))
-        existing = list(_with_audit(data, spec).column_names)
+        execute(conn, dialect.create_table(target, _with_audit(rows.schema, spec)))
+        existing = [f.name for f in _with_audit(rows.schema, spec)]
         fresh = True
     else:
         existing = dialect.columns(conn, target)
@@ -154,26 +183,29 @@ def write_in(
             execute(conn, dialect.empty(target))
         else:  # another shape: the table is made again from the data
             execute(conn, f"DROP TABLE {dialect.table(target)}")
-            execute(conn, dialect.create_table(target, list(data.schema)))
+            execute(conn, dialect.create_table(target, list(rows.schema)))
             existing = list(incoming)
     if spec.mode in modes.KEYED_MODES:
         modes.require_target_keys(spec, existing)
-    for field in [*data.schema, *_audit_fields(spec)]:
+    for field in [*rows.schema, *_audit_fields(spec)]:
         if field.name not in existing:
             sa_type = dialect.column_type(field)
             execute(conn, dialect.add_column(target, field.name, sa_type))
             existing.append(field.name)
     if spec.mode not in modes.KEYED_MODES or fresh:
-        if spec.mode in modes.KEYED_MODES:  # a new table: every row is new
-            data = _stamped(data, spec)
-        dialect.load(conn, target, data)
+        rows.load(conn, dialect, target)
+        if spec.mode in modes.KEYED_MODES:  # a new table: every row was inserted now
+            stamps = [f.name for f in _audit_fields(spec) if f.name not in incoming]
+            if stamps:
+                sets = ", ".join(f"{dialect.quote(c)} = {dialect.now}" for c in stamps)
+                execute(conn, f"UPDATE {dialect.table(target)} SET {sets}")
         return
     for statement in dialect.lock(target):
         execute(conn, statement)
     staging, create = dialect.stage(target, incoming, merge.staging_schema if merge else None)
     execute(conn, create)
-    dialect.load(conn, staging, data)
-    nullable = {k for k in spec.keys if data.column(k).null_count}
+    rows.load(conn, dialect, staging)
+    nullable = rows.keys_with_nulls(conn, dialect, spec.keys)
     for statement in dialect.keyed(
         target, staging, incoming, spec.keys, nullable, spec.mode == "upsert", _audit(spec)
     ):
@@ -195,25 +227,9 @@ def _audit_fields(spec: WriteConfig) -> list[pa.Field]:
     return [pa.field(n, pa.timestamp("us", tz="UTC")) for n in names]
 
 
-def _with_audit(data: pa.Table, spec: WriteConfig) -> pa.Table:
-    """``data``'s schema plus the audit columns (for a new table), as an empty table."""
-    import pyarrow as pa
-
-    fields = [*data.schema, *(f for f in _audit_fields(spec) if f.name not in data.column_names)]
-    return pa.schema(fields).empty_table()
-
-
-def _stamped(data: pa.Table, spec: WriteConfig) -> pa.Table:
-    """``data`` with its audit columns set to now (rows inserted into a new table)."""
-    from datetime import UTC, datetime
-
-    import pyarrow as pa
-
-    now = datetime.now(UTC)
-    for field in _audit_fields(spec):
-        if field.name not in data.column_names:
-            data = data.append_column(field, pa.array([now] * data.num_rows, field.type))
-    return data
+def _with_audit(schema: pa.Schema, spec: WriteConfig) -> list[pa.Field]:
+    """``schema``'s fields plus the audit columns (for a new table)."""
+    return [*schema, *(f for f in _audit_fields(spec) if f.name not in schema.names)]
 
 
 def to_arrow(description: list[Any], rows: list[tuple[Any, ...]], dialect: Dialect) -> pa.Table:

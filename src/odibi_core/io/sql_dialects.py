@@ -270,6 +270,11 @@ class Dialect:
         """Insert ``data``'s rows (columns by name) into ``name``, fast."""
         raise NotImplementedError
 
+    def copy_rows(self, source: TableName, into: TableName, columns: list[str]) -> str:
+        """The statement inserting ``columns`` of every row of ``source`` into ``into``."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {self.table(into)} ({cols}) SELECT {cols} FROM {self.table(source)}"
+
 
 def audit_columns(audit: AuditColumns | None) -> tuple[str | None, str | None]:
     return (audit.created_col, audit.updated_col) if audit else (None, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from odibi_core.transforms._sql import (
     _check_columns,
@@ -194,24 +194,51 @@ def fill_nulls(ctx: TransformContext, df: Any, values: dict[str, str | int | flo
 # ---------------------------------------------------------------- clean_text
 
 
+#: ``operations:`` entries and the SQL function each applies (``strip`` is pandas' word).
+_TEXT_OPERATIONS = {
+    "trim": "TRIM",
+    "strip": "TRIM",
+    "ltrim": "LTRIM",
+    "rtrim": "RTRIM",
+    "lower": "LOWER",
+    "upper": "UPPER",
+}
+TextOperation = Literal["trim", "strip", "ltrim", "rtrim", "lower", "upper"]
+
+
 class CleanTextParams(_Params):
     columns: list[str] = Field(min_length=1)
     trim: bool = True
     case: Literal["lower", "upper", "preserve"] = "preserve"
+    operations: list[TextOperation] | None = None
 
-    @field_validator("columns", mode="before")
+    @field_validator("columns", "operations", mode="before")
     @classmethod
     def _columns_one_or_many(cls, value: Any) -> Any:
         return _one_or_many(value)
 
+    @model_validator(mode="after")
+    def _one_form(self) -> CleanTextParams:
+        if self.operations is not None and {"trim", "case"} & self.model_fields_set:
+            raise ValueError("give either 'operations' or 'trim'/'case', not both")
+        return self
+
 
 @transform("clean_text", params=CleanTextParams)
 def clean_text(
-    ctx: TransformContext, df: Any, columns: list[str], trim: bool = True, case: str = "preserve"
+    ctx: TransformContext,
+    df: Any,
+    columns: list[str],
+    trim: bool = True,
+    case: str = "preserve",
+    operations: list[str] | None = None,
 ) -> Any:
-    """Trim and/or change the case of text columns in place."""
+    """Trim and/or change the case of text columns in place (``trim``/``case``, or
+    ``operations: [trim, lower]`` applied in order)."""
     have = _columns(ctx, df)
     _check_columns(ctx, "clean_text", columns, have)
+    if operations is None:
+        operations = (["trim"] if trim else []) + ([case] if case != "preserve" else [])
     q = ctx.quote
     items = []
     for c in have:
@@ -219,9 +246,7 @@ def clean_text(
             items.append(q(c))
             continue
         expr = q(c)
-        if trim:
-            expr = f"TRIM({expr})"
-        if case != "preserve":
-            expr = f"{case.upper()}({expr})"
+        for op in operations:
+            expr = f"{_TEXT_OPERATIONS[op]}({expr})"
         items.append(f"{expr} AS {q(c)}")
     return ctx.sql(f"SELECT {', '.join(items)} FROM df", df)
