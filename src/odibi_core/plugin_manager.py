@@ -38,6 +38,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.connections.http",
     "odibi_core.connections.sql",
     "odibi_core.transforms.builtin",
+    "odibi_core.patterns.builtin",
 )
 
 

@@ -15,6 +15,7 @@ from odibi_core.config.errors import describe, did_you_mean, pydantic_issues
 from odibi_core.config.models import ReadConfig, WriteConfig
 from odibi_core.config.source_map import SourceMap
 from odibi_core.errors import ConfigIssue
+from odibi_core.patterns import GENERATORS, PATTERN_TYPES
 from odibi_core.transforms import operations
 
 if TYPE_CHECKING:
@@ -216,7 +217,11 @@ class _Checker:
                 if engine is not None and isinstance(fmt, str) and spec.get("options"):
                     self.check_options(engine, block, spec, (*path, block))
             self.check_format_fits(block, spec, (*path, block, "format"))
-        if not node.get("read") and not deps and not _only_sql_steps(node):
+        pattern = node.get("pattern")
+        if isinstance(pattern, dict) and isinstance(pattern.get("type"), str):
+            self.check_pattern(pattern, (*path, "pattern"))
+        generator = _pattern_type(node) in GENERATORS
+        if not node.get("read") and not deps and not _only_sql_steps(node) and not generator:
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
                 "or a SQL step",
@@ -309,6 +314,17 @@ class _Checker:
                 f"{describe(self.data, (*path, 'options'))}: {message}", (*path, "options", name)
             )
 
+    def check_pattern(self, pattern: dict[str, Any], path: tuple[Any, ...]) -> None:
+        kind = pattern["type"]
+        if kind not in PATTERN_TYPES:
+            self.add(
+                f"unknown pattern type '{kind}' ({', '.join(PATTERN_TYPES)})"
+                + did_you_mean(kind, PATTERN_TYPES),
+                (*path, "type"),
+            )
+            return
+        self.check_transform(kind, pattern.get("params") or {}, (*path, "type"), (*path, "params"))
+
     def check_transform(
         self, name: str, params: Any, name_path: tuple[Any, ...], params_path: tuple[Any, ...]
     ) -> None:
@@ -343,6 +359,11 @@ _BLOCK_KEYS = {
     "read": frozenset(ReadConfig.model_fields),
     "write": frozenset(WriteConfig.model_fields),
 }
+
+
+def _pattern_type(node: dict[str, Any]) -> Any:
+    pattern = node.get("pattern")
+    return pattern.get("type") if isinstance(pattern, dict) else node.get("transformer")
 
 
 def _only_sql_steps(node: dict[str, Any]) -> bool:

@@ -365,6 +365,13 @@ class ColumnConfig(_Strict):
     type: str | None = None
 
 
+class PatternConfig(_Strict):
+    """Odibi's ``pattern: {type, params}``: the same as ``transformer: type`` + ``params``."""
+
+    type: Ref
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 OnError = Literal["fail_fast", "fail_later", "ignore"]
 
 #: Stands for "every column" in :attr:`NodeConfig.masked_columns` (``sensitive: true``).
@@ -383,6 +390,7 @@ class NodeConfig(_Strict):
     read: ReadConfig | None = None
     transformer: Ref | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    pattern: PatternConfig | None = None
     transform: TransformConfig | None = None
     write: WriteConfig | None = None
     # Owned by quality plugins; core passes them through untouched.
@@ -407,6 +415,16 @@ class NodeConfig(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _pattern_is_a_transformer(self) -> NodeConfig:
+        # The runner knows transformers only; a pattern is one by another spelling.
+        if self.pattern is not None:
+            if self.transformer or self.params:
+                raise ValueError("give either 'pattern' or 'transformer' + 'params', not both")
+            self.transformer = self.pattern.type
+            self.params = dict(self.pattern.params)
+        return self
 
     @property
     def masked_columns(self) -> set[str]:

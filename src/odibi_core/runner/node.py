@@ -160,6 +160,7 @@ def _attempt(
         node,
         {d: inputs[d] for d in node.depends_on},
         pipeline_nodes=[n.name for n in ctx.pipeline.nodes],
+        connections=ctx.connections,
     )
     if node.transformer:
         frame = _step(

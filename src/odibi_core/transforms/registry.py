@@ -68,6 +68,8 @@ class TransformContext:
     executed_sql: list[str] = field(default_factory=list)
     #: Every node of the pipeline, to tell a missing dependency from a misspelt table.
     pipeline_nodes: Sequence[str] = ()
+    #: The run's connections by name, for patterns that read back (or quarantine into) a table.
+    connections: Mapping[str, Any] = field(default_factory=dict)
 
     def sql(self, query: str, df: Any) -> Any:
         """Run SQL with ``df`` and every dependency visible as tables."""

@@ -1,0 +1,18 @@
+"""Registers the patterns as transforms: the built-in plugin for :mod:`odibi_core.patterns`.
+Imported when the CLI starts; the pattern modules import nothing heavy."""
+
+from __future__ import annotations
+
+from odibi_core import hookimpl
+from odibi_core.patterns.aggregation import aggregation
+from odibi_core.patterns.date_dimension import date_dimension
+from odibi_core.patterns.dimension import dimension
+from odibi_core.patterns.fact import fact
+from odibi_core.patterns.merge import merge
+from odibi_core.patterns.scd2 import scd2
+from odibi_core.transforms.registry import Transform
+
+
+@hookimpl
+def odibi_register_transforms() -> list[Transform]:
+    return [dimension, scd2, date_dimension, fact, aggregation, merge]

@@ -1,0 +1,161 @@
+"""The ``dimension`` pattern: a dimension table with integer surrogate keys, SCD type 0, 1 or 2,
+Odibi's unknown member row and audit columns.
+
+Surrogate keys are stable across runs: the pattern reads its existing table back (``target``,
+or the node's own write target), keeps the key of every member it already has, and numbers new
+members from the largest existing key + 1, in natural-key order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from odibi_core.patterns._shared import (
+    GRP,
+    POS,
+    Audit,
+    PatternParams,
+    check_columns,
+    columns,
+    fail,
+    read_target,
+    run,
+    split_target,
+    with_audit,
+    with_unknown_member,
+)
+from odibi_core.patterns.history import HistorySpec, build_history
+from odibi_core.transforms.registry import TransformContext, transform
+
+
+class DimensionAudit(Audit):
+    #: Dimensions stamp their load time unless told not to (Odibi's default).
+    load_timestamp: bool = True
+
+
+class DimensionParams(PatternParams):
+    natural_key: str = Field(min_length=1)
+    surrogate_key: str = Field(min_length=1)
+    scd_type: Literal[0, 1, 2] = 1
+    track_cols: list[str] = Field(default_factory=list)
+    target: str | None = None
+    unknown_member: bool = False
+    audit: DimensionAudit = Field(default_factory=DimensionAudit)
+    valid_from_col: str = "valid_from"
+    valid_to_col: str = "valid_to"
+    is_current_col: str = "is_current"
+
+    @field_validator("track_cols", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _history_needs_tracking(self) -> DimensionParams:
+        if self.scd_type == 2 and not self.track_cols:
+            raise ValueError(
+                "scd_type 2 needs 'track_cols' (the columns whose changes open a version)"
+            )
+        if self.natural_key == self.surrogate_key:
+            raise ValueError("natural_key and surrogate_key must be different columns")
+        return self
+
+
+@transform("dimension", params=DimensionParams)
+def dimension(ctx: TransformContext, df: Any, **params: Any) -> Any:
+    """Build a dimension: surrogate keys, SCD 0/1/2, unknown member, audit columns."""
+    p = DimensionParams.model_construct(**params)
+    if df is None:
+        raise fail(ctx, "dimension", "needs input rows: give the node 'read' or 'depends_on'")
+    source_cols = columns(ctx, df)
+    check_columns(ctx, "dimension", [p.natural_key, *p.track_cols], source_cols, "the input")
+    existing = read_target(ctx, split_target(ctx, p.target))
+    existing_cols = columns(ctx, existing) if existing is not None else []
+    if existing is not None:
+        check_columns(
+            ctx, "dimension", [p.natural_key, p.surrogate_key], existing_cols, "the existing target"
+        )
+    history = (p.valid_from_col, p.valid_to_col, p.is_current_col)
+    if p.scd_type == 2:
+        spec = HistorySpec(
+            keys=[p.natural_key],
+            track_cols=p.track_cols,
+            valid_from=p.valid_from_col,
+            valid_to=p.valid_to_col,
+            is_current=p.is_current_col,
+            surrogate_key=p.surrogate_key,
+        )
+        result = build_history(ctx, df, source_cols, existing, existing_cols, spec)
+    else:
+        result = _static_or_overwrite(ctx, df, source_cols, existing, existing_cols, p)
+    result = with_audit(ctx, result, p.audit)
+    if p.unknown_member:
+        result = with_unknown_member(
+            ctx,
+            result,
+            p.surrogate_key,
+            p.natural_key,
+            p.audit,
+            history if p.scd_type == 2 else None,
+        )
+    return result
+
+
+def _static_or_overwrite(
+    ctx: TransformContext,
+    df: Any,
+    source_cols: list[str],
+    existing: Any | None,
+    existing_cols: list[str],
+    p: DimensionParams,
+) -> Any:
+    """SCD 0 (members never change) or 1 (members take the source's values), with keys."""
+    q = ctx.quote
+    sk, nk = p.surrogate_key, p.natural_key
+    data = [c for c in source_cols if c != sk]
+    order = f"s.{q(nk)} NULLS LAST, s.{q(POS)}"
+    if existing is None:
+        out = [*data, sk]
+        query = (
+            f"SELECT {', '.join(q(c) for c in out)} FROM (SELECT "
+            + ", ".join(f"s.{q(c)}" for c in data)
+            + f", CAST(ROW_NUMBER() OVER (ORDER BY {order}) AS BIGINT) AS {q(sk)} "
+            f"FROM (SELECT *, {ctx.row_position()} AS {q(POS)} FROM src) s) n ORDER BY {q(sk)}"
+        )
+        return run(ctx, query, {"src": df})
+
+    out = existing_cols + [c for c in data if c not in existing_cols]
+
+    def pick(alias: str, has: list[str], c: str) -> str:
+        return f"{alias}.{q(c)}" if c in has else f"NULL AS {q(c)}"
+
+    in_source = f"EXISTS (SELECT 1 FROM s WHERE s.{q(nk)} = e.{q(nk)})"
+    in_target = f"EXISTS (SELECT 1 FROM e WHERE e.{q(nk)} = s.{q(nk)})"
+    kept_where = "" if p.scd_type == 0 else f" WHERE NOT {in_source}"
+    parts = [
+        f"SELECT {', '.join(pick('e', existing_cols, c) for c in out)}, 0 AS {q(GRP)}, "
+        f"e.{q(POS)} AS {q(POS)} FROM e{kept_where}"
+    ]
+    if p.scd_type == 1:  # members the source has take its values and keep their key
+        items = [f"e.{q(c)}" if c == sk else pick("s", data, c) for c in out]
+        parts.append(
+            f"SELECT {', '.join(items)}, 1 AS {q(GRP)}, s.{q(POS)} AS {q(POS)} "
+            f"FROM s JOIN e ON e.{q(nk)} = s.{q(nk)}"
+        )
+    new_key = (
+        f"(SELECT COALESCE(MAX(m.{q(sk)}), 0) FROM e m) + ROW_NUMBER() OVER (ORDER BY {order})"
+    )
+    items = [f"{new_key} AS {q(c)}" if c == sk else pick("s", data, c) for c in out]
+    parts.append(
+        f"SELECT {', '.join(items)}, 2 AS {q(GRP)}, ROW_NUMBER() OVER (ORDER BY {order}) "
+        f"AS {q(POS)} FROM s WHERE NOT {in_target}"
+    )
+    query = (
+        f"WITH e AS (SELECT *, {ctx.row_position()} AS {q(POS)} FROM existing), "
+        f"s AS (SELECT *, {ctx.row_position()} AS {q(POS)} FROM src) "
+        f"SELECT {', '.join(q(c) for c in out)} FROM ({' UNION ALL '.join(parts)}) u "
+        f"ORDER BY {q(GRP)}, {q(POS)}"
+    )
+    return run(ctx, query, {"src": df, "existing": existing})

@@ -1,0 +1,48 @@
+"""The patterns' params models and the node's ``pattern`` key: mistakes are caught before a run."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from odibi_core.config.models import NodeConfig
+from odibi_core.patterns.date_dimension import DateDimensionParams
+from odibi_core.patterns.dimension import DimensionParams
+from odibi_core.patterns.fact import FactParams
+from odibi_core.patterns.scd2 import Scd2Params
+
+
+def test_a_pattern_is_its_transformer_with_params():
+    node = NodeConfig.model_validate(
+        {"name": "d", "pattern": {"type": "dimension", "params": {"natural_key": "id"}}}
+    )
+    assert (node.transformer, node.params) == ("dimension", {"natural_key": "id"})
+
+
+def test_pattern_and_transformer_together_are_refused():
+    with pytest.raises(ValidationError, match="either 'pattern' or 'transformer'"):
+        NodeConfig.model_validate(
+            {"name": "d", "transformer": "fact", "pattern": {"type": "dimension"}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "message"),
+    [
+        (DimensionParams, {"natural_key": "id", "surrogate_key": "sk", "scd_type": 3}, "scd_type"),
+        (DimensionParams, {"natural_key": "id", "surrogate_key": "sk", "scd_type": 2}, "track_cols"),
+        (DimensionParams, {"natural_key": "id", "surrogate_key": "id"}, "different columns"),
+        (DateDimensionParams, {"start_date": "2025-02-01", "end_date": "2025-01-01"}, "before"),
+        (DateDimensionParams, {"start_date": "2025-01-01", "end_date": "2025-01-02",
+                               "fiscal_year_start_month": 13}, "fiscal_year_start_month"),
+        (FactParams, {"orphan_handling": "quarantine"}, "needs a 'quarantine' block"),
+        (FactParams, {"orphan_handling": "drop"}, "orphan_handling"),
+        (FactParams, {"deduplicate": True}, "needs 'keys'"),
+        (FactParams, {"quarantine": {"connection": "c"}}, "exactly one of 'path' or 'table'"),
+        (Scd2Params, {"keys": ["id"], "track_cols": ["a"], "connection": "c"}, "go together"),
+        (Scd2Params, {"keys": ["id"], "track_cols": ["a"], "delete_col": "x"}, "delete_col"),
+    ],
+)  # fmt: skip
+def test_bad_params_are_named(model, params, message):
+    with pytest.raises(ValidationError, match=message):
+        model.model_validate(params)
