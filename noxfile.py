@@ -35,7 +35,7 @@ def _dev_requirements(*names: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with pytest (extra arguments go to pytest)."""
-    session.install("-e", ".[dev]", "-e", "plugins/odibi-catalog-quality")
+    session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
 
 

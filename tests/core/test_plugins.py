@@ -22,6 +22,9 @@ def test_builtins_then_entry_points_in_a_fixed_order():
     assert {"catalog_quality", "quality", "telemetry"} <= set(entry_points)
     assert manager.infos["quality"].source == "entrypoint"
     assert manager.infos["quality"].distribution == "odibi"
+    # meta_quality comes with the one install, as a plugin of the same distribution
+    assert manager.infos["catalog_quality"].distribution == "odibi"
+    assert manager.infos["catalog_quality"].source == "entrypoint"
     registry = manager.registry
     assert "pandas" in registry.engines and "local" in registry.connection_types
     assert {"deduplicate", "filter_rows", "join", "aggregate"} <= set(registry.transform_names())
@@ -34,10 +37,11 @@ def test_autoload_can_be_switched_off_and_plugins_blocked(monkeypatch):
     assert list(manager.infos) == list(DEFAULT_PLUGINS)
 
     monkeypatch.delenv("ODIBI_DISABLE_PLUGIN_AUTOLOAD")
-    monkeypatch.setenv("ODIBI_BLOCK_PLUGINS", "telemetry")
+    monkeypatch.setenv("ODIBI_BLOCK_PLUGINS", "telemetry,catalog_quality")
     manager = PluginManager()
     manager.load_defaults()
     assert "telemetry" not in manager.infos and "quality" in manager.infos
+    assert "catalog_quality" not in manager.infos
 
 
 class _Dup:

@@ -1,4 +1,10 @@
-"""``meta_quality`` rows from the quality results of a pipeline run."""
+"""``meta_quality`` rows from the quality results of a pipeline run: one row per evaluated
+assertion, written in the run's single commit for that table.
+
+Shipped in the ``odibi`` distribution so that a ``quality`` block gives ``meta_quality`` rows
+with one install, yet joined like any third-party plugin: only through its entry point
+(``catalog_quality``) and the ``odibi_catalog_rows`` hook, and blocked the same way
+(``ODIBI_BLOCK_PLUGINS=catalog_quality``). It imports only ``odibi_core``."""
 
 from __future__ import annotations
 
