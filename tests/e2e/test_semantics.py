@@ -76,7 +76,10 @@ pipelines:
     nodes:
       - name: n
         read: {connection: d, format: csvv, path: in.csv}
-        transform: {steps: [{operation: drop_duplicate, params: {}}]}
+        transform:
+          steps:
+            - {operation: drop_duplicate, params: {}}
+            - {operation: split_part, params: {col: email, delimter: "@", index: 2}}
         write: {connection: d, format: parquett, path: out.parquet}
 """
         }
@@ -87,6 +90,8 @@ pipelines:
     assert "did you mean 'csv'" in run.stderr
     assert "unknown operation 'drop_duplicate'" in run.stderr
     assert "did you mean 'drop_duplicates'" in run.stderr
+    # a transformer as an operation step has its params checked like a function step
+    assert "delimter" in run.stderr and "delimiter" in run.stderr, run.stderr
     assert "write.format 'parquett'" in run.stderr
 
 

@@ -244,6 +244,13 @@ class _Checker:
                     "or a transformer)" + did_you_mean(op, [*operations.NAMES, *transforms]),
                     (*path, "transform", "steps", k, "operation"),
                 )
+            elif isinstance(op, str) and op not in operations.NAMES:  # a transformer
+                self.check_transform(
+                    op,
+                    step.get("params") or {},
+                    (*path, "transform", "steps", k, "operation"),
+                    (*path, "transform", "steps", k, "params"),
+                )
             if isinstance(step, dict) and isinstance(step.get("function"), str):
                 self.check_transform(
                     step["function"],
