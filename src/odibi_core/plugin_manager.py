@@ -142,15 +142,9 @@ class PluginManager:
         for path in sorted(folder.glob("*.py")):
             if path.stem.startswith("_") or path.stem in blocked:
                 continue
-            modname = f"odibi_project_plugins.{path.stem}"
-            spec = importlib.util.spec_from_file_location(modname, path)
-            assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = module
             try:
-                spec.loader.exec_module(module)
+                module = import_file(f"odibi_project_plugins.{path.stem}", path)
             except Exception as exc:
-                sys.modules.pop(modname, None)
                 raise PluginError(f"project plugin {path} failed to load: {exc}") from exc
             self._register(module, f"project:{path.stem}", "project", None)
 
@@ -242,3 +236,17 @@ def reset_plugin_manager() -> None:
     global _manager
     with _manager_lock:
         _manager = None
+
+
+def import_file(modname: str, path: Path) -> Any:
+    """``path`` imported as module ``modname`` (in ``sys.modules`` only if it imported)."""
+    spec = importlib.util.spec_from_file_location(modname, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(modname, None)
+        raise
+    return module

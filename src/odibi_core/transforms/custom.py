@@ -13,7 +13,6 @@ built-in, as it does in Odibi.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import logging
 import sys
@@ -297,13 +296,10 @@ def import_project_transforms(project_dir: Path) -> bool:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.append(folder)
-    spec = importlib.util.spec_from_file_location(modname, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
+    from odibi_core.plugin_manager import import_file
+
     try:
-        spec.loader.exec_module(module)
+        import_file(modname, path)
     except Exception as exc:
-        sys.modules.pop(modname, None)
         raise PluginError(f"{path} failed to import: {type(exc).__name__}: {exc}") from exc
     return True
