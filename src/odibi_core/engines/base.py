@@ -77,6 +77,17 @@ class Engine(ABC):
         """A ``pyarrow.Table`` as this engine's frame."""
         raise NotImplementedError(f"the {self.name} engine does not convert from Arrow")
 
+    def native(self, frame: Any) -> Any:
+        """``frame`` as the object user Python code receives (custom transforms, check plugins
+        that need a DataFrame): a pandas DataFrame on ``pandas``, a polars one on ``polars``, a
+        Spark DataFrame on ``spark``. Engines whose frames already are that return them."""
+        return frame
+
+    def from_native(self, obj: Any) -> Any:
+        """What user Python code returned (the kind :meth:`native` gives) as this engine's
+        frame."""
+        return obj
+
     @abstractmethod
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
         """Run SQL where each entry of ``tables`` is visible by its name."""
