@@ -114,6 +114,81 @@ class LoggingConfig(_Strict):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+#: Odibi's alert events: the run's start and outcome, and what quality checks did to a node.
+AlertEvent = Literal[
+    "on_start",
+    "on_success",
+    "on_failure",
+    "on_quarantine",
+    "on_gate_block",
+    "on_threshold_breach",
+]
+#: ``teams_workflow`` is Odibi's other name for ``teams``: both post to a Power Automate
+#: workflow (Teams retired the classic incoming webhooks).
+AlertType = Literal["webhook", "slack", "teams", "teams_workflow"]
+_DEFAULT_EVENTS: list[AlertEvent] = ["on_failure"]
+_ALERT_METADATA = ("throttle_minutes", "max_per_hour", "channel", "mention", "mention_on_failure")
+
+
+class AlertMetadata(BaseModel):
+    """Odibi's alert ``metadata``: the keys below shape delivery; any other key is the
+    user's own and travels in the payload (a webhook's ``metadata``)."""
+
+    model_config = ConfigDict(extra="allow")
+    #: Least minutes between two alerts of one pipeline and event (0: no throttling).
+    throttle_minutes: float = Field(15, ge=0)
+    #: Most alerts of one pipeline and event in an hour.
+    max_per_hour: int = Field(10, ge=1)
+    #: Slack channel override.
+    channel: str | None = None
+    #: Teams users (emails) named on every alert, and on failures only.
+    mention: list[str] = Field(default_factory=list)
+    mention_on_failure: list[str] = Field(default_factory=list)
+
+    @field_validator("mention", "mention_on_failure", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _near_misses(cls, data: Any) -> Any:
+        # Free keys are allowed, but one a letter away from a known key is a typo that
+        # would silently turn throttling off.
+        import difflib
+
+        if isinstance(data, dict):
+            for key in data:
+                close = difflib.get_close_matches(str(key), _ALERT_METADATA, n=1, cutoff=0.8)
+                if key not in _ALERT_METADATA and close:
+                    raise ValueError(f"unknown metadata key '{key}' (did you mean '{close[0]}'?)")
+        return data
+
+
+class AlertConfig(_Strict):
+    """One alert channel (Odibi's ``alerts:`` entries), delivered by the alerts plugin."""
+
+    type: AlertType
+    url: str
+    on_events: list[AlertEvent] = Field(default_factory=lambda: _DEFAULT_EVENTS.copy())
+    metadata: AlertMetadata = Field(default_factory=AlertMetadata)
+
+    @field_validator("on_events", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class LineageConfig(_Strict):
+    """Odibi's ``lineage:``: where OpenLineage run events go (the lineage plugin sends them)."""
+
+    #: The OpenLineage server (events are posted to ``<url>/api/v1/lineage``); none: off.
+    url: str | None = None
+    #: The namespace of the jobs (pipelines and nodes).
+    namespace: str = "odibi"
+    api_key: str | None = None
+
+
 class IncrementalConfig(_Strict):
     mode: Literal["rolling_window", "stateful"] = "rolling_window"
     column: str
@@ -470,6 +545,8 @@ class ProjectConfig(_Strict):
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    alerts: list[AlertConfig] = Field(default_factory=list)
+    lineage: LineageConfig | None = None
     #: Environment variables (``DB_PASS``) or vars (``vars.pw``) whose values are secrets
     #: whatever their names say (see ``odibi_core.secrets``).
     secrets: list[str] = Field(default_factory=list)

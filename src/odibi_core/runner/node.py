@@ -147,6 +147,7 @@ def _attempt(
             if mark is not None:
                 new_state[key] = mark
         result.steps.append(f"read {node.read.format} {node.read.path or node.read.table or ''}")
+        result.read_schema = engine.schema(frame)
     elif node.depends_on:
         frame = inputs[node.depends_on[0]]
     else:

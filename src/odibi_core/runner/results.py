@@ -30,6 +30,8 @@ class NodeResult:
     skip_reason: str | None = None
     version_hash: str | None = None
     schema: list[tuple[str, str]] = field(default_factory=list)
+    #: Columns of what the node's ``read`` returned (lineage reports its input's schema).
+    read_schema: list[tuple[str, str]] = field(default_factory=list)
     sample: list[dict[str, Any]] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
