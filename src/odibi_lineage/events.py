@@ -44,7 +44,9 @@ def outputs(refs: list[DatasetRef]) -> list[Any]:
 
     out = []
     for r in refs:
-        stats: dict[str, OutputDatasetFacet] = {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=r.rows)}
+        stats: dict[str, OutputDatasetFacet] = {
+            "outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=r.rows)
+        }
         out.append(
             OutputDataset(
                 r.namespace,

@@ -14,6 +14,7 @@ from odibi_core import __version__
 from odibi_core.cli import (
     catalog_cmd,
     graph_cmd,
+    lineage_cmd,
     logs,
     plugins_cmd,
     run_cmd,
@@ -22,7 +23,15 @@ from odibi_core.cli import (
 )
 from odibi_core.errors import OdibiError
 
-COMMANDS = (run_cmd, validate_cmd, graph_cmd, story_cmd, catalog_cmd, plugins_cmd)
+COMMANDS = (
+    run_cmd,
+    validate_cmd,
+    graph_cmd,
+    story_cmd,
+    catalog_cmd,
+    lineage_cmd,
+    plugins_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
