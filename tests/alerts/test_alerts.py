@@ -401,3 +401,57 @@ def test_alerts_is_a_plugin_that_can_be_blocked(odibi_project, receiver):
     run = project.run(subprocess_=True, env={"ODIBI_BLOCK_PLUGINS": "alerts"})
     assert run.exit_code == 0, run.output
     assert receiver.bodies(path) == []
+
+
+def test_a_run_that_raises_still_alerts_on_failure(odibi_project, receiver):
+    path = "/ok/crash/hook"
+    alerts = f"""\
+  - type: webhook
+    url: {receiver.base}{path}
+    metadata: {{throttle_minutes: 0}}
+"""
+    plugin = """\
+    from odibi_core import hookimpl
+
+    @hookimpl
+    def odibi_before_pipeline_run(ctx):
+        raise RuntimeError("the warehouse is closed")
+    """
+    project = odibi_project(
+        {
+            "odibi.yaml": project_yaml(alerts, PLAIN_NODES),
+            "orders.csv": ORDERS,
+            "plugins/closed.py": plugin,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 1, run.output
+    (body,) = receiver.bodies(path)
+    assert body["event_type"] == "on_failure"
+    assert "RuntimeError: the warehouse is closed" in body["message"]
+    (error,) = body["errors"]
+    assert error["node"] is None and error["error_type"] == "RuntimeError"
+    assert "the warehouse is closed" in error["error_message"]
+
+
+def test_throttle_counts_minutes_and_the_hour():
+    from odibi_alerts.delivery import Throttle
+    from odibi_core.config.models import AlertConfig
+
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0])
+    config = AlertConfig(
+        type="webhook", url="http://x", metadata={"throttle_minutes": 1, "max_per_hour": 3}
+    )
+    sent = []
+    for minute in range(0, 130, 1):  # one try a minute for two hours and ten minutes
+        now[0] = minute * 60.0
+        if throttle.allow(config, "p", "on_failure"):
+            sent.append(minute)
+    # every minute until 3 in the hour, then nothing until the first leaves the hour
+    assert sent == [0, 1, 2, 60, 61, 62, 120, 121, 122]
+    assert throttle.allow(config, "other", "on_failure")  # per pipeline
+    now[0] += 1
+    assert not throttle.allow(config, "p", "on_failure")
+    throttle.forget(config, "p", "on_failure")  # the alert of minute 122 was not delivered
+    assert throttle.allow(config, "p", "on_failure")
