@@ -28,7 +28,7 @@ def build(config: AlertConfig, alert: Alert) -> dict[str, Any]:
     """The JSON body to post to ``config.url`` for ``alert``."""
     builder: Callable[[AlertConfig, Alert], dict[str, Any]] = {
         "slack": slack,
-        "teams": teams,
+        "teams": teams_or_connector,
         "teams_workflow": teams,
         "webhook": webhook,
     }[config.type]
@@ -132,6 +132,46 @@ def slack(config: AlertConfig, alert: Alert) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ Teams
+
+#: Hosts of Teams' classic incoming webhooks (Office 365 connectors), which take MessageCards.
+_CONNECTOR_HOSTS = ("webhook.office.com", "outlook.office.com")
+_THEME = {"on_start": "0078D7", "on_success": "2EB886", "on_failure": "D13438"}
+
+
+def teams_or_connector(config: AlertConfig, alert: Alert) -> dict[str, Any]:
+    """``type: teams``: a MessageCard for a classic connector URL, else the workflow card."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(config.url).hostname or "").lower()
+    if any(host == h or host.endswith("." + h) for h in _CONNECTOR_HOSTS):
+        return message_card(config, alert)
+    return teams(config, alert)
+
+
+def message_card(config: AlertConfig, alert: Alert) -> dict[str, Any]:
+    """The legacy connector format: a MessageCard with a theme colour and a fact list."""
+    users = mentions(config, alert)
+    sections: list[dict[str, Any]] = [
+        {
+            "activityTitle": title(alert),
+            "activitySubtitle": f"Project: {alert.project} | Status: {alert.status}",
+            "text": alert.message,
+            "facts": [{"name": k, "value": v} for k, v in facts(alert)],
+        }
+    ]
+    lines = quality_lines(alert)
+    if lines:
+        sections.append({"title": "Failing assertions", "text": "<br>".join(lines)})
+    if users:
+        sections.append({"text": "Attention: " + ", ".join(users)})
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": title(alert),
+        "themeColor": _THEME.get(alert.event, "FF8C00"),
+        "title": title(alert),
+        "sections": sections,
+    }
 
 
 def teams(config: AlertConfig, alert: Alert) -> dict[str, Any]:

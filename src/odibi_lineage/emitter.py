@@ -41,8 +41,11 @@ def client(config: LineageConfig, wait: float) -> Any:
     )
 
     auth = ApiKeyTokenProvider({"apiKey": config.api_key}) if config.api_key else TokenProvider({})
+    # The client joins its endpoint to the URL: without a trailing '/', a path in the URL
+    # (a server behind a prefix) would be replaced instead of extended.
+    url = str(config.url)
     http = HttpConfig(
-        url=str(config.url),
+        url=url if url.endswith("/") else url + "/",
         timeout=wait,
         auth=auth,
         retry={

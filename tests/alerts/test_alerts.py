@@ -336,6 +336,8 @@ def test_alert_keys_validate_with_did_you_mean(odibi_project):
                 url: http://127.0.0.1:9/x
                 on_events: [on_fail]
                 metadata: {throttle_minute: 5}
+              - type: webhook
+                url: hooks.example.com/x
             lineage: {url: http://127.0.0.1:9, namespce: shop}
             pipelines: []
             """
@@ -349,6 +351,7 @@ def test_alert_keys_validate_with_did_you_mean(odibi_project):
     assert "on_fail" in out and "alerts[2].on_events" in out
     assert "did you mean 'throttle_minutes'" in out
     assert "unknown key 'namespce'" in out and "did you mean 'namespace'" in out
+    assert "alerts[3].url" in out and "http:// or https://" in out
 
 
 def test_odibis_documented_alert_example_validates(odibi_project):

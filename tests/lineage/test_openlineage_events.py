@@ -53,7 +53,8 @@ def schema(dataset: dict) -> list[tuple[str, str]]:
 
 
 def test_a_run_emits_start_and_complete_per_job_with_datasets_and_schemas(odibi_project, receiver):
-    project = odibi_project(project_files(f"{receiver.base}/ol/ok/"))
+    # A server behind a path prefix, written without the trailing '/'.
+    project = odibi_project(project_files(f"{receiver.base}/ol/ok"))
     run = project.run()
     assert run.exit_code == 0, run.output
     got = events(receiver, "/ol/ok/api/v1/lineage")
@@ -169,3 +170,27 @@ def test_a_refused_event_is_retried_once(odibi_project, receiver):
     assert [e["eventType"] for e in got][:2] == ["START", "START"]
     assert got[0]["run"]["runId"] == got[1]["run"]["runId"]
     assert len(got) == 7
+
+
+def test_parallel_node_runs_each_start_before_they_end(odibi_project, receiver):
+    files = project_files(f"{receiver.base}/ol/parallel/")
+    files["odibi.yaml"] += """\
+      - name: other
+        read: {connection: d, format: csv, path: orders.csv}
+        write: {connection: d, format: parquet, path: other.parquet}
+"""
+    project = odibi_project(files)
+    run = project.run("--parallel", "--workers", "3")
+    assert run.exit_code == 0, run.output
+    got = events(receiver, "/ol/parallel/api/v1/lineage")
+    assert (got[0]["eventType"], got[-1]["eventType"]) == ("START", "COMPLETE")
+    by_job: dict[str, list[str]] = {}
+    for e in got[1:-1]:
+        by_job.setdefault(e["job"]["name"], []).append(e["eventType"])
+    assert by_job == {
+        "bronze.raw": ["START", "COMPLETE"],
+        "bronze.clean": ["START", "COMPLETE"],
+        "bronze.other": ["START", "COMPLETE"],
+    }
+    outputs = {d["name"].rsplit("/", 1)[-1] for d in got[-1]["outputs"]}
+    assert outputs == {"orders", "other.parquet"}

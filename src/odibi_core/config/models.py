@@ -178,6 +178,11 @@ class AlertConfig(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        return _http_url(value)
+
 
 class LineageConfig(_Strict):
     """Odibi's ``lineage:``: where OpenLineage run events go (the lineage plugin sends them)."""
@@ -187,6 +192,17 @@ class LineageConfig(_Strict):
     #: The namespace of the jobs (pipelines and nodes).
     namespace: str = "odibi"
     api_key: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value.strip()):
+        raise ValueError("url must be an http:// or https:// URL")
+    return value.strip()
 
 
 class IncrementalConfig(_Strict):
