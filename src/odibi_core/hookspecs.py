@@ -237,3 +237,11 @@ def odibi_register_commands() -> list[Command]:
     a plugin adds. ``name`` must not be a built-in command's. Called each time the ``odibi``
     command builds its parser (``odibi --help`` included), so ``add_arguments`` must be quick
     and import nothing heavy; ``run`` does the work and returns the exit code."""
+
+
+@hookspec
+def odibi_config_schema() -> dict[str, dict[str, Any]] | None:
+    """Return JSON Schema fragments for the project-file keys a plugin owns, for
+    ``odibi schema``: ``{"node": {key: schema}, "project": {key: schema}}`` (e.g. the quality
+    plugin's ``quality`` block). Editors use them for completion and checks; ``odibi_validate_node``
+    stays the judge. Called only by ``odibi schema``."""

@@ -14,11 +14,17 @@ from typing import Any
 from odibi_core import __version__
 from odibi_core.cli import (
     catalog_cmd,
+    doctor_cmd,
+    explain_cmd,
     graph_cmd,
+    init_cmd,
+    list_cmd,
     logs,
     plugins_cmd,
     run_cmd,
+    schema_cmd,
     story_cmd,
+    templates_cmd,
     validate_cmd,
 )
 from odibi_core.errors import OdibiError
@@ -30,6 +36,12 @@ COMMANDS = (
     story_cmd,
     catalog_cmd,
     plugins_cmd,
+    init_cmd,
+    templates_cmd,
+    list_cmd,
+    explain_cmd,
+    doctor_cmd,
+    schema_cmd,
 )
 log = logging.getLogger("odibi.cli")
 
@@ -107,7 +119,8 @@ def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
     top-level one, which a subcommand's parser would otherwise reset."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
+            # An alias (``odibi create`` for ``odibi init``) maps to the same parser.
+            for child in {id(c): c for c in action.choices.values()}.values():
                 _add_verbose(child, "verbose_after", argparse.SUPPRESS)
                 _verbose_everywhere(child)
 

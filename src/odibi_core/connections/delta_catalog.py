@@ -33,6 +33,9 @@ class DeltaCatalogConfig(BaseModel):
 
 
 class DeltaCatalogConnection(Connection):
+    """Metastore tables by name (Unity Catalog style ``catalog`` and ``schema``), read and
+    written as ``table:`` on Spark."""
+
     type_name = "delta"
     config_model = DeltaCatalogConfig
     config: DeltaCatalogConfig

@@ -147,8 +147,18 @@ class HttpConfig(BaseModel):
 
 
 class HttpConnection(Connection):
+    """A REST API under ``base_url``, read with ``format: api`` (API key, bearer, Basic or
+    OAuth2 auth; paginated; throttling waited out)."""
+
     type_name = "http"
     config_model = HttpConfig
+
+    def endpoint(self) -> tuple[str, int] | None:
+        from urllib.parse import urlparse
+
+        url = urlparse(self.config.base_url)
+        return (url.hostname or "", url.port or (80 if url.scheme == "http" else 443))
+
     config: HttpConfig
 
     def __init__(self, *args: Any, **kwargs: Any):
