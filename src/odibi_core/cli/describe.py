@@ -61,13 +61,14 @@ def _transform(name: str, impls: list[Any], is_pattern: bool) -> Entry:
     first = impls[0]
     doc = inspect.getdoc(first.func) or first.description or ""
     params = params_of(first.params_model)
+    sample = example_params(first.params_model)
     if is_pattern:
-        example = _yaml({"pattern": {"type": name, "params": _sample(params)}})
+        example = _yaml({"pattern": {"type": name, "params": sample}})
         example = f"- name: my_{name}\n  depends_on: [upstream]\n" + _indent(example, 2)
     else:
         body: dict[str, Any] = {"transformer": name}
-        if params:
-            body["params"] = _sample(params)
+        if sample:
+            body["params"] = sample
         example = "- name: my_node\n  depends_on: [upstream]\n" + _indent(_yaml(body), 2)
     return Entry(
         "pattern" if is_pattern else "transformer",
@@ -85,15 +86,16 @@ def _connection(name: str, cls: Any) -> Entry:
     own = cls.__dict__.get("__doc__") or cls.config_model.__dict__.get("__doc__") or ""
     doc = inspect.cleandoc(own)
     params = [p for p in params_of(cls.config_model) if p.name != "type"]
-    body = {"type": name, **_sample([p for p in params if p.required])}
+    body = {"type": name, **_required(cls.config_model)}
     example = "connections:\n" + _indent(_yaml({f"my_{name}": body}), 2)
     return Entry("connection", name, _first_line(doc), doc, params, example=example)
 
 
 def _assertion(name: str, kind: Any) -> Entry:
     doc = getattr(kind, "description", "") or ""
-    params = params_of(getattr(kind, "params_model", None))
-    body = {"type": name, **_sample([p for p in params if p.required])}
+    model = getattr(kind, "params_model", None)
+    params = params_of(model)
+    body = {"type": name, **_required(model)}
     example = "quality:\n  assertions:\n" + _indent(_yaml([body]), 4)
     return Entry("assertion", name, _first_line(doc), doc, params, example=example)
 
@@ -155,29 +157,72 @@ def type_text(annotation: Any) -> str:
 # ---------------------------------------------------------------- examples
 
 
-def _sample(params: list[Param]) -> dict[str, Any]:
-    """A value for each required param (and each param when none is required)."""
-    chosen = [p for p in params if p.required] or params[:2]
-    return {p.name: _value(p) for p in chosen}
+def example_params(model: type[BaseModel] | None) -> dict[str, Any]:
+    """Params for an example: the model's own first example (``json_schema_extra``) when it
+    gives one, else a placeholder for each required field (the first two fields when none is
+    required), shaped by the field's type so that it validates."""
+    if model is None:
+        return {}
+    extra = model.model_config.get("json_schema_extra")
+    if isinstance(extra, dict) and extra.get("examples"):
+        return dict(extra["examples"][0])
+    fields = model.model_fields
+    chosen = [n for n, f in fields.items() if f.is_required()] or list(fields)[:2]
+    return {fields[n].alias or n: _field_value(n, fields[n]) for n in chosen}
 
 
-def _value(p: Param) -> Any:
-    if not p.required and p.default not in (None, [], {}):
-        return p.default
-    t = p.type
-    if t.startswith("one of: "):
-        return t.removeprefix("one of: ").split(", ")[0]
-    if t.startswith("list"):
-        return [f"<{p.name.removesuffix('s')}>"]
-    if t.startswith("dict") or t == "mapping":
-        return {"<key>": "<value>"}
-    if t.startswith("bool"):
-        return True
-    if t.startswith("int"):
-        return 1
-    if t.startswith("float"):
-        return 1.0
-    return f"<{p.name}>"
+def _field_value(name: str, info: Any) -> Any:
+    if not info.is_required():
+        default = info.get_default(call_default_factory=True)
+        if default not in (None, [], {}, ""):
+            return default.model_dump(mode="json") if isinstance(default, BaseModel) else default
+    min_len = next((getattr(m, "min_length", None) for m in info.metadata), None) or 1
+    return _value(name, info.annotation, min_len)
+
+
+def _value(name: str, annotation: Any, count: int = 1) -> Any:
+    import datetime as dt
+
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Literal:
+        return args[0]
+    if origin is typing.Annotated:
+        return _value(name, args[0], count)
+    if origin in (typing.Union, types.UnionType):
+        return _value(name, args[0], count) if args else None
+    if origin in (list, tuple, set, frozenset):
+        item = args[0] if args else str
+        singular = name.removesuffix("s") or name
+        return [_value(f"{singular}{i + 1}" if count > 1 else singular, item) for i in range(count)]
+    if origin is dict:
+        value = args[1] if len(args) > 1 else str
+        return {f"<{name}_key>": _value("value", value)}
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return example_params(annotation)
+        if issubclass(annotation, bool):
+            return True
+        if issubclass(annotation, int):
+            return 1
+        if issubclass(annotation, float):
+            return 1.0
+        if issubclass(annotation, dt.datetime):
+            return "2026-01-01T00:00:00"
+        if issubclass(annotation, dt.date):
+            return "2026-01-01"
+    return f"<{name}>"
+
+
+def _required(model: type[BaseModel] | None) -> dict[str, Any]:
+    """The required fields only (a connection's or assertion's example)."""
+    if model is None:
+        return {}
+    extra = model.model_config.get("json_schema_extra")
+    if isinstance(extra, dict) and extra.get("examples"):
+        return dict(extra["examples"][0])
+    fields = model.model_fields
+    return {f.alias or n: _field_value(n, f) for n, f in fields.items() if f.is_required()}
 
 
 def _yaml(data: Any) -> str:

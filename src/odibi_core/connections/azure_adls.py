@@ -44,7 +44,15 @@ ODIBI_FIELDS = {"account": "account_name", "key_vault": "key_vault_name", "secre
 
 
 class AzureAdlsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What ``odibi explain azure_adls`` shows.
+        json_schema_extra={
+            "examples": [
+                {"account_name": "mystorage", "container": "lake", "auth_mode": "managed_identity"}
+            ]
+        },
+    )
 
     account_name: str | None = None  # optional only with a connection string that names it
     container: str

@@ -120,7 +120,10 @@ def _has_control(value: str | None) -> bool:
 
 
 class HttpConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"base_url": "https://api.example.com/v1"}]},
+    )
 
     base_url: str
     headers: dict[str, str] = Field(default_factory=dict)
