@@ -51,6 +51,19 @@ def test_the_cli_starts_without_heavy_libraries():
     assert out.stdout.strip() == "[]"
 
 
+def test_odibi_help_loads_no_plugin_and_no_model():
+    """``odibi --help`` (and parsing any built-in command but ``catalog``) builds its parser
+    without loading plugins or pydantic: those cost more than the rest of start-up."""
+    code = (
+        "import sys; from odibi_core.cli.main import build_parser;"
+        "build_parser(['--help']); build_parser(['validate', 'x.yaml']);"
+        "print(sorted({'pydantic', 'yaml', 'odibi_quality', 'odibi_core.plugin_manager'}"
+        " & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("folder", ["catalog", "cli"])
 def test_core_names_no_table_a_plugin_owns(folder):
     """How a table is laid out and maintained follows from what it is (keyed or history),

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-KINDS = ("transformers", "patterns", "connections", "assertions")
+from odibi_core.cli.list_cmd import KINDS  # noqa: F401  (where they are named)
 
 
 @dataclass

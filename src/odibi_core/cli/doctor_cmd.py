@@ -11,8 +11,6 @@ import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -118,6 +116,9 @@ def _extras() -> list[Check]:
 
 def java_version() -> tuple[int | None, str]:
     """Java's major version and where it is, or (None, why not)."""
+    import shutil
+    import subprocess
+
     home = os.environ.get("JAVA_HOME")
     exe = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if not exe or not Path(exe).exists():

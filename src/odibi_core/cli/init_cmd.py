@@ -6,9 +6,11 @@ import argparse
 from typing import Any
 
 
-def add_parser(sub: Any) -> None:
-    from odibi_core.cli.project_templates import DEFAULT
+#: The template used without ``--template`` (Odibi's "start here" one).
+DEFAULT = "hello"
 
+
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "init",
         aliases=["init-pipeline", "create", "generate-project"],

@@ -9,9 +9,11 @@ from dataclasses import asdict
 from typing import Any
 
 
-def add_parser(sub: Any) -> None:
-    from odibi_core.cli.describe import KINDS
+#: What can be listed (``odibi_core.cli.describe`` knows how; not imported to build the parser).
+KINDS = ("transformers", "patterns", "connections", "assertions")
 
+
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "list",
         help="list registered transformers, patterns, connection types or assertion types",

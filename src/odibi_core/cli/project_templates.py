@@ -15,7 +15,6 @@ from pathlib import Path
 from odibi_core.errors import OdibiError
 
 PLACEHOLDER = "{{ project }}"
-DEFAULT = "hello"
 #: Environment variables a project file uses (``${NAME}`` or ``${NAME:default}``).
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}")
 
