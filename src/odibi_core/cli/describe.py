@@ -163,12 +163,19 @@ def example_params(model: type[BaseModel] | None) -> dict[str, Any]:
     required), shaped by the field's type so that it validates."""
     if model is None:
         return {}
-    extra = model.model_config.get("json_schema_extra")
-    if isinstance(extra, dict) and extra.get("examples"):
-        return dict(extra["examples"][0])
+    given = _given_example(model)
+    if given is not None:
+        return given
     fields = model.model_fields
     chosen = [n for n, f in fields.items() if f.is_required()] or list(fields)[:2]
     return {fields[n].alias or n: _field_value(n, fields[n]) for n in chosen}
+
+
+def _given_example(model: type[BaseModel]) -> dict[str, Any] | None:
+    """The model's first ``json_schema_extra`` example, if it has one."""
+    extra: Any = model.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return dict(examples[0]) if isinstance(examples, list) and examples else None
 
 
 def _field_value(name: str, info: Any) -> Any:
@@ -218,9 +225,9 @@ def _required(model: type[BaseModel] | None) -> dict[str, Any]:
     """The required fields only (a connection's or assertion's example)."""
     if model is None:
         return {}
-    extra = model.model_config.get("json_schema_extra")
-    if isinstance(extra, dict) and extra.get("examples"):
-        return dict(extra["examples"][0])
+    given = _given_example(model)
+    if given is not None:
+        return given
     fields = model.model_fields
     return {f.alias or n: _field_value(n, f) for n, f in fields.items() if f.is_required()}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-
 #: The template used without ``--template`` (Odibi's "start here" one).
 DEFAULT = "hello"
 

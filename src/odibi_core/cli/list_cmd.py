@@ -8,7 +8,6 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-
 #: What can be listed (``odibi_core.cli.describe`` knows how; not imported to build the parser).
 KINDS = ("transformers", "patterns", "connections", "assertions")
 

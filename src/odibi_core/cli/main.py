@@ -14,6 +14,7 @@ from typing import Any
 from odibi_core import __version__
 from odibi_core.cli import (
     catalog_cmd,
+    completion_cmd,
     doctor_cmd,
     explain_cmd,
     graph_cmd,
@@ -42,14 +43,18 @@ COMMANDS = (
     explain_cmd,
     doctor_cmd,
     schema_cmd,
+    completion_cmd,
 )
 log = logging.getLogger("odibi.cli")
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    argv: Sequence[str] | None = None, with_plugins: bool = False
+) -> argparse.ArgumentParser:
     """The parser for ``argv``. Plugins are loaded only when ``argv`` names a command that
     needs them (``catalog``, whose actions include plugins' tables) or a command that is not
-    built in (a plugin's), so ``odibi --help`` and ``odibi validate`` start fast."""
+    built in (a plugin's), so ``odibi --help`` and ``odibi validate`` start fast;
+    ``with_plugins`` loads them anyway (shell completion lists everything)."""
     word = command_word(argv or [])
     parser = argparse.ArgumentParser(
         prog="odibi",
@@ -60,13 +65,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_verbose(parser, "verbose", 0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    registry = _registry(argv or []) if word == "catalog" else None
+    registry = _registry(argv or []) if word == "catalog" or with_plugins else None
     for command in COMMANDS:
         if command is catalog_cmd:
             catalog_cmd.add_parser(sub, registry)
         else:
             command.add_parser(sub)
-    if word is not None and word not in sub.choices:
+    if with_plugins or (word is not None and word not in sub.choices):
         add_plugin_commands(sub, registry or _registry(argv or []))
     _verbose_everywhere(parser)
     return parser
