@@ -21,9 +21,20 @@ def _schema():
     ])
 
 
+def _by_colour(args, rows):
+    if not args.by_colour:
+        return None
+    totals = {}
+    for r in rows:
+        totals[r["colour"]] = totals.get(r["colour"], 0) + r["rows"]
+    return [{"colour": c, "rows": n} for c, n in sorted(totals.items())], ["colour", "rows"]
+
+
 WIDGETS = TableSpec(
     "acme_widgets", _schema, columns=("node_name", "colour", "rows"),
     command="widgets", help="widgets seen per node", filters={"colour": ("red", "blue")},
+    add_arguments=lambda p: p.add_argument("--by-colour", action="store_true"),
+    view=_by_colour,
 )
 
 
@@ -97,6 +108,13 @@ def test_a_plugin_table_is_written_from_its_declaration_and_queried_by_its_comma
 
     table = project.odibi("catalog", "widgets", "{config}")
     assert table.stdout.splitlines()[0].split() == ["node_name", "colour", "rows"]
+
+    assert project.run().exit_code == 0
+    summed = project.odibi("catalog", "widgets", "{config}", "--by-colour", "--format", "json")
+    assert json.loads(summed.stdout)["rows"] == [
+        {"colour": "blue", "rows": 4},
+        {"colour": "red", "rows": 6},
+    ]
 
     bad = project.odibi("catalog", "widgets", "{config}", "--colour", "green")
     assert bad.exit_code == 2 and "invalid choice: 'green'" in bad.stderr

@@ -21,7 +21,10 @@ class TableSpec:
     ``system.partition_by_date``). ``command`` makes it queryable as ``odibi catalog COMMAND
     CONFIG [--pipeline] [--since] [--limit] [--format]`` showing ``columns`` newest first by
     ``sort_by``; ``filters`` add ``--NAME`` options restricted to the given values (an equality
-    filter on the column of that name).
+    filter on the column of that name). ``add_arguments(parser)`` adds options of the owner's
+    own to that action, and ``view(args, rows)`` may then turn the rows read (filtered, newest
+    first, before ``--limit``) into other rows to show, returned with their columns (``None``:
+    show the rows as they are): a summary, a trend.
     """
 
     name: str
@@ -33,6 +36,10 @@ class TableSpec:
     command: str | None = None
     help: str = ""
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    add_arguments: Callable[[Any], None] | None = None
+    view: (
+        Callable[[Any, list[dict[str, Any]]], tuple[list[dict[str, Any]], list[str]] | None] | None
+    ) = None
 
     @property
     def is_history(self) -> bool:

@@ -65,6 +65,8 @@ def add_parser(sub: Any, registry: Any = None) -> None:
             q.add_argument(
                 f"--{option.replace('_', '-')}", dest=option, choices=values, type=_as(values)
             )
+        if spec.add_arguments is not None:
+            spec.add_arguments(q)
         q.set_defaults(handler=handle, table_spec=spec)
     opt = actions.add_parser("optimize", help="compact, Z-order by timestamp and checkpoint")
     _common(opt)
@@ -158,8 +160,12 @@ def handle(args: argparse.Namespace) -> int:
         if spec.sort_by:
             key = spec.sort_by
             result.rows.sort(key=lambda r: (r.get(key) is not None, r.get(key)), reverse=True)
-        columns = list(spec.columns) or (list(result.rows[0]) if result.rows else [])
-        return _show(args, result.rows[: args.limit], result.stats, columns)
+        rows = result.rows
+        columns = list(spec.columns) or (list(rows[0]) if rows else [])
+        shown = spec.view(args, rows) if spec.view is not None else None
+        if shown is not None:
+            rows, columns = shown
+        return _show(args, rows[: args.limit], result.stats, columns)
     if args.action == "state":
         result = query.state(catalog, args.pipeline)
         return _show(
