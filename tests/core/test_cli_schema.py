@@ -58,6 +58,17 @@ def validator(tmp_path_factory):
     return jsonschema.Draft202012Validator(schema)
 
 
+def test_odibi_templates_schema_is_the_same_schema(tmp_path):
+    from odibi_core.testing.project import OdibiProject
+
+    project = OdibiProject(tmp_path)
+    first = project.odibi("schema")
+    second = project.odibi("templates", "schema")
+    assert first.exit_code == second.exit_code == 0
+    assert json.loads(first.stdout) == json.loads(second.stdout)
+    assert "quality" in json.loads(first.stdout)["$defs"]["NodeConfig"]["properties"]
+
+
 def _errors(validator, data):
     return [(list(e.absolute_path), e.message) for e in validator.iter_errors(data)]
 
