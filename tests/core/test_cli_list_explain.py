@@ -121,3 +121,47 @@ def test_explain_names_the_closest_and_tells_a_connection_type(odibi_project):
     assert wrong_kind.exit_code == 2 and "no assertion named 'deduplicate'" in wrong_kind.stderr
     shown = project.odibi("templates", "show", "not_null")  # Odibi's spelling for the same
     assert shown.exit_code == 0 and shown.stdout.startswith("assertion: not_null")
+
+
+SHOUT = '''
+from pydantic import BaseModel, ConfigDict
+
+from odibi_core import hookimpl, transform
+
+
+class ShoutParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    times: int = 1
+
+
+@transform("shout", params=ShoutParams)
+def shout(ctx, df, column, times):
+    """Upper-case one text column."""
+    return df
+
+
+@hookimpl
+def odibi_register_transforms():
+    return [shout]
+'''
+
+
+def test_a_projects_own_transform_is_listed_and_explained_with_project(odibi_project):
+    project = odibi_project(
+        {"odibi.yaml": "project: p\npipelines: []\n", "plugins/shout.py": SHOUT}
+    )
+    listed = project.odibi(
+        "list", "transformers", "--project", "{config}", "--format", "json", subprocess_=True
+    )
+    assert listed.exit_code == 0, listed.output
+    shout = next(e for e in json.loads(listed.stdout) if e["name"] == "shout")
+    assert [(p["name"], p["type"], p["required"], p["default"]) for p in shout["params"]] == [
+        ("column", "str", True, None),
+        ("times", "int", False, 1),
+    ]
+    explained = project.odibi("explain", "shout", "--project", "{config}", subprocess_=True)
+    assert explained.exit_code == 0, explained.output
+    assert "Upper-case one text column." in explained.stdout
+    without = project.odibi("explain", "shout", subprocess_=True)
+    assert without.exit_code == 2  # not loaded without --project
