@@ -18,6 +18,7 @@ PROJECTS = sorted(REPO.glob("examples/*/odibi.yaml")) + sorted(TEMPLATES.glob("*
 BASE = {
     "project": "p",
     "retry": {"max_attempts": "${RETRIES}"},
+    "engine": "pandas",
     "connections": {"d": {"type": "local", "base_path": "."}},
     "pipelines": [
         {
@@ -31,6 +32,7 @@ BASE = {
                     "params": {"keys": ["id"]},
                     "transform": {"steps": ["SELECT * FROM a"]},
                     "quality": {"assertions": [{"type": "not_null", "columns": ["id"]}]},
+                    "on_error": "${ON_ERROR}",
                 },
                 {
                     "name": "c",
@@ -70,7 +72,14 @@ def test_odibi_templates_schema_is_the_same_schema(tmp_path):
 
 
 def _errors(validator, data):
-    return [(list(e.absolute_path), e.message) for e in validator.iter_errors(data)]
+    """Every error, with those under an ``anyOf`` (the reasons it matched no branch)."""
+    found = []
+    stack = list(validator.iter_errors(data))
+    while stack:
+        error = stack.pop()
+        found.append((list(error.absolute_path), error.message))
+        stack.extend(error.context or [])
+    return found
 
 
 @pytest.mark.parametrize("path", PROJECTS, ids=lambda p: str(p.relative_to(REPO)))

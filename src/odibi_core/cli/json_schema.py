@@ -5,7 +5,8 @@ and what plugins say of the node keys they own (``odibi_config_schema``).
 It is as strict as those models, except where a model rewrites its input before validating
 it (Odibi's alternative spellings, a single value for a list): there it names the keys, for
 completion, but does not reject what the model would accept. ``${...}`` substitutions are
-accepted wherever a number or a boolean is expected. ``odibi validate`` stays the judge.
+accepted wherever a number, a boolean or one of fixed values is expected. ``odibi validate``
+stays the judge.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def _when(condition: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
 
 
 def _allow_substitutions(node: Any) -> None:
-    """Let ``${...}`` stand for a number or boolean (it is substituted before validation)."""
+    """Let ``${...}`` stand for a number, a boolean or one of fixed values (it is substituted
+    before validation)."""
     if isinstance(node, list):
         for item in node:
             _allow_substitutions(item)
@@ -147,7 +149,7 @@ def _allow_substitutions(node: Any) -> None:
         return
     for value in node.values():
         _allow_substitutions(value)
-    if node.get("type") in ("integer", "number", "boolean"):
+    if node.get("type") in ("integer", "number", "boolean") or "enum" in node:
         scalar = {k: node.pop(k) for k in list(node) if k not in _KEEP}
         node["anyOf"] = [scalar, _SUBSTITUTION]
 
