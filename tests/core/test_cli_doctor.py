@@ -57,6 +57,7 @@ def test_doctor_without_a_project_checks_the_machine(odibi_project):
     assert checks["python"]["status"] == "ok"
     assert {"extra quality", "extra spark", "extra azure", "extra sql"} <= set(checks)
     assert checks["project"]["status"] == "info"
+    assert "postgresql" in checks["jdbc drivers (spark)"]["detail"]
 
 
 def test_doctor_probes_each_connection_and_fails_on_an_unreachable_one(odibi_project, listening):

@@ -50,7 +50,7 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    checks = [_python(), *_extras(), _java(), _odbc()]
+    checks = [_python(), *_extras(), _java(), _jdbc(), _odbc()]
     config = args.config or ("odibi.yaml" if Path("odibi.yaml").is_file() else None)
     if config:
         checks += _project(config, args.env, args.timeout)
@@ -148,6 +148,28 @@ def _java() -> Check:
         "ok" if ok else "warn",
         detail + ("" if ok else f"; Spark 4 needs Java {JAVA_FOR_SPARK}+"),
     )
+
+
+def jdbc_drivers() -> dict[str, bool]:
+    """The JDBC drivers a local Spark session starts with (Maven coordinates) → whether Ivy's
+    cache already has the jar (else Spark fetches it from Maven Central on first use)."""
+    from odibi_core.engines.spark_jdbc import DRIVER_PACKAGES
+
+    cached = {p.name for p in Path.home().glob(".ivy2*/jars/*.jar")}
+    found = {}
+    for coordinates in DRIVER_PACKAGES:
+        group, artifact, version = coordinates.split(":")
+        found[coordinates] = f"{group}_{artifact}-{version}.jar" in cached
+    return found
+
+
+def _jdbc() -> Check:
+    drivers = jdbc_drivers()
+    detail = ", ".join(
+        f"{c.split(':')[1]} {'cached' if ok else 'fetched on first use'}"
+        for c, ok in drivers.items()
+    )
+    return Check("jdbc drivers (spark)", "info", detail)
 
 
 def odbc_drivers() -> list[str] | str:
