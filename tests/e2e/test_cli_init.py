@@ -38,6 +38,9 @@ def test_templates_lists_each_with_what_it_needs(odibi_project):
     table = where.odibi("templates")
     assert table.exit_code == 0 and "star-schema" in table.stdout
     assert "odibi init NAME --template TEMPLATE" in table.stdout
+    shown = where.odibi("templates", "show", "scd2")
+    assert shown.exit_code == 0 and "project: my_project" in shown.stdout
+    assert "type: scd2" not in shown.stdout and "transformer: scd2" in shown.stdout
 
 
 @pytest.mark.parametrize("name", ["hello", "star-schema", "scd2"])

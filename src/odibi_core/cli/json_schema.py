@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-SCHEMA_ID = "https://odibi.dev/schemas/odibi.json"
 _SUBSTITUTION = {"type": "string", "pattern": r"\$\{[^}]+\}"}
 _CONNECTION = "ConnectionConfig"
 
@@ -108,7 +107,6 @@ def project_schema(registry: Any, plugin_keys: list[dict[str, Any]]) -> dict[str
     _allow_substitutions(defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
         "title": "Odibi project file (odibi.yaml)",
         **root,
         "$defs": defs,
