@@ -229,13 +229,14 @@ _TABLE_COLUMNS = ("table", "declared_by", "kind", "keys", "partition_by", "comma
 
 
 def _table_rows(manager: Any) -> list[dict[str, Any]]:
+    declared = manager.registry.catalog_tables  # first: collecting fills each plugin's provides
     owners = {
         name: plugin
         for plugin, info in manager.infos.items()
         for name in info.provides.get("catalog_tables", [])
     }
     rows = []
-    for name, spec in sorted(manager.registry.catalog_tables.items()):
+    for name, spec in sorted(declared.items()):
         rows.append(
             {
                 "table": name,
