@@ -69,6 +69,12 @@ def test_odibi_templates_schema_is_the_same_schema(tmp_path):
     assert first.exit_code == second.exit_code == 0
     assert json.loads(first.stdout) == json.loads(second.stdout)
     assert "quality" in json.loads(first.stdout)["$defs"]["NodeConfig"]["properties"]
+    small = json.loads(project.odibi("schema", "--no-transformers").stdout)
+    assert small["$defs"]["NodeConfig"]["allOf"] == []
+    assert (
+        "deduplicate"
+        in small["$defs"]["NodeConfig"]["properties"]["transformer"]["anyOf"][0]["enum"]
+    )
 
 
 def _errors(validator, data):

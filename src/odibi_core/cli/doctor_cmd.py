@@ -45,7 +45,8 @@ def add_parser(sub: Any) -> None:
         metavar="S",
         help="seconds to wait for each connection (default 3)",
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    # "auto" is Odibi's name for the table.
+    p.add_argument("--format", choices=["table", "json", "auto"], default="table")
     p.set_defaults(handler=handle)
 
 

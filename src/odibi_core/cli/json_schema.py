@@ -58,13 +58,16 @@ def _object(js: dict[str, Any], gen: GenerateJsonSchema) -> dict[str, Any] | Non
     return None
 
 
-def project_schema(registry: Any, plugin_keys: list[dict[str, Any]]) -> dict[str, Any]:
+def project_schema(
+    registry: Any, plugin_keys: list[dict[str, Any]], transformers: bool = True
+) -> dict[str, Any]:
+    """The schema; ``transformers=False`` leaves out each transformer's params."""
     from odibi_core.config.models import ProjectConfig
 
     connections = {n: c.config_model for n, c in sorted(registry.connection_types.items())}
     params: dict[str, type[BaseModel]] = {}
     for (name, _engine), t in sorted(registry.transforms.items()):
-        if t.params_model is not None:
+        if t.params_model is not None and transformers:
             params.setdefault(name, t.params_model)
     models = _unique([ProjectConfig, *connections.values(), *params.values()])
     refs, top = models_json_schema(
@@ -93,10 +96,11 @@ def project_schema(registry: Any, plugin_keys: list[dict[str, Any]]) -> dict[str
                 {"pattern": {"properties": {"params": ref(model)}}},
             )
         )
-    node_def["properties"]["transformer"] = {"type": "string", "enum": sorted(params)}
+    names = registry.transform_names()
+    node_def["properties"]["transformer"] = {"type": "string", "enum": names}
     pattern_def = defs.get("PatternConfig")
     if pattern_def:
-        pattern_def["properties"]["type"] = {"type": "string", "enum": sorted(params)}
+        pattern_def["properties"]["type"] = {"type": "string", "enum": names}
     node_def["allOf"] = rules
     for keys in plugin_keys:
         for key, fragment in (keys.get("node") or {}).items():

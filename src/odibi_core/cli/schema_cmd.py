@@ -22,6 +22,11 @@ def add_parser(sub: Any) -> None:
 def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--project", metavar="CONFIG", help="also load this project's own plugins")
+    p.add_argument(
+        "--no-transformers",
+        action="store_true",
+        help="leave out each transformer's and pattern's params (a smaller file)",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -33,7 +38,8 @@ def handle(args: argparse.Namespace) -> int:
 
     reg = registry(args.project)
     keys = [k for k in get_plugin_manager().hook.odibi_config_schema() if k]
-    text = json.dumps(project_schema(reg, keys), indent=2, default=str) + "\n"
+    schema = project_schema(reg, keys, transformers=not args.no_transformers)
+    text = json.dumps(schema, indent=2, default=str) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")

@@ -20,6 +20,10 @@ def add_parser(sub: Any) -> None:
         "show", help="a template's odibi.yaml, or what 'odibi explain' says of any other name"
     )
     show.add_argument("name")
+    transformer = actions.add_parser(
+        "transformer", help="a transformer's params and an example (same as 'odibi explain')"
+    )
+    transformer.add_argument("name")
     from odibi_core.cli import schema_cmd
 
     schema = actions.add_parser(
@@ -33,6 +37,10 @@ def handle(args: argparse.Namespace) -> int:
     from odibi_core.cli.project_templates import PLACEHOLDER, templates
 
     found = templates()
+    if args.action == "transformer":
+        from odibi_core.cli import explain_cmd
+
+        return explain_cmd.explain(args.name, None, "text")
     if args.action == "show":
         if args.name not in found:
             from odibi_core.cli import explain_cmd
