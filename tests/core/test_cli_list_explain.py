@@ -121,6 +121,8 @@ def test_explain_names_the_closest_and_tells_a_connection_type(odibi_project):
     assert wrong_kind.exit_code == 2 and "no assertion named 'deduplicate'" in wrong_kind.stderr
     shown = project.odibi("templates", "show", "not_null")  # Odibi's spelling for the same
     assert shown.exit_code == 0 and shown.stdout.startswith("assertion: not_null")
+    odibi_spelling = project.odibi("templates", "transformer", "deduplicate")
+    assert odibi_spelling.stdout.startswith("transformer: deduplicate (engines: any)")
 
 
 SHOUT = '''
