@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from odibi_core.catalog.spec import TableSpec
+
+log = logging.getLogger("odibi.cli")
 
 #: Actions on core's tables and maintenance; plugins' tables add theirs (``TableSpec.command``).
 CORE_ACTIONS = (
@@ -21,13 +24,25 @@ CORE_ACTIONS = (
 
 
 def queryable(registry: Any) -> dict[str, TableSpec]:
-    """Registered tables with a ``command``, by command (core's actions win a clash)."""
-    taken = {name for name, _ in CORE_ACTIONS} | {"optimize", "vacuum"}
-    return {
-        spec.command: spec
-        for spec in registry.catalog_tables.values()
-        if spec.command and spec.command not in taken
-    }
+    """Registered tables with a ``command``, by command (core's actions, then the first table
+    registered, win a clash; the loser is named in a warning)."""
+    taken: dict[str, str] = {name: "odibi catalog" for name, _ in CORE_ACTIONS}
+    taken.update(optimize="odibi catalog", vacuum="odibi catalog")
+    found: dict[str, TableSpec] = {}
+    for spec in registry.catalog_tables.values():
+        if not spec.command:
+            continue
+        if spec.command in taken:
+            log.warning(
+                "catalog table %s: action '%s' is already %s's; not offered",
+                spec.name,
+                spec.command,
+                taken[spec.command],
+            )
+            continue
+        taken[spec.command] = f"table {spec.name}"
+        found[spec.command] = spec
+    return found
 
 
 def add_parser(sub: Any, registry: Any = None) -> None:
