@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
 from odibi_core.catalog.rows import CatalogRows
+from odibi_core.catalog.spec import TableSpec
 
 if TYPE_CHECKING:
     from odibi_core.runner.context import RunContext
@@ -50,6 +51,33 @@ def schema() -> Any:
     )
 
 
+#: ``meta_quality`` (SPEC §3), also queried as ``odibi catalog quality``.
+SPEC = TableSpec(
+    TABLE,
+    schema,
+    columns=(
+        "timestamp",
+        "pipeline_name",
+        "node_name",
+        "assertion_name",
+        "severity",
+        "status",
+        "violation_count",
+        "element_count",
+        "violation_pct",
+        "run_id",
+    ),
+    command="quality",
+    help="assertion results (meta_quality), newest first",
+    filters={"status": ("passed", "failed", "error")},
+)
+
+
+@hookimpl
+def odibi_register_catalog_tables() -> list[TableSpec]:
+    return [SPEC]
+
+
 @hookimpl
 def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogRows]:
     rows = []
@@ -83,4 +111,4 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
                     "date": when.date(),
                 }
             )
-    return [CatalogRows(TABLE, rows, schema())] if rows else []
+    return [SPEC.rows(rows)] if rows else []

@@ -30,6 +30,9 @@ _LAZY = {
     "Engine": "odibi_core.engines.base",
     "Connection": "odibi_core.connections.base",
     "get_plugin_manager": "odibi_core.plugin_manager",
+    "TableSpec": "odibi_core.catalog.spec",
+    "CatalogRows": "odibi_core.catalog.rows",
+    "Command": "odibi_core.cli.command",
 }
 
 

@@ -36,6 +36,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from odibi_core.catalog.rows import CatalogRows
+    from odibi_core.catalog.spec import TableSpec
+    from odibi_core.cli.command import Command
     from odibi_core.config.models import NodeConfig, ProjectConfig
     from odibi_core.connections.base import Connection
     from odibi_core.engines.base import Engine
@@ -215,3 +217,31 @@ def odibi_catalog_rows(ctx: RunContext, result: PipelineResult) -> list[CatalogR
     one commit per run, whatever the number of plugins contributing rows; rows for
     ``meta_runs`` itself (e.g. telemetry's output-check spans, ``scope='check'``) join the
     runner's own commit of the run's pipeline and node rows, which only the runner writes."""
+
+
+# ---------------------------------------------------------------- catalog tables and CLI
+
+
+@hookspec
+def odibi_register_catalog_tables() -> list[TableSpec]:
+    """Return :class:`~odibi_core.catalog.spec.TableSpec` objects for the catalog tables a
+    plugin fills (core declares its own the same way). Each has a unique ``name``; one with a
+    ``command`` becomes ``odibi catalog COMMAND``, showing its ``columns``. Declaring a table
+    does not create it: rows still arrive through ``odibi_catalog_rows`` (``spec.rows(...)``)
+    or the plugin's own appends. Called once when plugins load; must import nothing heavy."""
+
+
+@hookspec
+def odibi_register_commands() -> list[Command]:
+    """Return :class:`~odibi_core.cli.command.Command` objects: top-level ``odibi`` subcommands
+    a plugin adds. ``name`` must not be a built-in command's. Called each time the ``odibi``
+    command builds its parser (``odibi --help`` included), so ``add_arguments`` must be quick
+    and import nothing heavy; ``run`` does the work and returns the exit code."""
+
+
+@hookspec
+def odibi_config_schema() -> dict[str, dict[str, Any]] | None:
+    """Return JSON Schema fragments for the project-file keys a plugin owns, for
+    ``odibi schema``: ``{"node": {key: schema}, "project": {key: schema}}`` (e.g. the quality
+    plugin's ``quality`` block). Editors use them for completion and checks; ``odibi_validate_node``
+    stays the judge. Called only by ``odibi schema``."""

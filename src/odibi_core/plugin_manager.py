@@ -39,6 +39,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "odibi_core.connections.sql",
     "odibi_core.transforms.builtin",
     "odibi_core.patterns.builtin",
+    "odibi_core.catalog.builtin",
 )
 
 
@@ -65,6 +66,8 @@ class Registry:
     transforms: dict[tuple[str, str], Any] = field(default_factory=dict)
     assertion_types: dict[str, Any] = field(default_factory=dict)
     story_sections: dict[str, Any] = field(default_factory=dict)
+    catalog_tables: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, Any] = field(default_factory=dict)
 
     def transform(self, name: str, engine: str) -> Any | None:
         return self.transforms.get((name, engine))
@@ -81,6 +84,8 @@ _REGISTRIES: dict[str, tuple[str, Any]] = {
     "odibi_register_transforms": ("transforms", lambda o: (o.name, o.engine)),
     "odibi_register_assertion_types": ("assertion_types", lambda o: o.name),
     "odibi_register_story_sections": ("story_sections", lambda o: o.name),
+    "odibi_register_catalog_tables": ("catalog_tables", lambda o: o.name),
+    "odibi_register_commands": ("commands", lambda o: o.name),
 }
 
 

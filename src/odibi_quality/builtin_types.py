@@ -88,6 +88,9 @@ unique = AssertionType(
 
 
 class BetweenParams(_Params):
+    # What ``odibi explain between`` shows (min, max or both).
+    model_config = ConfigDict(json_schema_extra={"examples": [{"column": "amount", "min": 0}]})
+
     column: str
     min: Any = Field(None, validation_alias="min", alias="min")
     max: Any = None
@@ -221,6 +224,10 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class FreshnessParams(_Params):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"column": "updated_at", "max_age": "24h"}]}
+    )
+
     column: str = "updated_at"
     max_age: str
 
@@ -294,6 +301,10 @@ expect = AssertionType(
 
 
 class DistributionParams(_Params):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"column": "amount", "metric": "mean", "threshold": ">0"}]}
+    )
+
     column: str
     metric: Literal["mean", "min", "max", "null_percentage"]
     threshold: str

@@ -209,3 +209,46 @@ def _not_on_spark(data: dict[str, Any]) -> list[str]:
         found.append("quarantine")
     found += sorted({str(a.get("type")) for a in assertions} & _PANDAS_ONLY_TYPES)
     return found
+
+
+@hookimpl
+def odibi_config_schema() -> dict[str, dict[str, Any]]:
+    """The ``quality`` block for editors: its keys, and each assertion's ``type`` one of the
+    registered types with that type's own params (``validation``/``contracts``, Odibi's
+    spellings, are left open)."""
+    schema = QualityConfig.model_json_schema(ref_template="#/$defs/quality.{model}")
+    defs = schema.pop("$defs", {})
+    types = _types()
+    item = defs["AssertionConfig"]
+    item["properties"]["type"] = {"type": "string", "enum": sorted(types)}
+    item["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"properties": _params_properties(kind.params_model)},
+        }
+        for name, kind in sorted(types.items())
+    ]
+    schema["properties"] = {k: _inline(v, defs) for k, v in schema.get("properties", {}).items()}
+    return {"node": {"quality": schema}}
+
+
+def _params_properties(model: type[BaseModel]) -> dict[str, Any]:
+    """Property names and descriptions of an assertion type's params, for completion (types
+    are left to ``odibi validate``: many params accept more than one shape)."""
+    return {
+        info.alias or name: {"description": info.description} if info.description else {}
+        for name, info in model.model_fields.items()
+    }
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with its ``$ref``s to ``defs`` replaced by their content (the fragment is
+    placed inside another schema, whose ``$defs`` it cannot add to)."""
+    if isinstance(node, list):
+        return [_inline(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref", "")
+    if ref.startswith("#/$defs/quality."):
+        return _inline(defs[ref.removeprefix("#/$defs/quality.")], defs)
+    return {k: _inline(v, defs) for k, v in node.items()}

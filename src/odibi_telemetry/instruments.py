@@ -44,3 +44,25 @@ def metrics_schema() -> Any:
             ("date", pa.date32()),
         ]
     )
+
+
+def metrics_table() -> Any:
+    """The declaration of ``meta_metrics``, also queried as ``odibi catalog metrics``."""
+    from odibi_core.catalog.spec import TableSpec
+
+    return TableSpec(
+        META_METRICS,
+        metrics_schema,
+        columns=(
+            "timestamp",
+            "pipeline_name",
+            "node_name",
+            "metric_name",
+            "kind",
+            "value",
+            "unit",
+            "run_id",
+        ),
+        command="metrics",
+        help="telemetry data points (meta_metrics), newest first",
+    )

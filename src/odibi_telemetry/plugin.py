@@ -160,3 +160,10 @@ def odibi_after_pipeline_run(ctx: RunContext, result: PipelineResult) -> None:
 @hookimpl
 def odibi_register_story_sections() -> list[StorySection]:
     return [telemetry_section()]
+
+
+@hookimpl
+def odibi_register_catalog_tables() -> list[Any]:
+    from odibi_telemetry.instruments import metrics_table
+
+    return [metrics_table()]

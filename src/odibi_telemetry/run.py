@@ -23,12 +23,11 @@ from opentelemetry.sdk.version import __version__ as sdk_version
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from odibi_core import __version__ as odibi_version
-from odibi_core.catalog.rows import CatalogRows
 from odibi_core.errors import brief
 from odibi_telemetry import attributes as a
 from odibi_telemetry import otlp, points
 from odibi_telemetry.catalog_export import CatalogSpanExporter, hex_id
-from odibi_telemetry.instruments import META_METRICS, metrics_schema
+from odibi_telemetry.instruments import META_METRICS, metrics_table
 from odibi_telemetry.otlp_watch import ExportWatch
 from odibi_telemetry.points import Measurement
 
@@ -409,7 +408,7 @@ class RunTelemetry:
             return
         catalog = self.ctx.catalog
         try:
-            catalog.append(CatalogRows(META_METRICS, rows, metrics_schema()))
+            catalog.append(metrics_table().rows(rows))
         except Exception as exc:
             with _failures_lock:
                 catalog_write_failures += 1

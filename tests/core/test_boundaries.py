@@ -56,16 +56,46 @@ def test_the_cli_starts_without_heavy_libraries():
     assert out.stdout.strip() == "[]"
 
 
-def test_the_catalog_names_no_table_a_plugin_owns():
+def test_odibi_help_loads_no_plugin_and_no_model():
+    """``odibi --help`` (and parsing any built-in command but ``catalog``) builds its parser
+    without loading plugins or pydantic: those cost more than the rest of start-up."""
+    code = (
+        "import sys; from odibi_core.cli.main import build_parser;"
+        "build_parser(['--help']); build_parser(['validate', 'x.yaml']);"
+        "print(sorted({'pydantic', 'yaml', 'odibi_quality', 'odibi_core.plugin_manager'}"
+        " & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("folder", ["catalog", "cli"])
+def test_core_names_no_table_a_plugin_owns(folder):
     """How a table is laid out and maintained follows from what it is (keyed or history),
-    never from a plugin's table name: a third-party plugin's table gets the same treatment."""
-    plugin_tables = ("meta_quality", "meta_metrics")
+    and what ``odibi catalog`` offers from what is registered (``TableSpec``), never from a
+    plugin's table name: a third-party plugin's table gets the same treatment."""
+    plugin_names = ("meta_quality", "meta_metrics")
     offenders = [
         str(path.relative_to(SRC))
-        for path in (SRC / "odibi_core" / "catalog").rglob("*.py")
-        if any(name in path.read_text() for name in plugin_tables)
+        for path in (SRC / "odibi_core" / folder).rglob("*.py")
+        if any(name in path.read_text() for name in plugin_names)
     ]
     assert offenders == []
+
+
+def test_plugin_tables_are_declared_by_their_writers():
+    from odibi_core.plugin_manager import PluginManager
+
+    manager = PluginManager()
+    manager.load_defaults()
+    tables = manager.registry.catalog_tables
+    owners = {t: p for p, i in manager.infos.items() for t in i.provides.get("catalog_tables", [])}
+    assert owners["meta_quality"] == "catalog_quality"
+    assert owners["meta_metrics"] == "telemetry"
+    assert {owners[t] for t in ("meta_runs", "meta_state", "meta_pipelines", "meta_nodes")} == {
+        "odibi_core.catalog.builtin"
+    }
+    assert tables["meta_quality"].command == "quality"
 
 
 #: Libraries that open files or tables. Engines that compute in this process hand Arrow to

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from odibi_core.catalog.spec import TableSpec
 
 META_RUNS = "meta_runs"
 META_STATE = "meta_state"
@@ -89,3 +92,21 @@ def partitioning(table: str, by_date: bool) -> list[str] | None:
     if table == META_STATE:
         return ["pipeline_name"]
     return None
+
+
+def specs() -> list[TableSpec]:
+    """Core's tables as declarations, registered like any plugin's (``odibi catalog tables``)."""
+    from functools import partial
+
+    from odibi_core.catalog.spec import TableSpec
+
+    return [
+        TableSpec(
+            name,
+            partial(schema, name),
+            keys=tuple(KEYS.get(name, ())),
+            partition_by=None if is_history(name) else tuple(partitioning(name, False) or ()),
+            sort_by="timestamp" if is_history(name) else None,
+        )
+        for name in (META_RUNS, META_STATE, META_PIPELINES, META_NODES)
+    ]

@@ -4,43 +4,50 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-#: History tables plugins fill (the catalog owns their layout): action → (table, columns shown).
-HISTORY = {
-    "quality": (
-        "meta_quality",
-        [
-            "timestamp",
-            "pipeline_name",
-            "node_name",
-            "assertion_name",
-            "severity",
-            "status",
-            "violation_count",
-            "element_count",
-            "violation_pct",
-            "run_id",
-        ],
-    ),
-    "metrics": (
-        "meta_metrics",
-        [
-            "timestamp",
-            "pipeline_name",
-            "node_name",
-            "metric_name",
-            "kind",
-            "value",
-            "unit",
-            "run_id",
-        ],
-    ),
-}
+if TYPE_CHECKING:
+    from odibi_core.catalog.spec import TableSpec
+
+log = logging.getLogger("odibi.cli")
+
+#: Actions on core's tables and maintenance; plugins' tables add theirs (``TableSpec.command``).
+CORE_ACTIONS = (
+    ("runs", "pipeline (or node) runs, newest first"),
+    ("last-run", "the newest run of each pipeline"),
+    ("state", "incremental high-water marks"),
+    ("stats", "files, rows, partitions and log length of each table"),
+    ("tables", "every registered catalog table: who declares it, its layout and columns"),
+)
 
 
-def add_parser(sub: Any) -> None:
+def queryable(registry: Any) -> dict[str, TableSpec]:
+    """Registered tables with a ``command``, by command (core's actions, then the first table
+    registered, win a clash; the loser is named in a warning)."""
+    taken: dict[str, str] = {name: "odibi catalog" for name, _ in CORE_ACTIONS}
+    taken.update(optimize="odibi catalog", vacuum="odibi catalog")
+    found: dict[str, TableSpec] = {}
+    for spec in registry.catalog_tables.values():
+        if not spec.command:
+            continue
+        if spec.command in taken:
+            log.warning(
+                "catalog table %s: action '%s' is already %s's; not offered",
+                spec.name,
+                spec.command,
+                taken[spec.command],
+            )
+            continue
+        taken[spec.command] = f"table {spec.name}"
+        found[spec.command] = spec
+    return found
+
+
+def add_parser(sub: Any, registry: Any = None) -> None:
+    """``registry`` (the plugins' registry) adds an action per queryable table; without it
+    (``odibi --help``, other commands) only core's actions exist."""
     p = sub.add_parser(
         "catalog",
         help="query and maintain the System Catalog",
@@ -49,14 +56,7 @@ def add_parser(sub: Any) -> None:
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    for name, text in (
-        ("runs", "pipeline (or node) runs, newest first"),
-        ("last-run", "the newest run of each pipeline"),
-        ("state", "incremental high-water marks"),
-        ("quality", "assertion results (meta_quality), newest first"),
-        ("metrics", "telemetry data points (meta_metrics), newest first"),
-        ("stats", "files, rows, partitions and log length of each table"),
-    ):
+    for name, text in CORE_ACTIONS:
         q = actions.add_parser(name, help=text)
         _common(q)
         if name == "runs":
@@ -69,13 +69,20 @@ def add_parser(sub: Any) -> None:
             q.add_argument(
                 "--scope", choices=["pipeline", "node", "check", "all"], default="pipeline"
             )
-        if name in ("runs", "quality", "metrics"):
             q.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
-        if name in ("quality", "metrics"):
-            q.add_argument("--since", metavar="AGE", help="only rows newer than this (7d, 12h...)")
-        if name == "quality":
-            q.add_argument("--status", choices=["passed", "failed", "error"], type=str.lower)
         q.set_defaults(handler=handle)
+    for name, spec in (queryable(registry) if registry is not None else {}).items():
+        q = actions.add_parser(name, help=spec.help or f"rows of {spec.name}")
+        _common(q)
+        q.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+        q.add_argument("--since", metavar="AGE", help="only rows newer than this (7d, 12h...)")
+        for option, values in spec.filters.items():
+            q.add_argument(
+                f"--{option.replace('_', '-')}", dest=option, choices=values, type=_as(values)
+            )
+        if spec.add_arguments is not None:
+            spec.add_arguments(q)
+        q.set_defaults(handler=handle, table_spec=spec)
     opt = actions.add_parser("optimize", help="compact, Z-order by timestamp and checkpoint")
     _common(opt)
     opt.set_defaults(handler=handle)
@@ -90,6 +97,12 @@ def add_parser(sub: Any) -> None:
     )
     vac.add_argument("--dry-run", action="store_true", help="list what would be deleted")
     vac.set_defaults(handler=handle)
+
+
+def _as(values: tuple[str, ...]) -> Any:
+    """An argparse ``type`` giving the declared spelling of a value typed in any case."""
+    by_lower = {v.lower(): v for v in values}
+    return lambda text: by_lower.get(text.lower(), text)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -108,6 +121,8 @@ def handle(args: argparse.Namespace) -> int:
 
     manager = get_plugin_manager()
     project = load_project(args.config, args.env, manager)
+    if args.action == "tables":
+        return _show(args, _table_rows(manager), None, list(_TABLE_COLUMNS[:-1]))
     catalog = Catalog.for_project(project, build_connections(project, manager.registry))
 
     if args.action == "runs":
@@ -147,18 +162,25 @@ def handle(args: argparse.Namespace) -> int:
                 "run_id",
             ],
         )
-    if args.action in HISTORY:
-        table, columns = HISTORY[args.action]
-        equals = {"status": args.status} if getattr(args, "status", None) else None
+    spec: TableSpec | None = getattr(args, "table_spec", None)
+    if spec is not None:
+        equals = {f: getattr(args, f) for f in spec.filters if getattr(args, f, None)}
         result = query.scan(
             catalog,
-            table,
+            spec.name,
             pipeline=args.pipeline,
             since=query.parse_since(args.since),
-            equals=equals,
+            equals=equals or None,
         )
-        result.rows.sort(key=lambda r: r["timestamp"], reverse=True)
-        return _show(args, result.rows[: args.limit], result.stats, columns)
+        if spec.sort_by:
+            key = spec.sort_by
+            result.rows.sort(key=lambda r: (r.get(key) is not None, r.get(key)), reverse=True)
+        rows = result.rows
+        columns = list(spec.columns) or (list(rows[0]) if rows else [])
+        shown = spec.view(args, rows) if spec.view is not None else None
+        if shown is not None:
+            rows, columns = shown
+        return _show(args, rows[: args.limit], result.stats, columns)
     if args.action == "state":
         result = query.state(catalog, args.pipeline)
         return _show(
@@ -216,6 +238,32 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps({"dry_run": args.dry_run, "files": removed}, indent=2))
         return 0
     return _show(args, rows, None, ["table", "files", "action"])
+
+
+_TABLE_COLUMNS = ("table", "declared_by", "kind", "keys", "partition_by", "command", "columns")
+
+
+def _table_rows(manager: Any) -> list[dict[str, Any]]:
+    declared = manager.registry.catalog_tables  # first: collecting fills each plugin's provides
+    owners = {
+        name: plugin
+        for plugin, info in manager.infos.items()
+        for name in info.provides.get("catalog_tables", [])
+    }
+    rows = []
+    for name, spec in sorted(declared.items()):
+        rows.append(
+            {
+                "table": name,
+                "declared_by": owners.get(name, ""),
+                "kind": "history" if spec.is_history else "keyed",
+                "keys": list(spec.keys),
+                "partition_by": "default" if spec.partition_by is None else list(spec.partition_by),
+                "command": f"catalog {spec.command}" if spec.command else "",
+                "columns": spec.column_names(),
+            }
+        )
+    return rows
 
 
 def _show(

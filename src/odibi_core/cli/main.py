@@ -9,16 +9,24 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from odibi_core import __version__
 from odibi_core.cli import (
     catalog_cmd,
+    completion_cmd,
+    doctor_cmd,
+    explain_cmd,
     graph_cmd,
+    init_cmd,
     lineage_cmd,
+    list_cmd,
     logs,
     plugins_cmd,
     run_cmd,
+    schema_cmd,
     story_cmd,
+    templates_cmd,
     validate_cmd,
 )
 from odibi_core.errors import OdibiError
@@ -31,22 +39,75 @@ COMMANDS = (
     catalog_cmd,
     lineage_cmd,
     plugins_cmd,
+    init_cmd,
+    templates_cmd,
+    list_cmd,
+    explain_cmd,
+    doctor_cmd,
+    schema_cmd,
+    completion_cmd,
 )
+log = logging.getLogger("odibi.cli")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    argv: Sequence[str] | None = None, with_plugins: bool = False
+) -> argparse.ArgumentParser:
+    """The parser for ``argv``. Plugins are loaded only when ``argv`` names a command that
+    needs them (``catalog``, whose actions include plugins' tables) or a command that is not
+    built in (a plugin's), so ``odibi --help`` and ``odibi validate`` start fast;
+    ``with_plugins`` loads them anyway (shell completion lists everything)."""
+    word = command_word(argv or [])
     parser = argparse.ArgumentParser(
         prog="odibi",
         description="Declarative data pipelines with a Delta Lake System Catalog.",
+        epilog="Plugins may add commands: 'odibi plugins' lists them.",
     )
     parser.add_argument("--version", action="version", version=f"odibi {__version__}")
     _add_verbose(parser, "verbose", 0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    registry = _registry(argv or []) if word == "catalog" or with_plugins else None
     for command in COMMANDS:
-        command.add_parser(sub)
+        if command is catalog_cmd:
+            catalog_cmd.add_parser(sub, registry)
+        else:
+            command.add_parser(sub)
+    if with_plugins or (word is not None and word not in sub.choices):
+        add_plugin_commands(sub, registry or _registry(argv or []))
     _verbose_everywhere(parser)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the top-level
+    options take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _registry(argv: Sequence[str]) -> Any:
+    """Installed plugins' registry, plus the project-local plugins of any project file the
+    command line names (``odibi my-command odibi.yaml``)."""
+    from pathlib import Path
+
+    from odibi_core.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    for arg in argv:
+        if arg.endswith((".yaml", ".yml")) and Path(arg).is_file():
+            manager.load_project_plugins(Path(arg).resolve().parent)
+    return manager.registry
+
+
+def add_plugin_commands(sub: Any, registry: Any) -> None:
+    """Plugins' commands (``odibi_register_commands``) beside the built-in ones."""
+    for name, command in registry.commands.items():
+        if name in sub.choices:
+            log.warning("plugin command '%s' is hidden by the built-in command of that name", name)
+            continue
+        p = sub.add_parser(name, help=command.help, description=command.description or None)
+        command.add_arguments(p)
+        p.set_defaults(handler=command.run)
 
 
 def _add_verbose(parser: argparse.ArgumentParser, dest: str, default: object) -> None:
@@ -65,7 +126,8 @@ def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
     top-level one, which a subcommand's parser would otherwise reset."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
+            # An alias (``odibi create`` for ``odibi init``) maps to the same parser.
+            for child in {id(c): c for c in action.choices.values()}.values():
                 _add_verbose(child, "verbose_after", argparse.SUPPRESS)
                 _verbose_everywhere(child)
 
@@ -77,7 +139,12 @@ def _verbosity(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+    except OdibiError as exc:  # a plugin that fails to load, before any option is read
+        _error(str(exc))
+        return exc.exit_code
     args = parser.parse_args(argv)
     verbosity = _verbosity(args)
     verbose = verbosity > 0

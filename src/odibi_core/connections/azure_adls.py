@@ -44,7 +44,15 @@ ODIBI_FIELDS = {"account": "account_name", "key_vault": "key_vault_name", "secre
 
 
 class AzureAdlsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What ``odibi explain azure_adls`` shows.
+        json_schema_extra={
+            "examples": [
+                {"account_name": "mystorage", "container": "lake", "auth_mode": "managed_identity"}
+            ]
+        },
+    )
 
     account_name: str | None = None  # optional only with a connection string that names it
     container: str
@@ -147,8 +155,13 @@ def _parse_connection_string(text: str) -> dict[str, str]:
 
 
 class AzureAdlsConnection(Connection):
+    """A container of an Azure Data Lake Storage Gen2 (or Blob storage) account, signed in with
+    an account key, a SAS token, a service principal, a managed identity, a key from Key Vault
+    or a connection string (``auth_mode``, inferred from the fields given when omitted)."""
+
     type_name = "azure_adls"
     config_model = AzureAdlsConfig
+    extras = ("azure",)
     config: AzureAdlsConfig
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -158,6 +171,21 @@ class AzureAdlsConnection(Connection):
         # Built once: fsspec caches a file system per distinct options, and a managed
         # identity's credential object is part of them.
         self._fsspec: dict[str, Any] | None = None
+
+    def endpoint(self) -> tuple[str, int] | None:
+        c = self.config
+        url = c.endpoint
+        if not url and c.auth_mode == "connection_string":
+            parsed = _parse_connection_string(c.connection_string or "")
+            url = parsed.get("BlobEndpoint")
+            if not url and parsed.get("EndpointSuffix"):
+                account = parsed.get("AccountName", c.account_name)
+                url = f"https://{account}.blob.{parsed['EndpointSuffix']}"
+        if not url:
+            url = f"https://{c.account_name}.blob.core.windows.net"
+        parsed_url = urlparse(url)
+        default = 80 if parsed_url.scheme == "http" else 443
+        return (parsed_url.hostname or "", parsed_url.port or default)
 
     def uri(self, path: str) -> str:
         parts = [self.config.container, self.config.path_prefix.strip("/"), path.strip("/")]

@@ -23,6 +23,8 @@ class Connection(ABC):
     config_model: ClassVar[type[BaseModel]]
     #: What the connection holds: ``"files"`` (a URI per path) or ``"tables"`` (a database).
     stores: ClassVar[str] = "files"
+    #: The ``odibi[...]`` extras it needs installed (``odibi doctor`` checks them).
+    extras: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, config: BaseModel, project_root: Path):
         self.name = name
@@ -52,6 +54,11 @@ class Connection(ABC):
     def is_local(self) -> bool:
         """True when ``uri`` returns a path on this machine's file system."""
         return False
+
+    def endpoint(self) -> tuple[str, int] | None:
+        """The host and port it talks to (``odibi doctor`` checks it answers), without signing
+        in or fetching a secret; None when it reaches nothing over the network."""
+        return None
 
     def close(self) -> None:  # noqa: B027  (optional: most connections hold nothing open)
         """Release what the connection holds open (a database's pool) at the end of a run."""

@@ -21,7 +21,14 @@ from odibi_core.errors import NodeError
 
 
 class DeltaCatalogConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        # What ``odibi explain delta`` shows (base_path: the same tables off Spark).
+        json_schema_extra={
+            "examples": [{"catalog": "main", "schema": "sales", "base_path": "./warehouse"}]
+        },
+    )
 
     catalog: str = Field(min_length=1)
     schema_name: str = Field(alias="schema", min_length=1)
@@ -33,6 +40,9 @@ class DeltaCatalogConfig(BaseModel):
 
 
 class DeltaCatalogConnection(Connection):
+    """Metastore tables by name (Unity Catalog style ``catalog`` and ``schema``), read and
+    written as ``table:`` on Spark."""
+
     type_name = "delta"
     config_model = DeltaCatalogConfig
     config: DeltaCatalogConfig

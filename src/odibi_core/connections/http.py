@@ -120,7 +120,10 @@ def _has_control(value: str | None) -> bool:
 
 
 class HttpConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"base_url": "https://api.example.com/v1"}]},
+    )
 
     base_url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -147,8 +150,18 @@ class HttpConfig(BaseModel):
 
 
 class HttpConnection(Connection):
+    """A REST API under ``base_url``, read with ``format: api`` (API key, bearer, Basic or
+    OAuth2 auth; paginated; throttling waited out)."""
+
     type_name = "http"
     config_model = HttpConfig
+
+    def endpoint(self) -> tuple[str, int] | None:
+        from urllib.parse import urlparse
+
+        url = urlparse(self.config.base_url)
+        return (url.hostname or "", url.port or (80 if url.scheme == "http" else 443))
+
     config: HttpConfig
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -17,6 +17,9 @@ class LocalConfig(BaseModel):
 
 
 class LocalConnection(Connection):
+    """Files in a folder on this machine: paths are relative to ``base_path`` (itself relative
+    to the project file)."""
+
     type_name = "local"
     config_model = LocalConfig
     config: LocalConfig

@@ -122,6 +122,7 @@ class SqlConnection(Connection):
 
     stores = "tables"
     config_model = SqlConfig
+    extras: ClassVar[tuple[str, ...]] = ("sql",)
     config: SqlConfig
     #: SQLAlchemy's dialect (``postgresql`` or ``mssql``) and the port it defaults to.
     dialect: ClassVar[str]
@@ -150,6 +151,9 @@ class SqlConnection(Connection):
 
     def _build_engine(self) -> Any:
         raise NotImplementedError
+
+    def endpoint(self) -> tuple[str, int] | None:
+        return (self.config.host, self.port)
 
     def check_reachable(self) -> None:
         """Fail in seconds, with the address, when nothing listens on the server's port (the
@@ -218,6 +222,9 @@ class SqlConnection(Connection):
 
 
 class PostgresConnection(SqlConnection):
+    """A PostgreSQL database (``server``, ``database``, a login), read with queries and
+    written with ``format: sql`` (needs ``odibi[sql]``)."""
+
     type_name = "postgres"
     dialect = "postgresql"
     default_port = 5432
@@ -276,7 +283,11 @@ class PostgresConnection(SqlConnection):
 
 
 class SqlServerConnection(SqlConnection):
+    """A SQL Server database through ODBC (``driver``), signed in with a SQL login, Key Vault,
+    a service principal or a managed identity (needs ``odibi[sql]`` and an ODBC driver)."""
+
     type_name = "sql_server"
+    extras = ("sql", "azure")  # pyodbc comes with odibi[azure]
     dialect = "mssql"
     default_port = 1433
 

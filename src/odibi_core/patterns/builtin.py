@@ -3,6 +3,8 @@ Imported when the CLI starts; the pattern modules import nothing heavy."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from odibi_core import hookimpl
 from odibi_core.patterns.aggregation import aggregation
 from odibi_core.patterns.date_dimension import date_dimension
@@ -15,4 +17,5 @@ from odibi_core.transforms.registry import Transform
 
 @hookimpl
 def odibi_register_transforms() -> list[Transform]:
-    return [dimension, scd2, date_dimension, fact, aggregation, merge]
+    patterns = [dimension, scd2, date_dimension, fact, aggregation, merge]
+    return [replace(p, kind="pattern") for p in patterns]

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from odibi_core.transforms import _dialect
 from odibi_core.transforms._select import with_columns
@@ -83,6 +83,13 @@ def _added(ctx: TransformContext, df: Any, step: str, new: dict[str, str], drop:
 
 
 class ParseJsonParams(_Params):
+    # What ``odibi explain parse_json`` shows (a schema must parse).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"column": "payload", "json_schema": "id INT, name STRING"}]
+        }
+    )
+
     column: str = Field(min_length=1)
     json_schema: str = Field(min_length=1)
     output_col: str | None = None

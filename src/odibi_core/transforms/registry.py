@@ -32,6 +32,9 @@ class Transform:
     engine: str = "any"
     params_model: type[BaseModel] | None = None
     description: str = ""
+    #: ``"pattern"`` for Odibi's dimensional patterns (``pattern: {type, params}``), which
+    #: ``odibi list patterns`` shows apart from the other transformers.
+    kind: str = "transformer"
 
     def __call__(self, ctx: TransformContext, df: Any, params: Mapping[str, Any]) -> Any:
         if self.params_model is not None:

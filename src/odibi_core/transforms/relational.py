@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from odibi_core.transforms._sql import (
     _LEFT,
@@ -33,6 +33,11 @@ JoinHow = Literal["inner", "left", "right", "full", "cross", "anti", "semi"]
 
 
 class JoinParams(_Params):
+    # What ``odibi explain join`` shows (its params depend on each other).
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"right_dataset": "customers", "on": ["customer_id"]}]}
+    )
+
     right_dataset: str = Field(min_length=1)
     on: list[str] = Field(default_factory=list)
     how: JoinHow = "left"
