@@ -1,5 +1,5 @@
-"""What the patterns share: running SQL over named frames, the engine's own column types, the
-existing target a stateful pattern reads back, audit columns and the unknown member row.
+"""What the patterns share: running SQL over named frames, the engine's own column types,
+audit columns and the unknown member row (the tables they read back: :mod:`._target`).
 
 Imported when the CLI starts, so nothing heavy is imported here.
 """
@@ -158,67 +158,3 @@ def with_unknown_member(
         f") u ORDER BY {q(GRP)}, {q(POS)}"
     )
     return run(ctx, query, {"df": frame})
-
-
-def split_target(ctx: TransformContext, target: str | None) -> tuple[str, str, str] | None:
-    """(connection, path, format) of the table a pattern reads back: Odibi's
-    ``connection.path`` (the format from the path's extension, else the node's write format,
-    else delta), or the node's own write target when ``target`` is not given."""
-    write = ctx.node.write
-    if not target:
-        if write is None:
-            return None
-        return write.connection, write.target, write.format
-    conn, _, path = target.partition(".")
-    if not path or conn not in ctx.connections:
-        if write is None:
-            raise fail(
-                ctx,
-                "target",
-                f"target '{target}' is not 'connection.path' with a known connection "
-                f"(connections: {', '.join(sorted(ctx.connections)) or 'none'})",
-            )
-        conn, path = write.connection, target
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if ext in ("parquet", "csv", "json", "delta"):
-        fmt = ext
-    elif write is not None and write.connection == conn:
-        fmt = write.format
-    else:
-        fmt = "delta"
-    return conn, path, fmt
-
-
-def read_target(ctx: TransformContext, where: tuple[str, str, str] | None) -> Any | None:
-    """The table a stateful pattern builds on, through the IO layer (every connection works),
-    or None before its first write."""
-    from odibi_core.config.models import ReadConfig
-
-    if where is None:
-        return None
-    conn_name, path, fmt = where
-    conn = ctx.connections[conn_name]
-    if conn.stores == "tables":
-        spec = ReadConfig(connection=conn_name, format=fmt, table=path)
-    else:
-        spec = ReadConfig(connection=conn_name, format=fmt, path=path)
-    try:
-        frame = ctx.engine.read(spec, conn)
-    except NodeError as exc:
-        if "not found" in str(exc) or "does not exist" in str(exc).lower():
-            return None
-        raise
-    return frame
-
-
-def write_target(ctx: TransformContext, frame: Any, where: tuple[str, str, str]) -> None:
-    """Replace the pattern's own table with ``frame`` (patterns that write themselves)."""
-    from odibi_core.config.models import WriteConfig
-
-    conn_name, path, fmt = where
-    conn = ctx.connections[conn_name]
-    target = {"table": path} if conn.stores == "tables" else {"path": path}
-    spec = WriteConfig(
-        connection=conn_name, format=fmt, mode="overwrite", on_empty="write", **target
-    )
-    ctx.engine.write(frame, spec, conn)

@@ -22,11 +22,10 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
-    read_target,
     run,
-    split_target,
     with_audit,
 )
+from odibi_core.patterns._target import read_target, split_target
 from odibi_core.transforms.registry import TransformContext, transform
 
 

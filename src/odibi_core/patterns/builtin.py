@@ -6,6 +6,7 @@ from __future__ import annotations
 from odibi_core import hookimpl
 from odibi_core.patterns.aggregation import aggregation
 from odibi_core.patterns.date_dimension import date_dimension
+from odibi_core.patterns.delete_detection import detect_deletes
 from odibi_core.patterns.dimension import dimension
 from odibi_core.patterns.fact import fact
 from odibi_core.patterns.merge import merge
@@ -15,4 +16,4 @@ from odibi_core.transforms.registry import Transform
 
 @hookimpl
 def odibi_register_transforms() -> list[Transform]:
-    return [dimension, scd2, date_dimension, fact, aggregation, merge]
+    return [dimension, scd2, date_dimension, fact, aggregation, merge, detect_deletes]

@@ -20,12 +20,11 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
-    read_target,
     run,
-    split_target,
     with_audit,
     with_unknown_member,
 )
+from odibi_core.patterns._target import read_target, split_target
 from odibi_core.patterns.history import HistorySpec, build_history
 from odibi_core.transforms.registry import TransformContext, transform
 

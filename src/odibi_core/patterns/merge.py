@@ -23,11 +23,9 @@ from odibi_core.patterns._shared import (
     columns,
     fail,
     now_sql,
-    read_target,
     run,
-    split_target,
-    write_target,
 )
+from odibi_core.patterns._target import read_target, split_target, write_target
 from odibi_core.transforms.registry import TransformContext, transform
 
 

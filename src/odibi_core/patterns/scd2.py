@@ -1,21 +1,32 @@
 """The ``scd2`` pattern: Odibi's SCD type 2 transformer. It reads the existing history
 (``target``, or ``connection`` + ``path``, or the node's own write target) and returns the
 full history after this load; with no ``write`` block it writes the history itself, as Odibi's
-does."""
+does.
+
+Writing itself into a Delta table, it MERGEs only the versions this load closes or opens
+(``use_delta_merge``, the default; other formats are rewritten whole), may then vacuum files
+older than ``vacuum_hours``, and on Spark registers the table in the metastore
+(``register_table``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from odibi_core.patterns._shared import (
     PatternParams,
     check_columns,
     columns,
     fail,
+)
+from odibi_core.patterns._target import (
+    merge_target,
     read_target,
+    register_table,
     split_target,
+    vacuum,
     write_target,
 )
 from odibi_core.patterns.history import HistorySpec, build_history
@@ -32,11 +43,26 @@ class Scd2Params(PatternParams):
     start_time_col: str = "valid_from"
     end_time_col: str = "valid_to"
     current_flag_col: str = "is_current"
+    delete_col: str | None = None
+    use_delta_merge: bool = True
+    register_table: str | None = None
+    vacuum_hours: int | None = Field(None, ge=0)
 
     @field_validator("keys", "track_cols", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("register_table")
+    @classmethod
+    def _spark_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        engine = (info.context or {}).get("engine")
+        if value and engine and engine != "spark":
+            raise ValueError(
+                f"register_table registers the table in Spark's metastore; the {engine} "
+                "engine has none (use engine: spark, or drop the key)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> Scd2Params:
@@ -54,7 +80,8 @@ def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
     if df is None:
         raise fail(ctx, "scd2", "needs input rows: give the node 'read' or 'depends_on'")
     have = columns(ctx, df)
-    wanted = [*p.keys, *p.track_cols] + ([p.effective_time_col] if p.effective_time_col else [])
+    optional = [c for c in (p.effective_time_col, p.delete_col) if c]
+    wanted = [*p.keys, *p.track_cols, *optional]
     check_columns(ctx, "scd2", wanted, have, "the input")
     target = f"{p.connection}.{p.path}" if p.connection else p.target
     where = split_target(ctx, target)
@@ -71,8 +98,35 @@ def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
         valid_to=p.end_time_col,
         is_current=p.current_flag_col,
         effective_col=p.effective_time_col,
+        delete_col=p.delete_col,
     )
     history = build_history(ctx, df, have, existing, existing_cols, spec)
-    if ctx.node.write is None:
+    if ctx.node.write is not None:
+        own = [k for k in ("register_table", "vacuum_hours") if getattr(p, k) is not None]
+        if own:
+            raise fail(
+                ctx,
+                "scd2",
+                f"'{own[0]}' applies when scd2 writes its own target; this node has a write "
+                "block (drop one or the other)",
+            )
+        return history
+    if p.register_table and ctx.engine.name != "spark":
+        raise fail(ctx, "scd2", f"register_table needs engine: spark (not {ctx.engine.name})")
+    delta = where[2] == "delta"
+    if p.vacuum_hours is not None and not delta:
+        raise fail(ctx, "scd2", f"vacuum_hours applies to Delta tables; '{where[1]}' is {where[2]}")
+    if delta and p.use_delta_merge and existing is not None:
+        changes = build_history(ctx, df, have, existing, existing_cols, spec, only_changes=True)
+        # A change at the very time of the version it replaces repeats a key: rewrite then.
+        if merge_target(ctx, changes, where, [*p.keys, p.start_time_col]):
+            history = read_target(ctx, where)
+        else:
+            write_target(ctx, history, where)
+    else:
         write_target(ctx, history, where)
+    if p.vacuum_hours is not None:
+        vacuum(ctx, where, p.vacuum_hours)
+    if p.register_table:
+        register_table(ctx, where, p.register_table)
     return history
