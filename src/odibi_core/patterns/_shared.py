@@ -32,6 +32,18 @@ class Audit(PatternParams):
     source_system: str | None = None
 
 
+def spark_only(value: str | None, info: Any) -> str | None:
+    """A ``register_table`` validator: refused at ``odibi validate`` on an engine without a
+    metastore (the engine comes in the validation context)."""
+    engine = (info.context or {}).get("engine")
+    if value and engine and engine != "spark":
+        raise ValueError(
+            f"register_table registers the table in Spark's metastore; the {engine} "
+            "engine has none (use engine: spark, or drop the key)"
+        )
+    return value
+
+
 def fail(ctx: TransformContext, pattern: str, message: str) -> NodeError:
     return NodeError(message, node=ctx.node.name, step=f"pattern {pattern}")
 

@@ -114,7 +114,21 @@ def vacuum(ctx: TransformContext, where: Where, hours: int) -> None:
     table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
 
 
-def register_table(ctx: TransformContext, where: Where, name: str) -> None:
+def optimize(ctx: TransformContext, where: Where, zorder_by: list[str] | None) -> None:
+    """Compact the Delta table's small files, Z-ordered by ``zorder_by`` when given."""
+    from deltalake import DeltaTable
+
+    from odibi_core.io.format import Location
+
+    place = Location.of("delta", ctx.connections[where[0]], where[1])
+    table = DeltaTable(place.uri, storage_options=place.storage_options or None)
+    if zorder_by:
+        table.optimize.z_order(zorder_by)
+    else:
+        table.optimize.compact()
+
+
+def register_table(ctx: TransformContext, where: Where, name: str, pattern: str) -> None:
     """Name the Delta table at ``where`` in Spark's metastore (``CREATE TABLE IF NOT EXISTS
     ... LOCATION``), so SQL can query it by ``name``."""
     from odibi_core.io.format import Location
@@ -126,4 +140,4 @@ def register_table(ctx: TransformContext, where: Where, name: str) -> None:
             f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'"
         )
     except Exception as exc:  # Spark's AnalysisException: a missing schema, a bad name
-        raise fail(ctx, "scd2", f"register_table '{name}': {str(exc).splitlines()[0]}") from None
+        raise fail(ctx, pattern, f"register_table '{name}': {str(exc).splitlines()[0]}") from None

@@ -20,6 +20,7 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
+    spark_only,
 )
 from odibi_core.patterns._target import (
     merge_target,
@@ -56,13 +57,7 @@ class Scd2Params(PatternParams):
     @field_validator("register_table")
     @classmethod
     def _spark_only(cls, value: str | None, info: ValidationInfo) -> str | None:
-        engine = (info.context or {}).get("engine")
-        if value and engine and engine != "spark":
-            raise ValueError(
-                f"register_table registers the table in Spark's metastore; the {engine} "
-                "engine has none (use engine: spark, or drop the key)"
-            )
-        return value
+        return spark_only(value, info)
 
     @model_validator(mode="after")
     def _one_target(self) -> Scd2Params:
@@ -128,5 +123,5 @@ def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
     if p.vacuum_hours is not None:
         vacuum(ctx, where, p.vacuum_hours)
     if p.register_table:
-        register_table(ctx, where, p.register_table)
+        register_table(ctx, where, p.register_table, "scd2")
     return history

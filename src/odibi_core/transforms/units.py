@@ -60,7 +60,7 @@ class UnitConvertParams(_Params):
 def _registry() -> Any:
     import pint
 
-    registry = pint.UnitRegistry()
+    registry: Any = pint.UnitRegistry()
     for definition in _ALIASES:
         registry.define(definition)
     return registry
