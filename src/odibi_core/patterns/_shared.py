@@ -7,9 +7,9 @@ Imported when the CLI starts, so nothing heavy is imported here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from odibi_core.errors import NodeError
 from odibi_core.transforms.registry import TransformContext
@@ -23,6 +23,15 @@ POS, GRP = "__odibi_pos", "__odibi_grp"
 class PatternParams(BaseModel):
     # Built on first use: a run validates only the patterns it uses.
     model_config = ConfigDict(extra="forbid", defer_build=True)
+    #: Fields that take a list of column names, or one name for a list of one.
+    lists: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(isinstance(data.get(f), str) for f in cls.lists):
+            data = {k: [v] if k in cls.lists and isinstance(v, str) else v for k, v in data.items()}
+        return data
 
 
 class Audit(PatternParams):
@@ -46,6 +55,13 @@ def spark_only(value: str | None, info: Any) -> str | None:
 
 def fail(ctx: TransformContext, pattern: str, message: str) -> NodeError:
     return NodeError(message, node=ctx.node.name, step=f"pattern {pattern}")
+
+
+def input_columns(ctx: TransformContext, pattern: str, df: Any) -> list[str]:
+    """The input's columns; a node with no input rows fails, saying how to give it some."""
+    if df is None:
+        raise fail(ctx, pattern, "needs input rows: give the node 'read' or 'depends_on'")
+    return columns(ctx, df)
 
 
 def run(ctx: TransformContext, query: str, tables: Mapping[str, Any]) -> Any:

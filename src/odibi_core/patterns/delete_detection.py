@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from odibi_core.patterns._shared import (
     POS,
@@ -28,6 +28,7 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
+    input_columns,
     run,
     sql_types,
 )
@@ -51,10 +52,7 @@ class DetectDeletesParams(PatternParams):
     max_delete_percent: float | None = Field(50.0, ge=0.0, le=100.0)
     on_threshold_breach: Literal["warn", "error", "skip"] = "warn"
 
-    @field_validator("keys", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("keys",)
 
     @model_validator(mode="after")
     def _mode_needs(self) -> DetectDeletesParams:
@@ -88,9 +86,8 @@ def detect_deletes(ctx: TransformContext, df: Any, **params: Any) -> Any:
     p = DetectDeletesParams.model_construct(**params)
     if p.mode == "none":
         return df
-    if df is None:
-        raise fail(ctx, "detect_deletes", "needs input rows: give the node 'read' or 'depends_on'")
-    check_columns(ctx, "detect_deletes", p.keys, columns(ctx, df), "the input")
+    have = input_columns(ctx, "detect_deletes", df)
+    check_columns(ctx, "detect_deletes", p.keys, have, "the input")
     if p.mode == "snapshot_diff":
         previous = _previous_snapshot(ctx, p)
         if previous is None:

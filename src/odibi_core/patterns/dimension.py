@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from odibi_core.patterns._shared import (
     GRP,
@@ -22,7 +22,7 @@ from odibi_core.patterns._shared import (
     PatternParams,
     check_columns,
     columns,
-    fail,
+    input_columns,
     now_sql,
     run,
     with_audit,
@@ -50,10 +50,7 @@ class DimensionParams(PatternParams):
     valid_to_col: str = "valid_to"
     is_current_col: str = "is_current"
 
-    @field_validator("track_cols", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("track_cols",)
 
     @model_validator(mode="after")
     def _history_needs_tracking(self) -> DimensionParams:
@@ -70,9 +67,7 @@ class DimensionParams(PatternParams):
 def dimension(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """Build a dimension: surrogate keys, SCD 0/1/2, unknown member, audit columns."""
     p = DimensionParams.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "dimension", "needs input rows: give the node 'read' or 'depends_on'")
-    source_cols = columns(ctx, df)
+    source_cols = input_columns(ctx, "dimension", df)
     check_columns(ctx, "dimension", [p.natural_key, *p.track_cols], source_cols, "the input")
     existing = read_target(ctx, split_target(ctx, p.target))
     existing_cols = columns(ctx, existing) if existing is not None else []

@@ -30,6 +30,7 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
+    input_columns,
     now_sql,
     run,
     spark_only,
@@ -74,10 +75,7 @@ class MergeParams(PatternParams):
     cluster_by: Any = None
     table_properties: Any = None
 
-    @field_validator("keys", "zorder_by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("keys", "zorder_by")
 
     @field_validator("register_table")
     @classmethod
@@ -110,9 +108,7 @@ class MergeParams(PatternParams):
 def merge(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """Merge the rows into a target by key (upsert, append_only, delete_match)."""
     p = MergeParams.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "merge", "needs input rows: give the node 'read' or 'depends_on'")
-    have = columns(ctx, df)
+    have = input_columns(ctx, "merge", df)
     check_columns(ctx, "merge", p.keys, have, "the input")
     where = split_target(ctx, f"{p.connection}.{p.path}" if p.connection else p.target)
     if where is None:

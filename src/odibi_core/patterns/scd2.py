@@ -20,6 +20,7 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
+    input_columns,
     spark_only,
 )
 from odibi_core.patterns._target import (
@@ -49,10 +50,7 @@ class Scd2Params(PatternParams):
     register_table: str | None = None
     vacuum_hours: int | None = Field(None, ge=0)
 
-    @field_validator("keys", "track_cols", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("keys", "track_cols")
 
     @field_validator("register_table")
     @classmethod
@@ -72,9 +70,7 @@ class Scd2Params(PatternParams):
 def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """SCD type 2 history: close changed versions, open new ones, keep the rest."""
     p = Scd2Params.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "scd2", "needs input rows: give the node 'read' or 'depends_on'")
-    have = columns(ctx, df)
+    have = input_columns(ctx, "scd2", df)
     optional = [c for c in (p.effective_time_col, p.delete_col) if c]
     wanted = [*p.keys, *p.track_cols, *optional]
     check_columns(ctx, "scd2", wanted, have, "the input")
