@@ -65,3 +65,15 @@ def test_register_table_is_refused_off_spark_only():
     with pytest.raises(ValidationError, match="the polars engine has none"):
         Scd2Params.model_validate(params, context={"engine": "polars"})
     assert Scd2Params.model_validate(params, context={"engine": "spark"}).register_table == "s.t"
+
+
+def test_scd2_takes_the_pattern_spellings_of_its_columns():
+    # Odibi's ``pattern: {type: scd2}`` documents valid_from_col/valid_to_col/is_current_col
+    # and time_col; its transformer, start_time_col/end_time_col/current_flag_col.
+    base = {"keys": "id", "track_cols": ["a"], "target": "t"}
+    p = Scd2Params.model_validate({**base, "valid_from_col": "f", "valid_to_col": "t",
+                                   "is_current_col": "c", "time_col": "ts"})  # fmt: skip
+    got = (p.start_time_col, p.end_time_col, p.current_flag_col, p.effective_time_col)
+    assert got == ("f", "t", "c", "ts")
+    with pytest.raises(ValidationError, match="valid_to_col"):
+        Scd2Params.model_validate({**base, "end_time_col": "x", "valid_to_col": "y"})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
 from odibi_core.patterns._shared import (
     PatternParams,
@@ -38,13 +38,22 @@ from odibi_core.transforms.registry import TransformContext, transform
 class Scd2Params(PatternParams):
     keys: list[str] = Field(min_length=1)
     track_cols: list[str] = Field(min_length=1)
-    effective_time_col: str | None = None
+    # The second spelling of each is the one Odibi's ``pattern: {type: scd2}`` documents.
+    effective_time_col: str | None = Field(
+        None, validation_alias=AliasChoices("effective_time_col", "time_col")
+    )
     target: str | None = None
     connection: str | None = None
     path: str | None = None
-    start_time_col: str = "valid_from"
-    end_time_col: str = "valid_to"
-    current_flag_col: str = "is_current"
+    start_time_col: str = Field(
+        "valid_from", validation_alias=AliasChoices("start_time_col", "valid_from_col")
+    )
+    end_time_col: str = Field(
+        "valid_to", validation_alias=AliasChoices("end_time_col", "valid_to_col")
+    )
+    current_flag_col: str = Field(
+        "is_current", validation_alias=AliasChoices("current_flag_col", "is_current_col")
+    )
     delete_col: str | None = None
     use_delta_merge: bool = True
     register_table: str | None = None
