@@ -231,8 +231,10 @@ pipelines:
 """
 
 
-@pytest.mark.parametrize("engine", ["pandas", "polars"])
+@pytest.mark.parametrize("engine", ["pandas", "polars", "spark"])
 def test_sql_compare_checks_keys_against_the_live_source(odibi_project, db, engine):
+    if engine == "spark":
+        pytest.importorskip("pyspark")  # the keys come through Spark's JDBC source
     pg = json.dumps(
         {
             "type": "postgres",
