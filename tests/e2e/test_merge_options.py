@@ -134,3 +134,13 @@ def test_delta_only_options_on_another_format_fail_the_node(odibi_project):
     run = project.run()
     assert run.exit_code == 1
     assert "optimize_write applies to Delta tables; 'orders.parquet' is parquet" in run.output
+
+
+def test_an_unknown_connection_is_named(odibi_project):
+    yaml = PROJECT.format(extra="", path="orders").replace(
+        "connection: silver", "connection: silvr"
+    )
+    project = odibi_project({"odibi.yaml": yaml, "data/orders.csv": FIRST})
+    run = project.run()
+    assert run.exit_code == 1
+    assert "connection 'silvr' is not defined (silver, src)" in run.output

@@ -47,6 +47,23 @@ def split_target(ctx: TransformContext, target: str | None) -> Where | None:
     return conn, path, fmt
 
 
+def pattern_target(
+    ctx: TransformContext,
+    pattern: str,
+    target: str | None,
+    connection: str | None = None,
+    path: str | None = None,
+) -> Where | None:
+    """Where a pattern's table is: Odibi's ``connection`` + ``path`` (the connection must
+    exist), else ``target`` or the node's write target as :func:`split_target` reads them."""
+    if connection:
+        if connection not in ctx.connections:
+            known = ", ".join(sorted(ctx.connections)) or "none"
+            raise fail(ctx, pattern, f"connection '{connection}' is not defined ({known})")
+        return split_target(ctx, f"{connection}.{path}")
+    return split_target(ctx, target)
+
+
 def read_target(ctx: TransformContext, where: Where | None) -> Any | None:
     """The table a stateful pattern builds on, through the IO layer (every connection works),
     or None before its first write."""

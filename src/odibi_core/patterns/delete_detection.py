@@ -32,7 +32,7 @@ from odibi_core.patterns._shared import (
     run,
     sql_types,
 )
-from odibi_core.patterns._target import split_target
+from odibi_core.patterns._target import pattern_target
 from odibi_core.transforms.registry import TransformContext, transform
 
 log = logging.getLogger("odibi.transforms")
@@ -99,8 +99,7 @@ def detect_deletes(ctx: TransformContext, df: Any, **params: Any) -> Any:
 
 def _previous_snapshot(ctx: TransformContext, p: DetectDeletesParams) -> Any | None:
     """The earlier version of the snapshot table, or None on a first run (``skip``)."""
-    target = f"{p.connection}.{p.path}" if p.connection else None
-    where = split_target(ctx, target)
+    where = pattern_target(ctx, "detect_deletes", None, p.connection, p.path)
     if where is None:
         raise fail(
             ctx, "detect_deletes", "snapshot_diff needs 'connection' + 'path' or a write block"

@@ -38,9 +38,9 @@ from odibi_core.patterns._shared import (
 from odibi_core.patterns._target import (
     merge_target,
     optimize,
+    pattern_target,
     read_target,
     register_table,
-    split_target,
     vacuum,
     write_target,
 )
@@ -110,7 +110,7 @@ def merge(ctx: TransformContext, df: Any, **params: Any) -> Any:
     p = MergeParams.model_construct(**params)
     have = input_columns(ctx, "merge", df)
     check_columns(ctx, "merge", p.keys, have, "the input")
-    where = split_target(ctx, f"{p.connection}.{p.path}" if p.connection else p.target)
+    where = pattern_target(ctx, "merge", p.target, p.connection, p.path)
     if where is None:
         raise fail(ctx, "merge", "needs 'target' (connection.path) or 'connection' + 'path'")
     delta = where[2] == "delta"

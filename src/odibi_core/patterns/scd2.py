@@ -25,9 +25,9 @@ from odibi_core.patterns._shared import (
 )
 from odibi_core.patterns._target import (
     merge_target,
+    pattern_target,
     read_target,
     register_table,
-    split_target,
     vacuum,
     write_target,
 )
@@ -83,8 +83,7 @@ def scd2(ctx: TransformContext, df: Any, **params: Any) -> Any:
     optional = [c for c in (p.effective_time_col, p.delete_col) if c]
     wanted = [*p.keys, *p.track_cols, *optional]
     check_columns(ctx, "scd2", wanted, have, "the input")
-    target = f"{p.connection}.{p.path}" if p.connection else p.target
-    where = split_target(ctx, target)
+    where = pattern_target(ctx, "scd2", p.target, p.connection, p.path)
     if where is None:
         raise fail(ctx, "scd2", "needs 'target' (or connection + path) or a write block")
     existing = read_target(ctx, where)
