@@ -189,3 +189,41 @@ def test_a_midnight_end_gives_no_empty_piece() -> None:
 def test_geocode_is_a_pass_through_stub_as_in_odibi() -> None:
     out = run(C.geocode, PEOPLE, {"address_col": "city"})
     assert out.equals(PEOPLE)
+
+
+READINGS = pd.DataFrame({"temp_f": [212.0, 32.0, None], "p": [0, 14.696, 100], "flow": [1, 2, 3]})
+
+
+def test_unit_convert_gives_pints_values_in_sql() -> None:
+    conversions = {
+        "temp_f": {"from": "degF", "to": "degC", "output": "temp_c"},
+        "p": {"from": "psig", "to": "bar"},  # in place; gauge = absolute - 14.696 psia
+        "flow": {"from": "gpm", "to": "m³/s", "output": "flow_si"},
+    }
+    out = run(C.unit_convert, READINGS, {"conversions": conversions})
+    assert list(out.columns) == ["temp_f", "p", "flow", "temp_c", "flow_si"]
+    assert values(out, "temp_c") == [pytest.approx(100.0), pytest.approx(0.0, abs=1e-9), None]
+    assert values(out, "p") == [
+        pytest.approx(1.01325, rel=1e-5), pytest.approx(2.0265, rel=1e-5),
+        pytest.approx(7.90801, rel=1e-5),
+    ]  # fmt: skip
+    assert values(out, "flow_si") == [pytest.approx(6.30902e-05 * n, rel=1e-5) for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"), [("null", [None, None, None]), ("ignore", [212.0, 32.0, None])]
+)
+def test_unit_convert_errors_null_or_ignore(errors: str, expected: list[Any]) -> None:
+    params = {"conversions": {"temp_f": {"from": "degF", "to": "meter"}}, "errors": errors}
+    assert values(run(C.unit_convert, READINGS, params), "temp_f") == expected
+
+
+def test_unit_convert_errors_raise_names_the_column_and_units() -> None:
+    params = {"conversions": {"temp_f": {"from": "degF", "to": "furlongs"}}, "errors": "raise"}
+    with pytest.raises(NodeError, match="temp_f: cannot convert 'degF' to 'furlongs'"):
+        run(C.unit_convert, READINGS, params)
+    model = C.unit_convert.params_model
+    assert model is not None
+    bad = {"conversions": {"t": {"from": "K", "to": "degC"}}, "errors": "drop"}
+    with pytest.raises(ValidationError, match="'null', 'raise' or 'ignore'"):
+        model.model_validate(bad)

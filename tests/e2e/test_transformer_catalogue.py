@@ -227,6 +227,17 @@ CASES: list[tuple[str, Transform, dict[str, Any]]] = [
     ("normalize_column_names", C.normalize_column_names, {}),
     ("geocode", C.geocode, {"address_col": "name"}),
     ("cross_check", C.cross_check, {"type": "schema_match", "inputs": ["codes", "codes"]}),
+    (
+        "unit_convert",
+        C.unit_convert,
+        {
+            "conversions": {
+                "amount": {"from": "degF", "to": "degC", "output": "amount_c"},
+                "code": {"from": "psig", "to": "kPa"},
+                "user": {"from": "kg", "to": "m"},
+            }
+        },
+    ),
 ]
 LONG_CASES: list[tuple[str, Transform, dict[str, Any]]] = [
     ("pivot", C.pivot, {"group_by": ["user"], "pivot_col": "month", "agg_col": "sales"}),

@@ -355,7 +355,8 @@ class _Checker:
             return
         if found.params_model is not None and isinstance(params, dict):
             try:
-                found.params_model.model_validate(params)
+                # The engine, for params that mean something on one engine only.
+                found.params_model.model_validate(params, context={"engine": self.engine})
             except ValidationError as exc:
                 self.issues.extend(
                     pydantic_issues(exc, found.params_model, self.data, self.map, params_path)

@@ -1,5 +1,6 @@
 """Odibi's dimensional-modelling patterns (``pattern: {type, params}`` or ``transformer:``):
-``dimension``, ``scd2``, ``date_dimension``, ``fact``, ``aggregation`` and ``merge``.
+``dimension``, ``scd2``, ``date_dimension``, ``fact``, ``aggregation`` and ``merge``, and the
+``detect_deletes`` transformer, which reads a table back as they do.
 
 Each is a transform registered by the built-in plugin :mod:`odibi_core.patterns.builtin`, so
 ``odibi validate`` checks its params like any transformer's. Patterns that build on their own

@@ -1,5 +1,5 @@
-"""What the patterns share: running SQL over named frames, the engine's own column types, the
-existing target a stateful pattern reads back, audit columns and the unknown member row.
+"""What the patterns share: running SQL over named frames, the engine's own column types,
+audit columns and the unknown member row (the tables they read back: :mod:`._target`).
 
 Imported when the CLI starts, so nothing heavy is imported here.
 """
@@ -7,9 +7,9 @@ Imported when the CLI starts, so nothing heavy is imported here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from odibi_core.errors import NodeError
 from odibi_core.transforms.registry import TransformContext
@@ -23,6 +23,15 @@ POS, GRP = "__odibi_pos", "__odibi_grp"
 class PatternParams(BaseModel):
     # Built on first use: a run validates only the patterns it uses.
     model_config = ConfigDict(extra="forbid", defer_build=True)
+    #: Fields that take a list of column names, or one name for a list of one.
+    lists: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(isinstance(data.get(f), str) for f in cls.lists):
+            data = {k: [v] if k in cls.lists and isinstance(v, str) else v for k, v in data.items()}
+        return data
 
 
 class Audit(PatternParams):
@@ -32,8 +41,27 @@ class Audit(PatternParams):
     source_system: str | None = None
 
 
+def spark_only(value: str | None, info: Any) -> str | None:
+    """A ``register_table`` validator: refused at ``odibi validate`` on an engine without a
+    metastore (the engine comes in the validation context)."""
+    engine = (info.context or {}).get("engine")
+    if value and engine and engine != "spark":
+        raise ValueError(
+            f"register_table registers the table in Spark's metastore; the {engine} "
+            "engine has none (use engine: spark, or drop the key)"
+        )
+    return value
+
+
 def fail(ctx: TransformContext, pattern: str, message: str) -> NodeError:
     return NodeError(message, node=ctx.node.name, step=f"pattern {pattern}")
+
+
+def input_columns(ctx: TransformContext, pattern: str, df: Any) -> list[str]:
+    """The input's columns; a node with no input rows fails, saying how to give it some."""
+    if df is None:
+        raise fail(ctx, pattern, "needs input rows: give the node 'read' or 'depends_on'")
+    return columns(ctx, df)
 
 
 def run(ctx: TransformContext, query: str, tables: Mapping[str, Any]) -> Any:
@@ -158,67 +186,3 @@ def with_unknown_member(
         f") u ORDER BY {q(GRP)}, {q(POS)}"
     )
     return run(ctx, query, {"df": frame})
-
-
-def split_target(ctx: TransformContext, target: str | None) -> tuple[str, str, str] | None:
-    """(connection, path, format) of the table a pattern reads back: Odibi's
-    ``connection.path`` (the format from the path's extension, else the node's write format,
-    else delta), or the node's own write target when ``target`` is not given."""
-    write = ctx.node.write
-    if not target:
-        if write is None:
-            return None
-        return write.connection, write.target, write.format
-    conn, _, path = target.partition(".")
-    if not path or conn not in ctx.connections:
-        if write is None:
-            raise fail(
-                ctx,
-                "target",
-                f"target '{target}' is not 'connection.path' with a known connection "
-                f"(connections: {', '.join(sorted(ctx.connections)) or 'none'})",
-            )
-        conn, path = write.connection, target
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if ext in ("parquet", "csv", "json", "delta"):
-        fmt = ext
-    elif write is not None and write.connection == conn:
-        fmt = write.format
-    else:
-        fmt = "delta"
-    return conn, path, fmt
-
-
-def read_target(ctx: TransformContext, where: tuple[str, str, str] | None) -> Any | None:
-    """The table a stateful pattern builds on, through the IO layer (every connection works),
-    or None before its first write."""
-    from odibi_core.config.models import ReadConfig
-
-    if where is None:
-        return None
-    conn_name, path, fmt = where
-    conn = ctx.connections[conn_name]
-    if conn.stores == "tables":
-        spec = ReadConfig(connection=conn_name, format=fmt, table=path)
-    else:
-        spec = ReadConfig(connection=conn_name, format=fmt, path=path)
-    try:
-        frame = ctx.engine.read(spec, conn)
-    except NodeError as exc:
-        if "not found" in str(exc) or "does not exist" in str(exc).lower():
-            return None
-        raise
-    return frame
-
-
-def write_target(ctx: TransformContext, frame: Any, where: tuple[str, str, str]) -> None:
-    """Replace the pattern's own table with ``frame`` (patterns that write themselves)."""
-    from odibi_core.config.models import WriteConfig
-
-    conn_name, path, fmt = where
-    conn = ctx.connections[conn_name]
-    target = {"table": path} if conn.stores == "tables" else {"path": path}
-    spec = WriteConfig(
-        connection=conn_name, format=fmt, mode="overwrite", on_empty="write", **target
-    )
-    ctx.engine.write(frame, spec, conn)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from odibi_core.patterns._shared import (
     GRP,
@@ -21,12 +21,11 @@ from odibi_core.patterns._shared import (
     PatternParams,
     check_columns,
     columns,
-    fail,
-    read_target,
+    input_columns,
     run,
-    split_target,
     with_audit,
 )
+from odibi_core.patterns._target import read_target, split_target
 from odibi_core.transforms.registry import TransformContext, transform
 
 
@@ -48,20 +47,15 @@ class AggregationParams(PatternParams):
     target: str | None = None
     audit: Audit = Field(default_factory=Audit)
 
-    @field_validator("grain", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("grain",)
 
 
 @transform("aggregation", params=AggregationParams)
 def aggregation(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """Aggregate measures at a grain; merge into the existing table incrementally."""
     p = AggregationParams.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "aggregation", "needs input rows: give the node 'read' or 'depends_on'")
     q = ctx.quote
-    check_columns(ctx, "aggregation", p.grain, columns(ctx, df), "the input")
+    check_columns(ctx, "aggregation", p.grain, input_columns(ctx, "aggregation", df), "the input")
     keys = ", ".join(q(c) for c in p.grain)
     measures = ", ".join(f"{m.expr} AS {q(m.name)}" for m in p.measures)
     having = f" HAVING {p.having}" if p.having else ""

@@ -8,6 +8,7 @@ from dataclasses import replace
 from odibi_core import hookimpl
 from odibi_core.patterns.aggregation import aggregation
 from odibi_core.patterns.date_dimension import date_dimension
+from odibi_core.patterns.delete_detection import detect_deletes
 from odibi_core.patterns.dimension import dimension
 from odibi_core.patterns.fact import fact
 from odibi_core.patterns.merge import merge
@@ -18,4 +19,5 @@ from odibi_core.transforms.registry import Transform
 @hookimpl
 def odibi_register_transforms() -> list[Transform]:
     patterns = [dimension, scd2, date_dimension, fact, aggregation, merge]
-    return [replace(p, kind="pattern") for p in patterns]
+    # detect_deletes is a transformer in Odibi (a step over a node's rows), not a pattern.
+    return [replace(p, kind="pattern") for p in patterns] + [detect_deletes]

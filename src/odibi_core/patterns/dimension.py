@@ -1,6 +1,9 @@
 """The ``dimension`` pattern: a dimension table with integer surrogate keys, SCD type 0, 1 or 2,
 Odibi's unknown member row and audit columns.
 
+A row keeps its ``load_timestamp`` while its values stay as they were (an unchanged member, a
+closed SCD2 version); a new or updated row gets the load time, as Odibi's tutorials show.
+
 Surrogate keys are stable across runs: the pattern reads its existing table back (``target``,
 or the node's own write target), keeps the key of every member it already has, and numbers new
 members from the largest existing key + 1, in natural-key order.
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from odibi_core.patterns._shared import (
     GRP,
@@ -19,13 +22,13 @@ from odibi_core.patterns._shared import (
     PatternParams,
     check_columns,
     columns,
-    fail,
-    read_target,
+    input_columns,
+    now_sql,
     run,
-    split_target,
     with_audit,
     with_unknown_member,
 )
+from odibi_core.patterns._target import read_target, split_target
 from odibi_core.patterns.history import HistorySpec, build_history
 from odibi_core.transforms.registry import TransformContext, transform
 
@@ -47,10 +50,7 @@ class DimensionParams(PatternParams):
     valid_to_col: str = "valid_to"
     is_current_col: str = "is_current"
 
-    @field_validator("track_cols", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("track_cols",)
 
     @model_validator(mode="after")
     def _history_needs_tracking(self) -> DimensionParams:
@@ -67,9 +67,7 @@ class DimensionParams(PatternParams):
 def dimension(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """Build a dimension: surrogate keys, SCD 0/1/2, unknown member, audit columns."""
     p = DimensionParams.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "dimension", "needs input rows: give the node 'read' or 'depends_on'")
-    source_cols = columns(ctx, df)
+    source_cols = input_columns(ctx, "dimension", df)
     check_columns(ctx, "dimension", [p.natural_key, *p.track_cols], source_cols, "the input")
     existing = read_target(ctx, split_target(ctx, p.target))
     existing_cols = columns(ctx, existing) if existing is not None else []
@@ -90,7 +88,11 @@ def dimension(ctx: TransformContext, df: Any, **params: Any) -> Any:
         result = build_history(ctx, df, source_cols, existing, existing_cols, spec)
     else:
         result = _static_or_overwrite(ctx, df, source_cols, existing, existing_cols, p)
-    result = with_audit(ctx, result, p.audit)
+    audit = p.audit
+    if audit.load_timestamp and existing is not None and "load_timestamp" in existing_cols:
+        result = _stamp_loads(ctx, result, existing, p, [*history, "load_timestamp"])
+        audit = audit.model_copy(update={"load_timestamp": False})
+    result = with_audit(ctx, result, audit)
     if p.unknown_member:
         result = with_unknown_member(
             ctx,
@@ -159,3 +161,28 @@ def _static_or_overwrite(
         f"ORDER BY {q(GRP)}, {q(POS)}"
     )
     return run(ctx, query, {"src": df, "existing": existing})
+
+
+def _stamp_loads(
+    ctx: TransformContext, result: Any, existing: Any, p: DimensionParams, meta: list[str]
+) -> Any:
+    """``result`` with ``load_timestamp`` set: the existing row's where the row with the same
+    surrogate key had the same values (``meta`` columns aside), the load time elsewhere."""
+    q = ctx.quote
+    have, before = columns(ctx, result), columns(ctx, existing)
+    same = [c for c in have if c in before and c not in (*meta, p.surrogate_key, "source_system")]
+    equal = " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM e.{q(c)}" for c in same) or "TRUE"
+    stamp = (
+        f"CASE WHEN e.{q(p.surrogate_key)} IS NOT NULL AND {equal} "
+        f"THEN CAST(e.{q('load_timestamp')} AS TIMESTAMP) ELSE {now_sql()} END"
+    )
+    items = [f"{stamp} AS {q(c)}" if c == "load_timestamp" else f"r.{q(c)}" for c in have]
+    if "load_timestamp" not in have:
+        items.append(f"{stamp} AS {q('load_timestamp')}")
+    query = (
+        f"SELECT {', '.join(items)} FROM "
+        f"(SELECT *, {ctx.row_position()} AS {q(POS)} FROM result) r "
+        f"LEFT JOIN existing e ON e.{q(p.surrogate_key)} = r.{q(p.surrogate_key)} "
+        f"ORDER BY r.{q(POS)}"
+    )
+    return run(ctx, query, {"result": result, "existing": existing})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from odibi_core.patterns._shared import (
     POS,
@@ -21,6 +21,7 @@ from odibi_core.patterns._shared import (
     check_columns,
     columns,
     fail,
+    input_columns,
     now_sql,
     run,
     sql_types,
@@ -72,10 +73,7 @@ class FactParams(PatternParams):
     keys: list[str] = Field(default_factory=list)
     audit: Audit = Field(default_factory=Audit)
 
-    @field_validator("grain", "keys", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    lists = ("grain", "keys")
 
     @model_validator(mode="after")
     def _consistent(self) -> FactParams:
@@ -90,9 +88,7 @@ class FactParams(PatternParams):
 def fact(ctx: TransformContext, df: Any, **params: Any) -> Any:
     """Build a fact table: dimension key lookups, orphan handling, measures, grain check."""
     p = FactParams.model_construct(**params)
-    if df is None:
-        raise fail(ctx, "fact", "needs input rows: give the node 'read' or 'depends_on'")
-    have = columns(ctx, df)
+    have = input_columns(ctx, "fact", df)
     check_columns(ctx, "fact", [d.source_column for d in p.dimensions], have, "the input")
     if p.deduplicate:
         check_columns(ctx, "fact", p.keys, have, "the input")

@@ -4,8 +4,9 @@
 A source row whose key has no current version, or whose tracked columns differ (null-safely)
 from its current version, opens a new version valid from the effective time; the version it
 replaces is closed at that time. Unchanged rows leave the history as it was, and keys missing
-from the source stay current (Odibi detects no deletes). The history keeps its order; new
-versions follow, by key.
+from the source stay current (a missing row is no proof of deletion). A source row flagged in
+``delete_col`` closes its key's current version and opens none. The history keeps its order;
+new versions follow, by key.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class HistorySpec:
     effective_col: str | None = None
     #: Numbered for new versions from the history's largest key + 1, when given.
     surrogate_key: str | None = None
+    #: A source column whose true value marks the key deleted: its current version closes.
+    delete_col: str | None = None
 
 
 def build_history(
@@ -37,15 +40,20 @@ def build_history(
     existing: Any | None,
     existing_cols: list[str],
     spec: HistorySpec,
+    only_changes: bool = False,
 ) -> Any:
     """The full history after loading ``source`` into ``existing`` (None before the first
-    load)."""
+    load); with ``only_changes``, just the versions this load closes or opens (what a MERGE
+    into the history writes)."""
     q = ctx.quote
     meta = [spec.valid_from, spec.valid_to, spec.is_current]
     data_cols = [c for c in source_cols if c not in meta and c != spec.surrogate_key]
     eff = f"s.{q(spec.effective_col)}" if spec.effective_col else now_sql()
     order_new = ", ".join(f"s.{q(k)} NULLS LAST" for k in spec.keys) + f", s.{q(POS)}"
     sk = spec.surrogate_key
+    deleted = (
+        f"COALESCE(CAST(s.{q(spec.delete_col)} AS BOOLEAN), FALSE)" if spec.delete_col else "FALSE"
+    )
 
     if existing is None:
         out = data_cols + ([sk] if sk else []) + meta
@@ -60,7 +68,8 @@ def build_history(
         query = (
             f"SELECT {', '.join(q(c) for c in out)} FROM (SELECT {', '.join(new_items)}, "
             f"ROW_NUMBER() OVER (ORDER BY {order_new}) AS {q(GRP)} FROM "
-            f"(SELECT *, {ctx.row_position()} AS {q(POS)} FROM src) s) n ORDER BY {q(GRP)}"
+            f"(SELECT *, {ctx.row_position()} AS {q(POS)} FROM src) s WHERE NOT {deleted}) n "
+            f"ORDER BY {q(GRP)}"
         )
         return run(ctx, query, {"src": source})
 
@@ -72,7 +81,7 @@ def build_history(
     # One source row per key decides; the effective time of a change closes the old version.
     changes = (
         f"SELECT e.{q(POS)} AS {q('__odibi_epos')}, {eff} AS {q('__odibi_eff')} "
-        f"FROM e JOIN s ON {match} WHERE e.{cur} AND ({changed})"
+        f"FROM e JOIN s ON {match} WHERE e.{cur} AND ({changed} OR {deleted})"
     )
     kept = []
     for c in out:
@@ -91,8 +100,8 @@ def build_history(
         else:
             kept.append(f"NULL AS {q(c)}")
     opened_where = (
-        f"NOT EXISTS (SELECT 1 FROM e WHERE e.{cur} AND {match}) "
-        f"OR EXISTS (SELECT 1 FROM e WHERE e.{cur} AND {match} AND ({changed}))"
+        f"NOT {deleted} AND (NOT EXISTS (SELECT 1 FROM e WHERE e.{cur} AND {match}) "
+        f"OR EXISTS (SELECT 1 FROM e WHERE e.{cur} AND {match} AND ({changed})))"
     )
     new_items = []
     for c in out:
@@ -119,7 +128,8 @@ def build_history(
         f"SELECT {names} FROM ("
         f"SELECT {', '.join(kept)}, 0 AS {q(GRP)}, e.{q(POS)} AS {q(POS)} FROM e "
         f"LEFT JOIN x ON x.{q('__odibi_epos')} = e.{q(POS)} "
-        f"UNION ALL SELECT {', '.join(new_items)}, 1 AS {q(GRP)}, "
+        + (f"WHERE x.{q('__odibi_epos')} IS NOT NULL " if only_changes else "")
+        + f"UNION ALL SELECT {', '.join(new_items)}, 1 AS {q(GRP)}, "
         f"ROW_NUMBER() OVER (ORDER BY {order_new}) AS {q(POS)} FROM s WHERE {opened_where}"
         f") u ORDER BY {q(GRP)}, {q(POS)}"
     )

@@ -64,6 +64,7 @@ from odibi_core.transforms.text import (
     split_part,
     trim_whitespace,
 )
+from odibi_core.transforms.units import unit_convert
 from odibi_core.transforms.windows import row_number, sample, sessionize, window_calculation
 
 #: The first fifteen, in the order they were added (``odibi plugins`` lists this order).
@@ -127,6 +128,8 @@ CATALOGUE: tuple[Transform, ...] = (
     apply_mapping,
     # validation
     cross_check,
+    # units
+    unit_convert,
 )
 
 
