@@ -80,10 +80,10 @@ def test_a_quality_block_gives_the_same_results_on_pandas_and_spark(odibi_projec
     assert len(pandas_results) == 12
     assert spark_results == pandas_results
     # A sample of what both found, exactly.
-    assert pandas_results["not_null_1"][2] == 1  # the missing amount
-    assert pandas_results["unique_2"][2] == 2  # both rows of order 2
-    assert pandas_results["between_4"][2] == 1  # -5.0 (the null passes)
-    assert pandas_results["row_count_7"][0] == "failed"
+    assert pandas_results["not_null"][2] == 1  # the missing amount
+    assert pandas_results["unique"][2] == 2  # both rows of order 2
+    assert pandas_results["between"][2] == 1  # -5.0 (the null passes)
+    assert pandas_results["row_count"][0] == "failed"
     assert pandas_results["nothing_to_check"][:2] == ("failed", "warn")
 
     def score(rows):
