@@ -15,7 +15,7 @@ from odibi_quality.quarantine import rejected_rows, write_quarantine
 from odibi_quality.results import ERROR, FAILED, AssertionResult, dq_score
 from odibi_quality.rules import RowCheck, RowRules, dialect
 from odibi_quality.types import AssertionType, CheckContext
-from odibi_quality.validate import Prepared, run
+from odibi_quality.validate import Prepared, Validation, run
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
@@ -55,6 +55,7 @@ def check_node(
     ]
     rules = RowRules(engine, frame, checks)
     row_labels = {c.label for c in rules.checks}
+    _count_rule_only(validation, rules, row_labels)
     if validation.raw is not None:
         data_docs.remember(ctx, node.name, validation.raw)
     results = validation.results
@@ -113,6 +114,25 @@ def check_node(
         "gate_checks": [r.to_dict() for r in gate_rows],
     }
     return out
+
+
+def _count_rule_only(validation: Validation, rules: RowRules, row_labels: set[str]) -> None:
+    """Results of row checks that gave GX nothing to run (a type with only an SQL rule):
+    counted by their rule, ``mostly`` applied as GX would."""
+    pending = [
+        (p, r)
+        for p, r in zip(validation.prepared, validation.results, strict=True)
+        if p.label in row_labels and r.status != ERROR and not r.expectation_types
+    ]
+    if not pending:
+        return
+    rules.prefetch([])
+    for item, result in pending:
+        failing = rules.failing([item.label])
+        result.violation_count, result.element_count = failing, rules.rows
+        allowed = 1.0 - (item.config.mostly if item.config.mostly is not None else 1.0)
+        if rules.rows and failing / rules.rows > allowed:
+            result.status = FAILED
 
 
 def _row_check(
