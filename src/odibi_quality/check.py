@@ -48,11 +48,17 @@ def check_node(
     # The row rules of the checks that ran (one that could not, a missing column, would fail
     # the rules' query too).
     columns = {str(c) for c, _ in engine.schema(frame)}
-    checks = [
-        c
-        for p, r in zip(validation.prepared, validation.results, strict=True)
-        if r.status != ERROR and (c := _row_check(p, engine, check_ctx, columns))
-    ]
+    checks = []
+    for item, result in zip(validation.prepared, validation.results, strict=True):
+        if result.status == ERROR or not item.kind.row_level:
+            continue
+        try:
+            check = _row_check(item, engine, check_ctx, columns)
+        except ValueError as exc:  # its rows cannot be told: never a silent pass
+            result.status, result.message = ERROR, str(exc)
+            continue
+        if check is not None:
+            checks.append(check)
     rules = RowRules(engine, frame, checks)
     row_labels = {c.label for c in rules.checks}
     _count_rule_only(validation, rules, row_labels)
@@ -138,23 +144,20 @@ def _count_rule_only(validation: Validation, rules: RowRules, row_labels: set[st
 def _row_check(
     item: Prepared, engine: Engine, ctx: CheckContext, frame_columns: set[str]
 ) -> RowCheck | None:
-    """``item`` as the row queries check it, None for a table check (or a row check that
-    cannot point at rows, like ``expect``)."""
+    """``item`` (a row check) as the row queries check it; ValueError when they cannot; None
+    for a type told by a pandas mask on Spark (validate refuses a gate or quarantine of it)."""
     derived = set(item.kind.derive(item.params, dialect(engine))) if item.kind.derive else set()
     columns = [c for c in item.kind.columns(item.params) or [] if c not in derived]
-    if not set(columns) <= frame_columns:
-        return None
+    missing = [c for c in columns if c not in frame_columns]
+    if missing:
+        raise ValueError(f"no column {', '.join(missing)} in the frame")
     if item.kind.rule is not None:
-        try:
-            return RowCheck(item.label, columns, item.kind.rule(item.params, dialect(engine)))
-        except ValueError:
-            return None  # GX reports the same params as an error
-    if item.kind.failing_rows is not None and engine.name != "spark":
-        failing_rows = item.kind.failing_rows
-        return RowCheck(
-            item.label, columns, mask=lambda frame: failing_rows(frame, item.params, ctx)
-        )
-    return None
+        return RowCheck(item.label, columns, item.kind.rule(item.params, dialect(engine)))
+    if engine.name == "spark":
+        return None
+    failing_rows = item.kind.failing_rows
+    assert failing_rows is not None
+    return RowCheck(item.label, columns, mask=lambda frame: failing_rows(frame, item.params, ctx))
 
 
 def _reason(item: Prepared) -> str:

@@ -83,12 +83,20 @@ def run(
     chosen = None if needed is None else [c for c in columns if c in needed]
     try:
         subset = _gx_frame(engine, frame, chosen, derived)
-    except Exception as exc:  # a custom_sql condition the engine cannot run
+    except Exception:  # a custom_sql condition the engine cannot run: which one?
         for item in prepared:
-            if item.kind.derive is not None and item.index not in failed:
+            if item.kind.derive is None or item.index in failed:
+                continue
+            own = item.kind.derive(item.params, sql)
+            try:
+                _gx_frame(engine, engine.sql("SELECT * FROM df LIMIT 0", {"df": frame}), [], own)
+            except Exception as exc:
                 validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
                 failed.add(item.index)
-        subset = _gx_frame(engine, frame, chosen, {})
+                for name in own:
+                    derived.pop(name, None)
+        ctx.derived_columns = list(derived)
+        subset = _gx_frame(engine, frame, chosen, derived)
     ctx.dtypes = _dtypes(engine, subset)
     expectations = []
     for item in prepared:

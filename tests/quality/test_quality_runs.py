@@ -427,6 +427,38 @@ pipelines:
     assert (rows["small"]["status"], rows["small"]["violation_count"]) == ("failed", 1)
 
 
+def test_a_custom_sql_the_engine_cannot_run_errors_alone(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read: {connection: d, format: csv, path: events.csv}
+        quality:
+          on_error: warn
+          assertions:
+            - {type: custom_sql, condition: "no_such_column > 0", name: broken}
+            - {type: custom_sql, condition: "amount < 100", name: small, severity: quarantine}
+          quarantine: {connection: d, path: bad}
+        write: {connection: d, format: csv, path: out.csv}
+""",
+            "events.csv": "id,amount\n1,10\n2,600\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = {r["assertion_name"]: r for r in project.catalog("meta_quality")}
+    assert rows["broken"]["status"] == "error" and "no_such_column" in rows["broken"]["message"]
+    assert (rows["small"]["status"], rows["small"]["violation_count"]) == ("failed", 1)
+    assert [r["id"] for r in project.delta("bad")] == [2]
+    assert project.path("out.csv").read_text().splitlines() == ["id,amount", "1,10"]
+
+
 def test_statistic_checks_of_a_good_run_render_their_data_docs_without_errors(odibi_project):
     # GX's metrics give numpy scalars, which its renderer could not format (a traceback per
     # check in the log of a successful run) until they are made Python numbers.
