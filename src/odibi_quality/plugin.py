@@ -156,7 +156,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if current is None:
             return []
     fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+    # As a user writes them: Odibi's `_rejection_reason`, not the field behind it.
+    return [f.alias or name for name, f in fields.items()] if fields else []
 
 
 def _model_in(annotation: Any) -> Any:

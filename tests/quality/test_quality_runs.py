@@ -545,3 +545,22 @@ pipelines:
         assert not project.path("silver.parquet").exists()
     else:
         assert pq.read_table(project.path("silver.parquet")).num_rows == written
+
+
+def test_a_misspelt_quarantine_column_is_named_with_odibis_spelling(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                assertions="""\
+            - {type: regex, column: email, pattern: "@", severity: quarantine}"""
+            ).replace(
+                "quarantine: {connection: d, path: quarantine}",
+                "quarantine: {connection: d, path: quarantine, add_columns: "
+                "{_rejection_reasn: true}}",
+            ),
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "unknown key '_rejection_reasn' (did you mean '_rejection_reason'?)" in run.output
