@@ -54,6 +54,9 @@ class QuarantineConfig(BaseModel):
     table: str | None = None
     format: str = "delta"
     add_columns: QuarantineColumns = Field(default_factory=QuarantineColumns)
+    #: Write at most this many of a run's quarantined rows (the first, in the frame's order);
+    #: all of them still leave the output.
+    max_rows: int | None = Field(None, ge=1)
 
 
 class GateThreshold(BaseModel):
@@ -107,6 +110,8 @@ class QualityConfig(BaseModel):
     suite_name: str | None = None
 
 
+# The keys of Odibi's validation.quarantine taken (retention_days, sample_fraction are not).
+_QUARANTINE_KEYS = ("connection", "path", "table", "format", "add_columns", "max_rows")
 # Odibi's test names → our assertion types; on_fail → severity.
 ODIBI_TYPES = {"range": "between", "regex_match": "regex"}
 _ON_FAIL = {"fail": "error", "warn": "warn", "quarantine": "quarantine"}
@@ -143,9 +148,7 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
             quality["gate"] = validation["gate"]
         if isinstance(validation.get("quarantine"), dict) and "quarantine" not in quality:
             q = validation["quarantine"]
-            quality["quarantine"] = {
-                k: q[k] for k in ("connection", "path", "table", "format", "add_columns") if k in q
-            }
+            quality["quarantine"] = {k: q[k] for k in _QUARANTINE_KEYS if k in q}
     if not assertions and not quality:
         return None, []
     quality["assertions"] = assertions

@@ -66,7 +66,7 @@ def rejected_rows(
         out.append(f"concat({digest}, '-', {d.text(nth)}) AS {q(KEY)}")
         return out
 
-    return rules.rejected(labels, extra)
+    return rules.rejected(labels, extra, target.max_rows)
 
 
 def write_quarantine(ctx: RunContext, rows: Any, target: QuarantineConfig) -> None:

@@ -135,13 +135,19 @@ class RowRules:
         where = self._any(frozenset(dropped))
         return self._query(f"SELECT {cols} FROM flagged WHERE NOT ({where}) ORDER BY {ROW}")
 
-    def rejected(self, labels: list[str], extra: Callable[[RowRules, list[str]], list[str]]) -> Any:
-        """The rows failing any of the checks ``labels``, in the frame's order, with the
-        columns ``extra(self, labels)`` adds (``<sql> AS <name>`` items)."""
+    def rejected(
+        self,
+        labels: list[str],
+        extra: Callable[[RowRules, list[str]], list[str]],
+        limit: int | None = None,
+    ) -> Any:
+        """The rows failing any of the checks ``labels`` (the first ``limit``), in the frame's
+        order, with the columns ``extra(self, labels)`` adds (``<sql> AS <name>`` items)."""
         cols = [self.dialect.quote(c) for c in self.columns]
         where = self._any(frozenset(labels))
         select = ", ".join([*cols, *extra(self, labels)])
-        return self._query(f"SELECT {select} FROM flagged WHERE {where} ORDER BY {ROW}")
+        first = f" LIMIT {int(limit)}" if limit is not None else ""
+        return self._query(f"SELECT {select} FROM flagged WHERE {where} ORDER BY {ROW}{first}")
 
     def flag(self, label: str) -> str:
         """The column of ``flagged`` that is true where check ``label`` fails."""

@@ -180,7 +180,7 @@ def test_add_columns_chooses_the_quarantine_metadata(odibi_project):
                 assertions="""            - {type: regex, column: email, pattern: "^[^@]+@[^@]+$", severity: quarantine}"""
             ).replace(
                 "quarantine: {connection: d, path: quarantine}",
-                "quarantine: {connection: d, path: quarantine, add_columns: "
+                "quarantine: {connection: d, path: quarantine, max_rows: 1, add_columns: "
                 "{_rejected_at: false, failed_tests: false, _original_node: true}}",
             ),
             "orders.csv": ORDERS,
@@ -189,7 +189,9 @@ def test_add_columns_chooses_the_quarantine_metadata(odibi_project):
     run = project.run()
     assert run.exit_code == 0, run.output
     rows = project.delta("quarantine")
-    assert sorted(r["order_id"] for r in rows) == [2, 5]
+    # max_rows: the first failing row is kept, both leave the output.
+    assert [r["order_id"] for r in rows] == [2]
+    assert pq.read_table(project.path("silver.parquet")).num_rows == 4
     extra = set(rows[0]) - set(ORDERS.splitlines()[0].split(","))
     assert extra == {"_rejection_reason", "_source_batch_id", "_original_node", "_quarantine_key"}
     assert {r["_original_node"] for r in rows} == {"orders_silver"}
