@@ -206,6 +206,8 @@ def pandas_counts(frame: Any) -> dict[str, int]:
 def _ours() -> tuple[Callable[[Any], Any], Callable[[Any], dict[str, Any]]]:
     from datetime import UTC, datetime
 
+    from odibi_core.config.models import ProjectConfig
+    from odibi_core.engines.pandas_engine import PandasEngine
     from odibi_quality.builtin_types import BUILTIN_TYPES
     from odibi_quality.config import QualityConfig
     from odibi_quality.types import CheckContext
@@ -213,10 +215,11 @@ def _ours() -> tuple[Callable[[Any], Any], Callable[[Any], dict[str, Any]]]:
 
     quality = QualityConfig.model_validate(QUALITY)
     types = {t.name: t for t in BUILTIN_TYPES}
+    engine = PandasEngine(ProjectConfig(project="bench"))
 
     def validate(frame: Any) -> Any:
         ctx = CheckContext(pipeline="bench", node="orders", now=datetime.now(UTC))
-        return run(frame, quality, types, ctx, "bench.orders")
+        return run(engine, frame, quality, types, ctx, "bench.orders")
 
     def counts(validation: Any) -> dict[str, Any]:
         by_name = {r.name: r for r in validation.results}

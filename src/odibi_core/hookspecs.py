@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from odibi_core.connections.base import Connection
     from odibi_core.engines.base import Engine
     from odibi_core.io.format import Format
+    from odibi_core.plugin_manager import Registry
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
     from odibi_core.runner.node import NodeOutcome
@@ -100,12 +101,16 @@ def odibi_register_story_sections() -> list[StorySection]:
 
 
 @hookspec
-def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
+def odibi_validate_node(
+    node: dict[str, Any], engine: str, registry: Registry
+) -> list[tuple[tuple[Any, ...], str]]:
     """Check the keys of a node a plugin owns (``quality``, ``validation``, ``contracts`` ...)
     while a project loads, so ``odibi validate`` reports them with every other problem.
 
     ``node`` is the node's raw mapping after ``${...}`` substitution; ``engine`` the project's
-    engine name. Return ``(path, message)`` pairs with ``path`` relative to the node, e.g.
+    engine name; ``registry`` what the plugin manager loading the project has registered (its
+    assertion types, transforms ...), which may not be the process-wide manager's. Return
+    ``(path, message)`` pairs with ``path`` relative to the node, e.g.
     ``(("quality", "assertions", 2, "column"), "unknown column key")``; core adds the file,
     line and column. Return an empty list when all is well."""
 

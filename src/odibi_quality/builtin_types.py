@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from odibi_quality.rules import Dialect
 from odibi_quality.types import AssertionType, CheckContext
 
 
@@ -55,7 +56,7 @@ not_null = AssertionType(
     ColumnsParams,
     lambda p, ctx: [_gxe().ExpectColumnValuesToNotBeNull(column=c) for c in p.columns],
     lambda p: list(p.columns),
-    lambda frame, p, ctx: frame[p.columns].isna().any(axis=1),
+    rule=lambda p, d: " OR ".join(f"{d.quote(c)} IS NULL" for c in p.columns),
     description="no missing values (None, NaN, NaT) in the columns",
 )
 
@@ -67,12 +68,13 @@ def _unique_expectations(p: ColumnsParams, ctx: CheckContext) -> list[Any]:
     return [gxe.ExpectCompoundColumnsToBeUnique(column_list=p.columns)]
 
 
-def _duplicated(frame: Any, p: ColumnsParams, ctx: CheckContext) -> Any:
-    # Every row of a duplicate group counts (GX's rule); a single column ignores nulls.
-    dup = frame.duplicated(subset=p.columns, keep=False)
+def _duplicated(p: ColumnsParams, d: Dialect) -> str:
+    # Every row of a duplicate group fails (GX's rule); a single column ignores nulls.
+    cols = ", ".join(d.quote(c) for c in p.columns)
+    repeated = f"COUNT(*) OVER (PARTITION BY {cols}) > 1"
     if len(p.columns) == 1:
-        dup &= frame[p.columns[0]].notna()
-    return dup
+        return f"{d.quote(p.columns[0])} IS NOT NULL AND {repeated}"
+    return repeated
 
 
 unique = AssertionType(
@@ -80,7 +82,7 @@ unique = AssertionType(
     ColumnsParams,
     _unique_expectations,
     lambda p: list(p.columns),
-    _duplicated,
+    rule=_duplicated,
     description="no value (or combination of values) appears twice",
 )
 
@@ -112,14 +114,14 @@ class BetweenParams(_Params):
         return self
 
 
-def _outside(frame: Any, p: BetweenParams, ctx: CheckContext) -> Any:
-    col = frame[p.column]
-    bad = col.notna() & False
+def _outside(p: BetweenParams, d: Dialect) -> str:
+    col = d.quote(p.column)
+    parts = []
     if p.min is not None:
-        bad |= col < p.min
+        parts.append(f"{col} < {d.literal(p.min)}")
     if p.max is not None:
-        bad |= col > p.max
-    return bad.fillna(False)
+        parts.append(f"{col} > {d.literal(p.max)}")
+    return " OR ".join(parts)
 
 
 between = AssertionType(
@@ -129,7 +131,7 @@ between = AssertionType(
         _ours().ExpectColumnValuesToBeInRange(column=p.column, min_value=p.min, max_value=p.max)
     ],
     lambda p: [p.column],
-    _outside,
+    rule=_outside,
     description="values within [min, max] (inclusive)",
 )
 
@@ -144,7 +146,7 @@ accepted_values = AssertionType(
     AcceptedValuesParams,
     lambda p, ctx: [_ours().ExpectColumnValuesToBeInValueSet(column=p.column, value_set=p.values)],
     lambda p: [p.column],
-    lambda frame, p, ctx: frame[p.column].notna() & ~frame[p.column].isin(p.values),
+    rule=lambda p, d: f"{d.quote(p.column)} NOT IN ({', '.join(map(d.literal, p.values))})",
     description="values from a fixed list",
 )
 
@@ -163,10 +165,8 @@ class RegexParams(_Params):
         return value
 
 
-def _not_matching(frame: Any, p: RegexParams, ctx: CheckContext) -> Any:
-    col = frame[p.column]
-    matched = col.astype("string").str.contains(p.pattern, regex=True)
-    return (col.notna() & ~matched.fillna(False).astype(bool)).astype(bool)
+def _not_matching(p: RegexParams, d: Dialect) -> str:
+    return f"NOT ({d.matches(d.text(d.quote(p.column)), p.pattern)})"
 
 
 regex = AssertionType(
@@ -174,7 +174,7 @@ regex = AssertionType(
     RegexParams,
     lambda p, ctx: [_gxe().ExpectColumnValuesToMatchRegex(column=p.column, regex=p.pattern)],
     lambda p: [p.column],
-    _not_matching,
+    rule=_not_matching,
     description="values match a regular expression (re.search)",
 )
 
@@ -250,8 +250,14 @@ class FreshnessParams(_Params):
 def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
     oldest = p.oldest_allowed(ctx)
     dtype = ctx.dtypes.get(p.column, "")
-    if dtype.startswith("datetime64") and "," not in dtype:
-        bound: Any = oldest.tz_convert("UTC").tz_localize(None)  # naive times are read as UTC
+    if dtype == "timestamp":  # Spark hands GX its instants as naive local times
+        bound: Any = oldest.tz_convert("UTC").to_pydatetime().astimezone().replace(tzinfo=None)
+    elif dtype == "timestamp_ntz":  # wall times, read as UTC like pandas' naive ones
+        bound = oldest.tz_convert("UTC").tz_localize(None).to_pydatetime()
+    elif dtype == "date":
+        bound = oldest.tz_convert("UTC").date()
+    elif dtype.startswith("datetime64") and "," not in dtype:
+        bound = oldest.tz_convert("UTC").tz_localize(None)  # naive times are read as UTC
     elif dtype.startswith("datetime64"):
         bound = oldest
     else:
@@ -395,15 +401,6 @@ class CustomSqlParams(_Params):
         return f"__odibi_custom_sql_{digest}"
 
 
-def _custom_sql_valid(frame: Any, p: CustomSqlParams, ctx: CheckContext) -> Any:
-    if ctx.sql is None:
-        raise ValueError("custom_sql needs an engine that runs SQL")
-    # NULL (unknown) counts as invalid. A plain projection keeps the frame's row order (DuckDB
-    # preserves insertion order unless told otherwise), so the answer lines up with the frame.
-    result = ctx.sql(f"SELECT COALESCE(({p.condition}), FALSE) AS ok FROM df", frame)
-    return result["ok"].astype(bool).to_numpy()
-
-
 custom_sql = AssertionType(
     "custom_sql",
     CustomSqlParams,
@@ -413,16 +410,11 @@ custom_sql = AssertionType(
         )
     ],
     lambda p: [p.column],
-    lambda frame, p, ctx: ~pd_series(_custom_sql_valid(frame, p, ctx), frame.index),
-    derive=lambda frame, p, ctx: {p.column: _custom_sql_valid(frame, p, ctx)},
+    # NULL (unknown) counts as invalid, in GX's column and in the rule alike.
+    derive=lambda p, d: {p.column: f"COALESCE(({p.condition}), FALSE)"},
+    rule=lambda p, d: f"NOT COALESCE(({p.condition}), FALSE)",
     description="a SQL condition holds for (nearly) every row",
 )
-
-
-def pd_series(values: Any, index: Any) -> Any:
-    import pandas as pd
-
-    return pd.Series(values, index=index)
 
 
 BUILTIN_TYPES = [

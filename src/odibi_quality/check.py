@@ -10,13 +10,16 @@ from odibi_core.runner.checks import OutputCheck
 from odibi_quality import data_docs
 from odibi_quality.config import QualityConfig
 from odibi_quality.gate import evaluate as evaluate_gate
-from odibi_quality.quarantine import write_quarantine
+from odibi_quality.gate import row_checks
+from odibi_quality.quarantine import rejected_rows, write_quarantine
 from odibi_quality.results import ERROR, FAILED, AssertionResult, dq_score
+from odibi_quality.rules import RowCheck, RowRules, dialect
 from odibi_quality.types import AssertionType, CheckContext
-from odibi_quality.validate import run
+from odibi_quality.validate import Prepared, Validation, run
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
+    from odibi_core.engines.base import Engine
     from odibi_core.runner.context import RunContext
 
 log = logging.getLogger("odibi.quality")
@@ -29,18 +32,36 @@ def check_node(
     quality: QualityConfig,
     types: dict[str, AssertionType],
 ) -> OutputCheck:
+    engine = ctx.engine
     check_ctx = CheckContext(
         pipeline=ctx.pipeline_name,
         node=node.name,
         now=datetime.now(UTC),
         declared_columns=list(node.columns),
         history=lambda days: _recent_rows_out(ctx, node.name, days),
-        sql=lambda query, df: ctx.engine.sql(query, {"df": df}, node=node.name),
-        dtypes={str(c): str(t) for c, t in ctx.engine.schema(frame)},
+        sql=lambda query, df: engine.sql(query, {"df": df}, node=node.name),
         previous_rows_out=lambda: _previous_rows_out(ctx, node.name),
+        engine=engine.name,
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
-    validation = run(frame, quality, types, check_ctx, suite)
+    validation = run(engine, frame, quality, types, check_ctx, suite)
+    # The row rules of the checks that ran (one that could not, a missing column, would fail
+    # the rules' query too).
+    columns = {str(c) for c, _ in engine.schema(frame)}
+    checks = []
+    for item, result in zip(validation.prepared, validation.results, strict=True):
+        if result.status == ERROR or not item.kind.row_level:
+            continue
+        try:
+            check = _row_check(item, engine, check_ctx, columns)
+        except ValueError as exc:  # its rows cannot be told: never a silent pass
+            result.status, result.message = ERROR, str(exc)
+            continue
+        if check is not None:
+            checks.append(check)
+    rules = RowRules(engine, frame, checks)
+    row_labels = {c.label for c in rules.checks}
+    _count_rule_only(validation, rules, row_labels)
     if validation.raw is not None:
         data_docs.remember(ctx, node.name, validation.raw)
     results = validation.results
@@ -49,11 +70,15 @@ def check_node(
     failing_errors = [r for r in results if r.severity == "error" and r.status in (FAILED, ERROR)]
     if failing_errors and quality.on_error == "fail":
         out.error = "quality checks failed: " + "; ".join(_describe(r) for r in failing_errors)
+    to_quarantine = [
+        p.label
+        for p, r in zip(validation.prepared, results, strict=True)
+        if r.severity == "quarantine" and r.status == FAILED and p.label in row_labels
+    ]
     verdict = None
     if quality.gate is not None:
-        verdict = evaluate_gate(
-            frame, validation, quality.gate, check_ctx, lambda f, p, c: _failing_rows(f, p, c)[0]
-        )
+        rules.prefetch([row_checks(validation), to_quarantine])
+        verdict = evaluate_gate(rules.rows, validation, quality.gate, check_ctx, rules.failing)
         if not verdict.passed:
             reasons = "; ".join(verdict.reasons)
             if quality.gate.on_fail == "abort":
@@ -67,28 +92,22 @@ def check_node(
                     reasons,
                 )
     quarantined = 0
-    # Only a gate or quarantine drops rows (pandas only so far: validate refuses them on Spark).
-    may_drop = verdict is not None or any(r.severity == "quarantine" for r in results)
-    if out.error is None and may_drop:
-        import pandas as pd
-
-        drop = pd.Series(False, index=frame.index)
-        if verdict is not None and not verdict.passed and verdict.dropping:
-            drop |= verdict.mask  # a failed row_count drops nothing: no row is to blame
-        to_quarantine = [
-            p
-            for p, r in zip(validation.prepared, results, strict=True)
-            if r.severity == "quarantine" and r.status == FAILED
-        ]
+    if out.error is None:
+        # A failed row_count drops nothing: no row is to blame.
+        dropping = verdict is not None and not verdict.passed and verdict.dropping
+        dropped = set(verdict.row_checks) if verdict is not None and dropping else set()
         if to_quarantine:
             assert quality.quarantine is not None  # enforced at validate time
-            mask, reasons = _failing_rows(frame, to_quarantine, check_ctx)
-            quarantined = int(mask.sum())
+            quarantined = rules.failing(to_quarantine)
             if quarantined:
-                write_quarantine(ctx, node.name, frame, mask, reasons, quality.quarantine)
-                drop |= mask
-        if drop.any():
-            out.frame = frame[~drop].reset_index(drop=True)
+                descriptions = {p.label: _reason(p) for p in validation.prepared}
+                rows = rejected_rows(
+                    ctx, node.name, rules, to_quarantine, quality.quarantine, descriptions
+                )
+                write_quarantine(ctx, rows, quality.quarantine)
+                dropped |= set(to_quarantine)
+        if dropped and rules.failing(dropped):
+            out.frame = rules.keep(dropped)
     gate_rows = verdict.results() if verdict is not None else []
     out.data = {
         "suite": suite,
@@ -103,6 +122,50 @@ def check_node(
     return out
 
 
+def _count_rule_only(validation: Validation, rules: RowRules, row_labels: set[str]) -> None:
+    """Results of row checks that gave GX nothing to run (a type with only an SQL rule):
+    counted by their rule, ``mostly`` applied as GX would."""
+    pending = [
+        (p, r)
+        for p, r in zip(validation.prepared, validation.results, strict=True)
+        if p.label in row_labels and r.status != ERROR and not r.expectation_types
+    ]
+    if not pending:
+        return
+    rules.prefetch([])
+    for item, result in pending:
+        failing = rules.failing([item.label])
+        result.violation_count, result.element_count = failing, rules.rows
+        allowed = 1.0 - (item.config.mostly if item.config.mostly is not None else 1.0)
+        if rules.rows and failing / rules.rows > allowed:
+            result.status = FAILED
+
+
+def _row_check(
+    item: Prepared, engine: Engine, ctx: CheckContext, frame_columns: set[str]
+) -> RowCheck | None:
+    """``item`` (a row check) as the row queries check it; ValueError when they cannot; None
+    for a type told by a pandas mask on Spark (validate refuses a gate or quarantine of it)."""
+    derived = set(item.kind.derive(item.params, dialect(engine))) if item.kind.derive else set()
+    columns = [c for c in item.kind.columns(item.params) or [] if c not in derived]
+    missing = [c for c in columns if c not in frame_columns]
+    if missing:
+        raise ValueError(f"no column {', '.join(missing)} in the frame")
+    if item.kind.rule is not None:
+        return RowCheck(item.label, columns, item.kind.rule(item.params, dialect(engine)))
+    if engine.name == "spark":
+        return None
+    failing_rows = item.kind.failing_rows
+    assert failing_rows is not None
+    return RowCheck(item.label, columns, mask=lambda frame: failing_rows(frame, item.params, ctx))
+
+
+def _reason(item: Prepared) -> str:
+    columns = item.kind.columns(item.params) or []
+    shown = [c for c in columns if not c.startswith("__odibi_")]
+    return f"{item.label} ({', '.join(shown)})" if shown else item.label
+
+
 def _describe(r: AssertionResult) -> str:
     cols = f"({', '.join(r.columns)})" if r.columns else ""
     if r.status == ERROR:
@@ -110,18 +173,6 @@ def _describe(r: AssertionResult) -> str:
     if r.table_level:
         return f"{r.name}{cols} failed (observed {r.observed_value!r})"
     return f"{r.name}{cols} {r.violation_count} of {r.element_count} violate it"
-
-
-def _failing_rows(frame: Any, prepared: list[Any], ctx: CheckContext) -> tuple[Any, Any]:
-    import pandas as pd
-
-    mask = pd.Series(False, index=frame.index)
-    reasons = pd.Series("", index=frame.index, dtype="object")
-    for item in prepared:
-        bad = item.kind.failing_rows(frame, item.params, ctx).fillna(False).astype(bool)
-        reasons = reasons.where(~bad, reasons.where(reasons == "", reasons + "; ") + item.label)
-        mask |= bad
-    return mask, reasons
 
 
 def _recent_rows_out(ctx: RunContext, node: str, days: int) -> list[int]:

@@ -23,7 +23,27 @@ class AssertionConfig(BaseModel):
         return dict(self.model_extra or {})
 
     def label(self, index: int) -> str:
-        return self.name or f"{self.type}_{index + 1}"
+        """The assertion's name in results, ``meta_quality`` and quarantine tables: given by
+        :func:`from_node` (Odibi's naming), else its type."""
+        return self.name or self.type
+
+
+class QuarantineColumns(BaseModel):
+    """Which of Odibi's metadata columns quarantined rows get (``add_columns``), written as
+    Odibi writes them (``_rejection_reason: true``) or without the underscore."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    #: ``Failed: <test> (<columns>), ...``: the tests this row failed.
+    rejection_reason: bool = Field(True, alias="_rejection_reason")
+    #: When the row was quarantined (UTC).
+    rejected_at: bool = Field(True, alias="_rejected_at")
+    #: The run's id.
+    source_batch_id: bool = Field(True, alias="_source_batch_id")
+    #: The names of the tests this row failed, comma-separated.
+    failed_tests: bool = Field(True, alias="_failed_tests")
+    #: The node's name.
+    original_node: bool = Field(False, alias="_original_node")
 
 
 class QuarantineConfig(BaseModel):
@@ -33,6 +53,10 @@ class QuarantineConfig(BaseModel):
     path: str | None = None
     table: str | None = None
     format: str = "delta"
+    add_columns: QuarantineColumns = Field(default_factory=QuarantineColumns)
+    #: Write at most this many of a run's quarantined rows (the first, in the frame's order);
+    #: all of them still leave the output.
+    max_rows: int | None = Field(None, ge=1)
 
 
 class GateThreshold(BaseModel):
@@ -86,6 +110,8 @@ class QualityConfig(BaseModel):
     suite_name: str | None = None
 
 
+# The keys of Odibi's validation.quarantine taken (retention_days, sample_fraction are not).
+_QUARANTINE_KEYS = ("connection", "path", "table", "format", "add_columns", "max_rows")
 # Odibi's test names → our assertion types; on_fail → severity.
 ODIBI_TYPES = {"range": "between", "regex_match": "regex"}
 _ON_FAIL = {"fail": "error", "warn": "warn", "quarantine": "quarantine"}
@@ -99,16 +125,22 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
     report them), so the merged block always has a list of ``assertions``."""
     raw = node.get("quality")
     quality = dict(raw) if isinstance(raw, dict) else {}
-    assertions = _list(quality.get("assertions"))
+    taken: set[str] = set()
+    assertions = [
+        _named(a, i, a.get("type") if isinstance(a, dict) else None, taken)
+        for i, a in enumerate(_list(quality.get("assertions")))
+    ]
     origins: list[tuple[Any, ...]] = [("quality", "assertions", i) for i in range(len(assertions))]
     for j, test in enumerate(_list(node.get("contracts"))):
-        assertions.append(_odibi_test(test, default_on_fail="fail"))
+        written = test.get("type") if isinstance(test, dict) else None
+        assertions.append(_named(_odibi_test(test, default_on_fail="fail"), j, written, taken))
         origins.append(("contracts", j))
     validation = node.get("validation")
     if isinstance(validation, dict):
         for k, test in enumerate(_list(validation.get("tests"))):
             kind = test.get("type") if isinstance(test, dict) else None
-            assertions.append(_odibi_test(test, "warn" if kind == "distribution" else "fail"))
+            mapped = _odibi_test(test, "warn" if kind == "distribution" else "fail")
+            assertions.append(_named(mapped, k, kind, taken))
             origins.append(("validation", "tests", k))
         if validation.get("mode") == "warn":
             quality.setdefault("on_error", "warn")
@@ -116,13 +148,29 @@ def from_node(node: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[A
             quality["gate"] = validation["gate"]
         if isinstance(validation.get("quarantine"), dict) and "quarantine" not in quality:
             q = validation["quarantine"]
-            quality["quarantine"] = {
-                k: q[k] for k in ("connection", "path", "table", "format") if k in q
-            }
+            quality["quarantine"] = {k: q[k] for k in _QUARANTINE_KEYS if k in q}
     if not assertions and not quality:
         return None, []
     quality["assertions"] = assertions
     return quality, origins
+
+
+def _named(assertion: Any, position: int, written_type: Any, taken: set[str]) -> Any:
+    """``assertion`` with its name settled the way Odibi names tests: its ``name``, else the
+    type as written (``range``, not the ``between`` it maps to); a name already used in the
+    node gets ``_<position in its block>`` (0-based), so ``not_null`` and ``not_null_2``."""
+    if not isinstance(assertion, dict):
+        return assertion
+    given = assertion.get("name")
+    base = given if isinstance(given, str) and given else written_type
+    if not isinstance(base, str) or not base:
+        return assertion  # no usable type: the assertion's own validation reports it
+    name, suffix = base, position
+    while name in taken:
+        name = f"{base}_{suffix}"
+        suffix += 1
+    taken.add(name)
+    return {**assertion, "name": name}
 
 
 def shape_problems(node: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:

@@ -10,6 +10,7 @@ Three kinds, each failing the gate on its own; what a failed gate does is its ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,10 @@ class GateVerdict:
     config: GateConfig
     rows: int
     #: Rows failing at least one row check (what ``write_valid_only`` drops).
-    mask: Any
+    failing_rows: int
     pass_rate: float
+    #: Labels of the row checks counted (the rows ``write_valid_only`` drops fail one).
+    row_checks: list[str] = field(default_factory=list)
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     row_count: dict[str, Any] | None = None
     reasons: list[str] = field(default_factory=list)
@@ -44,10 +47,6 @@ class GateVerdict:
     def dropping(self) -> bool:
         """Whether a failed gate drops the rows failing a row check (``write_valid_only``)."""
         return self.config.on_fail == "write_valid_only"
-
-    @property
-    def failing_rows(self) -> int:
-        return int(self.mask.sum())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (``checks["quality"]["gate"]``, shown by stories)."""
@@ -113,22 +112,27 @@ class GateVerdict:
         return out
 
 
+def row_checks(validation: Validation) -> list[str]:
+    """Labels of the assertions the gate's pass rate counts: row checks that ran."""
+    pairs = zip(validation.prepared, validation.results, strict=True)
+    return [p.label for p, r in pairs if p.kind.row_level and r.status != ERROR]
+
+
 def evaluate(
-    frame: Any,
+    rows: int,
     validation: Validation,
     gate: GateConfig,
     ctx: CheckContext,
-    failing_rows: Any,
+    failing_rows: Callable[[list[str]], int],
 ) -> GateVerdict:
-    """The gate's verdict on ``frame``. ``failing_rows(frame, prepared, ctx)`` is the mask of
-    rows failing any of ``prepared`` (check.py's, shared with quarantine)."""
-    rows = len(frame)
-    pairs = list(zip(validation.prepared, validation.results, strict=True))
-    row_checks = [p for p, r in pairs if p.kind.failing_rows is not None and r.status != ERROR]
-    mask = failing_rows(frame, row_checks, ctx)
+    """The gate's verdict on a frame of ``rows`` rows. ``failing_rows(labels)`` counts its rows
+    failing any of the row checks ``labels`` (check.py's, shared with quarantine)."""
+    checked = row_checks(validation)
+    failing = failing_rows(checked)
     # An empty output passes vacuously (as in Odibi); its row count is row_count's business.
-    rate = 1.0 - float(mask.sum()) / rows if rows else 1.0
-    verdict = GateVerdict(gate, rows, mask, rate)
+    rate = 1.0 - failing / rows if rows else 1.0
+    verdict = GateVerdict(gate, rows, failing, rate, checked)
+    pairs = list(zip(validation.prepared, validation.results, strict=True))
     if rate < gate.require_pass_rate:
         verdict.reasons.append(_pass_rate_reason(verdict))
     for threshold in gate.thresholds:
@@ -138,7 +142,7 @@ def evaluate(
             continue
         for item in matched:
             result = next(r for p, r in pairs if p is item)
-            entry = _threshold(frame, item, result, threshold, ctx, failing_rows)
+            entry = _threshold(rows, item, result, threshold, failing_rows)
             verdict.thresholds.append(entry)
             if not entry["passed"]:
                 verdict.reasons.append(entry["reason"])
@@ -156,12 +160,10 @@ def matching(threshold: GateThreshold, prepared: list[Prepared]) -> list[Prepare
 
 def _matches(test: str, checks: list[tuple[str, str]]) -> list[int]:
     """Positions of the checks (label, type) that ``test`` names: the one with that label,
-    else all of that type (Odibi's test names too: ``range``, ``regex_match``)."""
-    named = [i for i, (label, _) in enumerate(checks) if label == test]
-    if named:
-        return named
+    and every check of that type (Odibi's type names too: ``range``, ``regex_match``), since
+    an unnamed check is named after its type and ``range`` then means them all."""
     kind = ODIBI_TYPES.get(test, test)
-    return [i for i, (_, t) in enumerate(checks) if t == kind]
+    return [i for i, (label, t) in enumerate(checks) if label == test or t == kind]
 
 
 def config_problems(
@@ -177,8 +179,8 @@ def config_problems(
     if not isinstance(thresholds, list):
         return []
     checks = [
-        (str(a.get("name") or f"{a['type']}_{i + 1}"), a["type"])
-        for i, a in enumerate(data.get("assertions") or [])
+        (str(a.get("name") or a["type"]), a["type"])
+        for a in data.get("assertions") or []
         if isinstance(a, dict) and isinstance(a.get("type"), str)
     ]
     problems: list[tuple[tuple[Any, ...], str]] = []
@@ -213,14 +215,12 @@ def config_problems(
 
 
 def _threshold(
-    frame: Any,
+    rows: int,
     item: Prepared,
     result: AssertionResult,
     threshold: GateThreshold,
-    ctx: CheckContext,
-    failing_rows: Any,
+    failing_rows: Callable[[list[str]], int],
 ) -> dict[str, Any]:
-    rows = len(frame)
     entry: dict[str, Any] = {
         "test": threshold.test,
         "assertion": item.label,
@@ -230,8 +230,8 @@ def _threshold(
     if result.status == ERROR:
         reason = f"{item.label} could not run, so its pass rate is unknown"
         return {**entry, "pass_rate": None, "failing_rows": 0, "passed": False, "reason": reason}
-    if item.kind.failing_rows is not None:
-        failing = int(failing_rows(frame, [item], ctx).sum())
+    if item.kind.row_level:
+        failing = failing_rows([item.label])
         rate = 1.0 - failing / rows if rows else 1.0
     else:  # a row check that cannot point at rows (``expect``): GX's own counts
         failing = result.violation_count

@@ -81,10 +81,6 @@ def _spark_definition() -> Any:
     return _spark_batch_definition
 
 
-def is_spark(frame: Any) -> bool:
-    return type(frame).__module__.startswith("pyspark.")
-
-
 def _json_ready(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``general`` (GX's ``convert_to_json_serializable``) with a fast path giving the same
     answer for ``None``, ``str``, ``int``, ``bool`` and plain dicts, lists and tuples of them."""
@@ -115,16 +111,17 @@ def require() -> None:
         ) from None
 
 
-def validate(frame: Any, suite_name: str, expectations: list[Any]) -> Any:
-    """The ExpectationSuiteValidationResult of ``expectations`` on ``frame``; its ``results``
-    come in no particular order (match them by ``expectation_config.meta``)."""
+def validate(frame: Any, suite_name: str, expectations: list[Any], engine: str) -> Any:
+    """The ExpectationSuiteValidationResult of ``expectations`` on ``frame`` (a Spark
+    DataFrame when ``engine`` is ``spark``, else a pandas one); its ``results`` come in no
+    particular order (match them by ``expectation_config.meta``)."""
     import great_expectations as gx
     from great_expectations.validator.v1_validator import Validator
 
     with _lock:  # the context is shared; nodes may validate concurrently with --parallel
         suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
         validator = Validator(
-            batch_definition=_spark_definition() if is_spark(frame) else _definition(),
+            batch_definition=_spark_definition() if engine == "spark" else _definition(),
             batch_parameters={"dataframe": frame},
             result_format=RESULT_FORMAT,
         )

@@ -18,6 +18,7 @@ from odibi_quality.config import (
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
+    from odibi_core.plugin_manager import Registry
     from odibi_core.runner.checks import OutputCheck
     from odibi_core.runner.context import RunContext
     from odibi_core.runner.results import PipelineResult
@@ -30,28 +31,17 @@ def odibi_register_assertion_types() -> list[AssertionType]:
     return list(BUILTIN_TYPES)
 
 
-def _types() -> dict[str, AssertionType]:
-    from odibi_core.plugin_manager import get_plugin_manager
-
-    return dict(get_plugin_manager().registry.assertion_types)
-
-
 @hookimpl
-def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[Any, ...], str]]:
+def odibi_validate_node(
+    node: dict[str, Any], engine: str, registry: Registry
+) -> list[tuple[tuple[Any, ...], str]]:
     shapes = shape_problems(node)
     data, origins = from_node(node)
     if data is None:
         return shapes
-    block = next((k for k in ("quality", "contracts", "validation") if node.get(k)), "quality")
-    if engine not in ("pandas", "spark"):
-        return [((block,), f"data quality checks run on pandas and spark, not '{engine}'")]
-    if engine == "spark":
-        unsupported = _not_on_spark(data)
-        if unsupported:
-            return [((block,), f"not on the spark engine yet: {', '.join(unsupported)}")]
     from odibi_quality.gate import config_problems
 
-    types = _types()
+    types = dict(registry.assertion_types)
     gate_at = block_origin(node, "gate")
     problems = shapes + [((*gate_at, *rel), msg) for rel, msg in config_problems(data, types)]
     try:
@@ -103,8 +93,20 @@ def odibi_validate_node(node: dict[str, Any], engine: str) -> list[tuple[tuple[A
                 problems.append(
                     ((*at, *err["loc"]), f"{assertion.type}: {_message(err, kind.params_model)}")
                 )
+        masked_only = kind.rule is None and kind.failing_rows is not None
+        drops_rows = assertion.severity == "quarantine" or bool(data.get("gate"))
+        if engine == "spark" and masked_only and drops_rows:
+            # Its rows are told by a pandas mask: a gate or quarantine on Spark cannot use it.
+            problems.append(
+                (
+                    (*at, "type"),
+                    f"'{assertion.type}' tells its failing rows only on pandas and polars "
+                    "(it has no SQL rule), so a gate or quarantine cannot use it on spark",
+                )
+            )
+            continue
         if assertion.severity == "quarantine":
-            if kind.failing_rows is None:
+            if not kind.row_level:
                 problems.append(
                     (
                         (*at, "severity"),
@@ -154,7 +156,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if current is None:
             return []
     fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+    # As a user writes them: Odibi's `_rejection_reason`, not the field behind it.
+    return [f.alias or name for name, f in fields.items()] if fields else []
 
 
 def _model_in(annotation: Any) -> Any:
@@ -177,7 +180,10 @@ def odibi_check_node_output(ctx: RunContext, node: NodeConfig, frame: Any) -> Ou
         return None
     from odibi_quality.check import check_node
 
-    return check_node(ctx, node, frame, QualityConfig.model_validate(data), _types())
+    # The run's own plugin manager: a project run with a private one may have types the
+    # process-wide manager lacks.
+    types = dict(ctx.plugins.registry.assertion_types)
+    return check_node(ctx, node, frame, QualityConfig.model_validate(data), types)
 
 
 @hookimpl
@@ -192,23 +198,6 @@ def odibi_register_story_sections() -> list[StorySection]:
     from odibi_quality.story import quality_section
 
     return [quality_section()]
-
-
-#: Assertion types whose checks need pandas (derived columns, pandas time bounds).
-_PANDAS_ONLY_TYPES = {"custom_sql", "freshness"}
-
-
-def _not_on_spark(data: dict[str, Any]) -> list[str]:
-    """What a quality block asks that the Spark engine cannot do yet: row masks (gate,
-    quarantine) and the pandas-only assertion types."""
-    found = []
-    if data.get("gate"):
-        found.append("gate")
-    assertions = [a for a in data.get("assertions") or [] if isinstance(a, dict)]
-    if data.get("quarantine") or any(a.get("severity") == "quarantine" for a in assertions):
-        found.append("quarantine")
-    found += sorted({str(a.get("type")) for a in assertions} & _PANDAS_ONLY_TYPES)
-    return found
 
 
 @hookimpl
@@ -252,3 +241,11 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     if ref.startswith("#/$defs/quality."):
         return _inline(defs[ref.removeprefix("#/$defs/quality.")], defs)
     return {k: _inline(v, defs) for k, v in node.items()}
+
+
+def _types() -> dict[str, AssertionType]:
+    """The registered assertion types, for the schema hook: ``odibi schema`` describes what
+    the process-wide plugin manager registered (runs use their own manager's registry)."""
+    from odibi_core.plugin_manager import get_plugin_manager
+
+    return dict(get_plugin_manager().registry.assertion_types)

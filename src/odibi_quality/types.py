@@ -22,15 +22,17 @@ class CheckContext:
     declared_columns: list[str] = field(default_factory=list)
     #: ``rows_out`` of the node's recent successful runs, newest first (for ``volume_drop``).
     history: Callable[[int], list[int]] = lambda days: []
-    #: Runs SQL over the frame (named ``df``) on the node's engine (for ``custom_sql``).
+    #: Runs SQL over the frame (named ``df``) on the node's engine.
     sql: Callable[[str, Any], Any] | None = None
-    #: Column → type name of the frame being checked.
+    #: Column → type name of the frame GX validates (pandas dtypes, or Spark type names).
     dtypes: dict[str, str] = field(default_factory=dict)
     #: ``rows_out`` of the node's last successful run, None without one (for the gate).
     previous_rows_out: Callable[[], int | None] = lambda: None
     #: Columns added for checks (``custom_sql``), which the frame itself does not have: a
     #: ``schema`` check must not count them.
     derived_columns: list[str] = field(default_factory=list)
+    #: The engine's name (``pandas``, ``polars``, ``spark``).
+    engine: str = "pandas"
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,15 @@ class AssertionType:
     """An assertion type usable as ``{type: <name>, ...}`` in a ``quality`` block.
 
     ``expectations(params, ctx)`` returns the GX expectations that check it (their results are
-    summed into one assertion result). ``failing_rows(frame, params, ctx)`` returns a boolean
-    mask of the rows that violate it, which quarantine needs; types without it cannot use
-    ``severity: quarantine``. ``columns(params)`` names the columns it reads (None: it needs the
-    whole frame, e.g. a schema check).
+    summed into one assertion result). ``columns(params)`` names the columns it reads (None:
+    it needs the whole frame, e.g. a schema check).
+
+    A row check says which rows fail it with ``rule(params, dialect)``: an SQL boolean
+    expression over the frame's columns, true for failing rows (NULL counts as passing),
+    written with :class:`odibi_quality.rules.Dialect`'s quoting and literals so it runs on
+    every engine; gates and quarantine follow from it. A type that cannot say it in SQL may
+    give ``failing_rows(frame, params, ctx)`` instead, a boolean mask over a pandas copy of
+    the frame (not on Spark). A type with neither cannot use ``severity: quarantine``.
     """
 
     name: str
@@ -51,6 +58,13 @@ class AssertionType:
     failing_rows: Callable[[Any, Any, CheckContext], Any] | None = None
     table_level: bool = False
     description: str = ""
-    #: Columns computed before validation, ``{name: values}`` aligned with the frame, for
-    #: checks GX cannot express directly (``custom_sql``); ``columns`` should name them.
-    derive: Callable[[Any, Any, CheckContext], dict[str, Any]] | None = None
+    #: Columns computed before validation for checks GX cannot express directly
+    #: (``custom_sql``): ``{name: SQL expression}``, run through the engine; ``columns``
+    #: should name them.
+    derive: Callable[[Any, Any], dict[str, str]] | None = None
+    rule: Callable[[Any, Any], str] | None = None
+
+    @property
+    def row_level(self) -> bool:
+        """Whether the rows failing it can be told (by ``rule`` or ``failing_rows``)."""
+        return self.rule is not None or self.failing_rows is not None

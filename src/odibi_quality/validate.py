@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from odibi_quality.config import AssertionConfig, QualityConfig
 from odibi_quality.results import ERROR, FAILED, PASSED, AssertionResult
 from odibi_quality.types import AssertionType, CheckContext
+
+if TYPE_CHECKING:
+    from odibi_core.engines.base import Engine
 
 
 @dataclass
@@ -45,31 +48,57 @@ def prepare(quality: QualityConfig, types: dict[str, AssertionType]) -> list[Pre
 
 
 def run(
+    engine: Engine,
     frame: Any,
     quality: QualityConfig,
     types: dict[str, AssertionType],
     ctx: CheckContext,
     suite_name: str,
 ) -> Validation:
+    """Validate ``frame`` (the engine's own) with GX."""
     from odibi_quality import gx_runner
+    from odibi_quality.rules import dialect
 
     gx_runner.require()
     prepared = prepare(quality, types)
     validation = Validation(suite_name, prepared=prepared)
-    expectations = []
     needed: set[str] | None = set()
-    derived: dict[str, Any] = {}
+    derived: dict[str, str] = {}
     failed: set[int] = set()
+    sql = dialect(engine)
     # Derived columns first, so every expectation (a schema check) knows they are extra.
     for item in prepared:
+        cols = item.kind.columns(item.params)
+        needed = None if cols is None or needed is None else needed | set(cols)
         if item.kind.derive is None:
             continue
         try:
-            derived.update(item.kind.derive(frame, item.params, ctx))
+            derived.update(item.kind.derive(item.params, sql))
         except Exception as exc:
             validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
             failed.add(item.index)
     ctx.derived_columns = list(derived)
+    ctx.engine = engine.name
+    columns = [str(c) for c, _ in engine.schema(frame)]
+    chosen = None if needed is None else [c for c in columns if c in needed]
+    try:
+        subset = _gx_frame(engine, frame, chosen, derived)
+    except Exception:  # a custom_sql condition the engine cannot run: which one?
+        for item in prepared:
+            if item.kind.derive is None or item.index in failed:
+                continue
+            own = item.kind.derive(item.params, sql)
+            try:
+                _gx_frame(engine, engine.sql("SELECT * FROM df LIMIT 0", {"df": frame}), [], own)
+            except Exception as exc:
+                validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
+                failed.add(item.index)
+                for name in own:
+                    derived.pop(name, None)
+        ctx.derived_columns = list(derived)
+        subset = _gx_frame(engine, frame, chosen, derived)
+    ctx.dtypes = _dtypes(engine, subset)
+    expectations = []
     for item in prepared:
         if item.index in failed:
             continue
@@ -83,31 +112,52 @@ def run(
                 exp.mostly = item.config.mostly
             exp.meta = {"odibi_assertion": item.index}
             expectations.append(exp)
-        cols = item.kind.columns(item.params)
-        needed = None if cols is None or needed is None else needed | set(cols)
     by_index: dict[int, list[Any]] = {}
     if expectations:
-        # GX filters whole frames in its map metrics: hand it only the columns checked.
-        subset = frame
-        if needed is not None and set(needed) <= set(frame.columns) | set(derived):
-            chosen = [c for c in frame.columns if c in needed]
-            subset = frame.select(*chosen) if gx_runner.is_spark(frame) else frame[chosen]
-        if derived:
-            subset = subset.assign(**derived)
-        validation.raw = gx_runner.validate(subset, suite_name, expectations)
+        validation.raw = gx_runner.validate(subset, suite_name, expectations, engine.name)
         for res in validation.raw.results:
             by_index.setdefault(res.expectation_config.meta["odibi_assertion"], []).append(res)
     done = {r.name for r in validation.results}
     for item in prepared:
         if item.label not in done:
             result = _combine(item, by_index.get(item.index, []))
-            if result.status == PASSED and _nothing_to_check(frame, item):
+            if result.status == PASSED and _nothing_to_check(engine, subset, item):
                 # GX passes a check of an empty or all-null column; say so instead.
                 result.status, result.severity = FAILED, "warn"
                 result.message = "no non-null values to check"
             validation.results.append(result)
     validation.results.sort(key=lambda r: [p.label for p in prepared].index(r.name))
     return validation
+
+
+def _gx_frame(
+    engine: Engine, frame: Any, columns: list[str] | None, derived: dict[str, str]
+) -> Any:
+    """What GX validates: the columns checked (GX filters whole frames in its map metrics) and
+    the derived ones, as a Spark DataFrame on Spark and a pandas one elsewhere."""
+    if derived:
+        from odibi_quality.rules import dialect
+
+        q = dialect(engine).quote
+        keep = [q(c) for c in columns] if columns is not None else ["*"]
+        exprs = [f"{expr} AS {q(name)}" for name, expr in derived.items()]
+        frame = engine.sql(f"SELECT {', '.join([*keep, *exprs])} FROM df", {"df": frame})
+        columns = None
+    native = engine.native(frame)
+    if engine.name == "spark":
+        return native.select(*columns) if columns is not None else native
+    if engine.name == "pandas":
+        return native[columns] if columns is not None else native
+    from odibi_core.engines.pandas_arrow import read_as_pandas
+
+    table = engine.to_arrow(frame)
+    return read_as_pandas(table.select(columns) if columns is not None else table)
+
+
+def _dtypes(engine: Engine, subset: Any) -> dict[str, str]:
+    if engine.name == "spark":
+        return {f.name: f.dataType.simpleString() for f in subset.schema.fields}
+    return {str(c): str(t) for c, t in subset.dtypes.items()}
 
 
 def _errored(item: Prepared, message: str) -> AssertionResult:
@@ -165,18 +215,16 @@ def _combine(item: Prepared, results: list[Any]) -> AssertionResult:
     return out
 
 
-def _nothing_to_check(frame: Any, item: Prepared) -> bool:
+def _nothing_to_check(engine: Engine, subset: Any, item: Prepared) -> bool:
     """A row check whose columns hold no value at all (``not_null`` means to catch that)."""
     if item.kind.table_level or item.config.type == "not_null":
         return False
-    columns = [c for c in _columns(item) if c in frame.columns]
+    columns = [c for c in _columns(item) if c in _dtypes(engine, subset)]
     if not columns:
         return False
-    from odibi_quality.gx_runner import is_spark
-
-    if is_spark(frame):
-        return frame.select(*columns).dropna(how="all").limit(1).count() == 0
-    return not frame[columns].notna().to_numpy().any()
+    if engine.name == "spark":
+        return bool(subset.select(*columns).dropna(how="all").limit(1).count() == 0)
+    return not subset[columns].notna().to_numpy().any()
 
 
 def _exception(res: Any) -> str | None:

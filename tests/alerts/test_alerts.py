@@ -147,7 +147,7 @@ def test_a_failed_quality_check_alerts_with_the_node_assertions_and_dq_score(
     # not_null: 1 of 5 missing → 0.8; accepted_values: 1 of 5 → 0.8; score 80.
     assert checked["dq_score"] == pytest.approx(80.0)
     failing = {f["name"]: f for f in checked["failing"]}
-    assert sorted(failing) == ["accepted_values_2", "not_null_1"]
+    assert sorted(failing) == ["accepted_values", "not_null"]
     assert sorted(f["severity"] for f in checked["failing"]) == ["error", "warn"]
     assert all(f["violation_count"] == 1 and f["element_count"] == 5 for f in checked["failing"])
     (error,) = hook["errors"]
@@ -199,7 +199,7 @@ def test_quarantine_gate_and_threshold_events_name_what_happened(odibi_project, 
     assert q["quarantine_details"] == {
         "rows_quarantined": 1,
         "quarantine_path": "d/out/quarantine",
-        "failed_tests": ["not_null_1"],
+        "failed_tests": ["not_null"],
         "node_name": "orders",
     }
 

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from odibi_core.config.models import ProjectConfig
+from odibi_core.engines.pandas_engine import PandasEngine
 from odibi_quality import gx_runner
 from odibi_quality.builtin_types import BUILTIN_TYPES
 from odibi_quality.config import QualityConfig
@@ -160,6 +162,7 @@ def test_repeated_validations_in_one_process_count_each_frame_afresh():
     # freed and their ids reused by the next, so a stale answer would show up as wrong counts.
     rng = np.random.default_rng(7)
     types = {t.name: t for t in BUILTIN_TYPES}
+    engine = PandasEngine(ProjectConfig(project="p"))
     for rows in (50, 1000, 50, 300, 1000):
         frame = pd.DataFrame(
             {
@@ -169,6 +172,6 @@ def test_repeated_validations_in_one_process_count_each_frame_afresh():
             }
         )
         ctx = CheckContext(pipeline="p", node="n", now=datetime.now(UTC))
-        validation = run(frame, QUALITY, types, ctx, "p.n")
+        validation = run(engine, frame, QUALITY, types, ctx, "p.n")
         assert [r.violation_count for r in validation.results] == _pandas_counts(frame)
         assert [r.element_count for r in validation.results] == [rows] * 4

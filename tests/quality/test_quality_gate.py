@@ -100,29 +100,29 @@ def test_thresholds_hold_each_check_to_its_own_pass_rate(
     assert run.exit_code == exit_code, run.output
 
     rows = gate_rows(project)
-    assert set(rows) == {"gate", "gate.not_null_1", "gate.unique_2", "gate.email_ok"}
+    assert set(rows) == {"gate", "gate.not_null", "gate.unique", "gate.email_ok"}
     summary = {
         name: (r["status"], r["violation_count"], r["element_count"]) for name, r in rows.items()
     }
     assert summary == {
         "gate": ("passed", 4, 6),  # 4 rows fail some check; 0% required
-        "gate.not_null_1": ("passed", 1, 6),
-        "gate.unique_2": ("failed", 2, 6),
+        "gate.not_null": ("passed", 1, 6),
+        "gate.unique": ("failed", 2, 6),
         "gate.email_ok": ("passed", 1, 6),
     }
-    assert json.loads(rows["gate.unique_2"]["observed_value"]) == pytest.approx(4 / 6)
-    assert rows["gate.unique_2"]["message"] == "unique_2: 66.7% of rows pass, 90.0% required"
-    assert rows["gate.unique_2"]["columns"] == "order_id"
+    assert json.loads(rows["gate.unique"]["observed_value"]) == pytest.approx(4 / 6)
+    assert rows["gate.unique"]["message"] == "unique: 66.7% of rows pass, 90.0% required"
+    assert rows["gate.unique"]["columns"] == "order_id"
     expected_severity = "error" if on_fail == "abort" else "warn"
     assert {r["severity"] for r in rows.values()} == {expected_severity}
 
     node = node_run(project)
     downstream = node_run(project, "downstream")
     if written is None:
-        assert "quality gate: unique_2: 66.7% of rows pass, 90.0% required" in run.stdout
+        assert "quality gate: unique: 66.7% of rows pass, 90.0% required" in run.stdout
         assert not project.path("silver.parquet").exists()
         assert node["status"] == "FAILURE"
-        assert "unique_2: 66.7% of rows pass" in node["error_message"]
+        assert "unique: 66.7% of rows pass" in node["error_message"]
         assert downstream["status"] == "SKIPPED"
     else:
         assert written_ids(project) == written
@@ -131,7 +131,7 @@ def test_thresholds_hold_each_check_to_its_own_pass_rate(
         assert project.path("downstream.csv").read_text().count("\n") == 1 + len(written)
     # The story lists the gate's rows with the assertions.
     (story,) = project.path(".odibi/stories/orders").glob("*/run_*.html")
-    assert "gate.unique_2" in story.read_text()
+    assert "gate.unique" in story.read_text()
     assert f"gate failed ({on_fail})" in story.read_text()
     # The run's summary counts the three checks, not the gate rows judging them.
     summary = json.loads(story.with_suffix(".json").read_text())["sections"]["quality"]
@@ -160,12 +160,13 @@ def test_a_threshold_on_a_type_applies_to_every_check_of_it(odibi_project):
     # above 100 (5 of 6 rows pass); order_id: order 6 is above 5 (5 of 6). Both fail.
     assert run.exit_code == 1
     rows = gate_rows(project)
+    # Named the Odibi way: the type as written, a second one by its position in the block.
     assert {n: r["status"] for n, r in rows.items() if n != "gate"} == {
-        "gate.between_3": "failed",
-        "gate.between_4": "failed",
+        "gate.range": "failed",
+        "gate.range_3": "failed",
     }
-    assert "between_3: 83.3% of rows pass, 90.0% required" in run.stdout
-    assert "between_4: 83.3% of rows pass, 90.0% required" in run.stdout
+    assert "range: 83.3% of rows pass, 90.0% required" in run.stdout
+    assert "range_3: 83.3% of rows pass, 90.0% required" in run.stdout
 
 
 @pytest.mark.parametrize(
@@ -285,11 +286,11 @@ row_count: {max: 3}
     assert run.exit_code == 1
     assert (
         "quality gate: 33.3% of rows pass every check, 90.0% required; "
-        "unique_2: 66.7% of rows pass, 100.0% required; 6 rows, at most 3 allowed"
+        "unique: 66.7% of rows pass, 100.0% required; 6 rows, at most 3 allowed"
     ) in run.stdout
     assert {n: r["status"] for n, r in gate_rows(project).items()} == {
         "gate": "failed",
-        "gate.unique_2": "failed",
+        "gate.unique": "failed",
         "gate.row_count": "failed",
     }
 
@@ -329,8 +330,8 @@ def test_bad_gate_keys_are_reported_by_validate_with_their_lines(odibi_project):
     lines = {
         14: "gate: unknown key 'treshold' (did you mean 'thresholds'?)",
         16: "gate: threshold on 'not_nul' names no check of this node (did you mean "
-        "'not_null'?); its checks: not_null_1, row_count_2",
-        18: "gate: threshold on 'row_count': row_count_2 checks the table as a whole",
+        "'not_null'?); its checks: not_null, row_count",
+        18: "gate: threshold on 'row_count': row_count checks the table as a whole",
         19: "gate: min_pass_rate: Input should be less than or equal to 1",
         20: "gate: missing required key 'min_pass_rate'",
         21: "gate: row_count: min (10) is above max (5)",
@@ -387,18 +388,18 @@ def test_thresholds_on_a_check_that_cannot_run_or_cannot_point_at_rows(odibi_pro
     run = project.run()
     assert run.exit_code == 1
     # A check that could not run never passes its threshold silently.
-    assert "not_null_1 could not run, so its pass rate is unknown" in run.stdout
+    assert "not_null could not run, so its pass rate is unknown" in run.stdout
     rows = gate_rows(project)
-    assert rows["gate.not_null_1"]["status"] == "failed"
+    assert rows["gate.not_null"]["status"] == "failed"
     # `expect` has no row mask, so GX's counts: 'completed' (twice) is longer than 7.
-    expect = rows["gate.expect_2"]
+    expect = rows["gate.expect"]
     assert (expect["status"], expect["violation_count"], expect["element_count"]) == (
         "failed",
         2,
         6,
     )
     assert json.loads(expect["observed_value"]) == pytest.approx(4 / 6)
-    assert "expect_2: 66.7% of rows pass, 80.0% required" in run.stdout
+    assert "expect: 66.7% of rows pass, 80.0% required" in run.stdout
 
 
 def test_row_count_change_compares_rows_before_the_gate_drops_any(odibi_project):

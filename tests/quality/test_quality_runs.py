@@ -69,18 +69,18 @@ def test_exact_violation_counts_land_in_meta_quality(odibi_project):
         name: (r["status"], r["violation_count"], r["element_count"]) for name, r in rows.items()
     }
     assert counts == {
-        "not_null_1": ("failed", 1, 12),  # 2 columns x 6 rows checked, one NaN
-        "unique_2": ("failed", 2, 6),  # every row of the duplicate group counts
-        "between_3": ("failed", 1, 6),
-        "accepted_values_4": ("failed", 1, 6),
+        "not_null": ("failed", 1, 12),  # 2 columns x 6 rows checked, one NaN
+        "unique": ("failed", 2, 6),  # every row of the duplicate group counts
+        "between": ("failed", 1, 6),
+        "accepted_values": ("failed", 1, 6),
         "email_ok": ("failed", 2, 6),
-        "row_count_6": ("passed", 0, 1),
-        "expect_7": ("failed", 1, 6),
+        "row_count": ("passed", 0, 1),
+        "expect": ("failed", 1, 6),
     }
     assert rows["email_ok"]["violation_pct"] == pytest.approx(100 * 2 / 6)
     assert json.loads(rows["email_ok"]["failing_examples"]) == ["bad-email", "noat"]
-    assert rows["row_count_6"]["observed_value"] == "6"
-    assert rows["unique_2"]["expectation_type"] == "expect_column_values_to_be_distinct"
+    assert rows["row_count"]["observed_value"] == "6"
+    assert rows["unique"]["expectation_type"] == "expect_column_values_to_be_distinct"
     assert {r["suite_name"] for r in rows.values()} == {"orders.orders_silver"}
     assert {r["severity"] for r in rows.values()} == {"warn"}
     (partition,) = project.path(".odibi/system/meta_quality").glob("pipeline_name=*")
@@ -109,12 +109,12 @@ def test_an_error_failure_fails_the_node_and_writes_nothing(odibi_project):
     )
     run = project.run()
     assert run.exit_code == 1
-    assert "not_null_1(amount) 1 of 6 violate it" in run.stdout
+    assert "not_null(amount) 1 of 6 violate it" in run.stdout
     assert not project.path("silver.parquet").exists()
     status = {r["node_name"]: r["status"] for r in project.catalog("meta_runs")}
     assert status["orders_silver"] == "FAILURE" and status["downstream"] == "SKIPPED"
     rows = quality_rows(project)
-    assert rows["not_null_1"]["status"] == "failed" and rows["unique_2"]["status"] == "failed"
+    assert rows["not_null"]["status"] == "failed" and rows["unique"]["status"] == "failed"
 
 
 def test_mostly_lets_a_small_share_through(odibi_project):
@@ -128,8 +128,8 @@ def test_mostly_lets_a_small_share_through(odibi_project):
     run = project.run()
     assert run.exit_code == 1  # 1 of 5 non-null amounts passes 0.75; 2 of 6 emails fail 0.9
     rows = quality_rows(project)
-    assert rows["between_1"]["status"] == "passed" and rows["between_1"]["violation_count"] == 1
-    assert rows["regex_2"]["status"] == "failed"
+    assert rows["between"]["status"] == "passed" and rows["between"]["violation_count"] == 1
+    assert rows["regex"]["status"] == "failed"
 
 
 def test_quarantine_splits_rows_and_a_retry_does_not_add_them_twice(odibi_project):
@@ -145,11 +145,56 @@ def test_quarantine_splits_rows_and_a_retry_does_not_add_them_twice(odibi_projec
     kept = pq.read_table(project.path("silver.parquet")).to_pylist()
     assert sorted(r["order_id"] for r in kept) == [1, 2, 4, 6]
     quarantined = project.delta("quarantine")
-    reasons = {r["order_id"]: r["_rejection_reason"] for r in quarantined}
-    assert reasons == {2: "regex_1", 5: "regex_1; between_2"}
-    (run_id,) = {r["_run_id"] for r in quarantined}
+    # Odibi's metadata columns, its default choice of them (no _original_node) and its names.
+    assert set(quarantined[0]) - set(ORDERS.splitlines()[0].split(",")) == {
+        "_rejection_reason",
+        "_rejected_at",
+        "_source_batch_id",
+        "_failed_tests",
+        "_quarantine_key",
+    }
+    by_order = {r["order_id"]: r for r in quarantined}
+    assert {k: r["_rejection_reason"] for k, r in by_order.items()} == {
+        2: "Failed: regex (email)",
+        5: "Failed: regex (email), between (amount)",
+    }
+    assert {k: r["_failed_tests"] for k, r in by_order.items()} == {2: "regex", 5: "regex,between"}
+    (run_id,) = {r["_source_batch_id"] for r in quarantined}
     assert run_id == next(r["run_id"] for r in project.catalog("meta_runs"))
+    assert all(r["_rejected_at"].tzinfo is not None for r in quarantined)
     assert project.path("downstream.csv").read_text().count("\n") == 1 + 4
+
+    # A rerun over the same data replaces the rows it quarantines again (Odibi appends them).
+    rerun = project.run()
+    assert rerun.exit_code == 0, rerun.output
+    again = project.delta("quarantine")
+    assert sorted(r["order_id"] for r in again) == [2, 5]
+    (second,) = {r["_source_batch_id"] for r in again}
+    assert second != run_id
+
+
+def test_add_columns_chooses_the_quarantine_metadata(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                assertions="""            - {type: regex, column: email, pattern: "^[^@]+@[^@]+$", severity: quarantine}"""
+            ).replace(
+                "quarantine: {connection: d, path: quarantine}",
+                "quarantine: {connection: d, path: quarantine, max_rows: 1, add_columns: "
+                "{_rejected_at: false, failed_tests: false, _original_node: true}}",
+            ),
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = project.delta("quarantine")
+    # max_rows: the first failing row is kept, both leave the output.
+    assert [r["order_id"] for r in rows] == [2]
+    assert pq.read_table(project.path("silver.parquet")).num_rows == 4
+    extra = set(rows[0]) - set(ORDERS.splitlines()[0].split(","))
+    assert extra == {"_rejection_reason", "_source_batch_id", "_original_node", "_quarantine_key"}
+    assert {r["_original_node"] for r in rows} == {"orders_silver"}
 
 
 FLAKY_AFTER_QUALITY = """
@@ -235,8 +280,8 @@ def test_a_missing_column_is_an_error_never_a_silent_pass(odibi_project):
     )
     run = project.run()
     rows = quality_rows(project)
-    assert rows["not_null_1"]["status"] == "error"
-    assert "no_such_column" in rows["not_null_1"]["message"]
+    assert rows["not_null"]["status"] == "error"
+    assert "no_such_column" in rows["not_null"]["message"]
     assert run.exit_code == 0  # severity warn: recorded, the node goes on
 
 
@@ -253,7 +298,7 @@ def test_empty_and_all_null_columns_do_not_pass_silently(odibi_project):
     )
     project.run()
     rows = quality_rows(project)
-    for name in ("between_1", "accepted_values_2"):
+    for name in ("between", "accepted_values"):
         assert rows[name]["status"] == "failed" and rows[name]["severity"] == "warn"
         assert rows[name]["message"] == "no non-null values to check"
 
@@ -295,16 +340,16 @@ def test_catalog_quality_command_filters_by_status(odibi_project):
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert sorted(r["assertion_name"] for r in data["rows"]) == [
-        "accepted_values_4",
-        "between_3",
+        "accepted_values",
+        "between",
         "email_ok",
-        "expect_7",
-        "not_null_1",
-        "unique_2",
+        "expect",
+        "not_null",
+        "unique",
     ]
     assert data["stats"]["files_read"] == 1
     table = project.odibi("catalog", "quality", "{config}")
-    assert table.exit_code == 0 and "row_count_6" in table.stdout and "passed" in table.stdout
+    assert table.exit_code == 0 and "row_count" in table.stdout and "passed" in table.stdout
 
 
 def test_custom_sql_freshness_volume_and_distribution(odibi_project):
@@ -382,6 +427,38 @@ pipelines:
     rows = {r["assertion_name"]: r for r in project.catalog("meta_quality")}
     assert rows["shape"]["status"] == "passed"
     assert (rows["small"]["status"], rows["small"]["violation_count"]) == ("failed", 1)
+
+
+def test_a_custom_sql_the_engine_cannot_run_errors_alone(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: q
+retry: {enabled: false}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: events
+        read: {connection: d, format: csv, path: events.csv}
+        quality:
+          on_error: warn
+          assertions:
+            - {type: custom_sql, condition: "no_such_column > 0", name: broken}
+            - {type: custom_sql, condition: "amount < 100", name: small, severity: quarantine}
+          quarantine: {connection: d, path: bad}
+        write: {connection: d, format: csv, path: out.csv}
+""",
+            "events.csv": "id,amount\n1,10\n2,600\n",
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = {r["assertion_name"]: r for r in project.catalog("meta_quality")}
+    assert rows["broken"]["status"] == "error" and "no_such_column" in rows["broken"]["message"]
+    assert (rows["small"]["status"], rows["small"]["violation_count"]) == ("failed", 1)
+    assert [r["id"] for r in project.delta("bad")] == [2]
+    assert project.path("out.csv").read_text().splitlines() == ["id,amount", "1,10"]
 
 
 def test_statistic_checks_of_a_good_run_render_their_data_docs_without_errors(odibi_project):
@@ -470,3 +547,22 @@ pipelines:
         assert not project.path("silver.parquet").exists()
     else:
         assert pq.read_table(project.path("silver.parquet")).num_rows == written
+
+
+def test_a_misspelt_quarantine_column_is_named_with_odibis_spelling(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": PROJECT.format(
+                assertions="""\
+            - {type: regex, column: email, pattern: "@", severity: quarantine}"""
+            ).replace(
+                "quarantine: {connection: d, path: quarantine}",
+                "quarantine: {connection: d, path: quarantine, add_columns: "
+                "{_rejection_reasn: true}}",
+            ),
+            "orders.csv": ORDERS,
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "unknown key '_rejection_reasn' (did you mean '_rejection_reason'?)" in run.output

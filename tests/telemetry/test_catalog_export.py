@@ -126,7 +126,7 @@ pipelines:
         for p in project.catalog("meta_metrics")
         if p["metric_name"] == "odibi.assertion.violations"
     }
-    assert violations == {"not_null_1": 1, "unique_2": 0}  # the gate's own rows are not assertions
+    assert violations == {"not_null": 1, "unique": 0}  # the gate's own rows are not assertions
     detail = json.loads(check["metrics_json"])
     assert (detail["assertions"], detail["assertions_failed"]) == (2, 1)
 

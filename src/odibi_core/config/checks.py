@@ -259,7 +259,9 @@ class _Checker:
                     (*path, "transform", "steps", k, "params"),
                 )
         if self.hook is not None:
-            for problems in self.hook.odibi_validate_node(node=node, engine=self.engine):
+            for problems in self.hook.odibi_validate_node(
+                node=node, engine=self.engine, registry=self.registry
+            ):
                 for rel_path, message in problems or []:
                     self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         return valid
