@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from odibi_quality.anomaly import TYPES as ANOMALY_TYPES
 from odibi_quality.rules import Dialect
 from odibi_quality.types import AssertionType, CheckContext
 
@@ -248,8 +249,13 @@ class FreshnessParams(_Params):
 
 
 def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
-    oldest = p.oldest_allowed(ctx)
-    dtype = ctx.dtypes.get(p.column, "")
+    bound = time_bound(p.oldest_allowed(ctx), ctx.dtypes.get(p.column, ""))
+    return [_gxe().ExpectColumnMaxToBeBetween(column=p.column, min_value=bound)]
+
+
+def time_bound(oldest: Any, dtype: str) -> Any:
+    """The instant ``oldest`` (a UTC ``pandas.Timestamp``) as GX compares it with a column of
+    type ``dtype`` (as ``CheckContext.dtypes`` names it)."""
     if dtype == "timestamp":  # Spark hands GX its instants as naive local times
         bound: Any = oldest.tz_convert("UTC").to_pydatetime().astimezone().replace(tzinfo=None)
     elif dtype == "timestamp_ntz":  # wall times, read as UTC like pandas' naive ones
@@ -262,7 +268,7 @@ def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
         bound = oldest
     else:
         bound = oldest.strftime("%Y-%m-%d %H:%M:%S")  # ISO text compares in time order
-    return [_gxe().ExpectColumnMaxToBeBetween(column=p.column, min_value=bound)]
+    return bound
 
 
 freshness = AssertionType(
@@ -430,4 +436,5 @@ BUILTIN_TYPES = [
     distribution,
     volume_drop,
     custom_sql,
+    *ANOMALY_TYPES,
 ]

@@ -42,6 +42,7 @@ def check_node(
         sql=lambda query, df: engine.sql(query, {"df": df}, node=node.name),
         previous_rows_out=lambda: _previous_rows_out(ctx, node.name),
         engine=engine.name,
+        catalog=ctx.catalog,
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
     validation = run(engine, frame, quality, types, check_ctx, suite)
@@ -170,6 +171,8 @@ def _describe(r: AssertionResult) -> str:
     cols = f"({', '.join(r.columns)})" if r.columns else ""
     if r.status == ERROR:
         return f"{r.name}{cols} could not run: {r.message}"
+    if r.table_level and r.message:  # an anomaly check says what it expected
+        return f"{r.name}{cols} failed: {r.message}"
     if r.table_level:
         return f"{r.name}{cols} failed (observed {r.observed_value!r})"
     return f"{r.name}{cols} {r.violation_count} of {r.element_count} violate it"

@@ -33,6 +33,9 @@ class CheckContext:
     derived_columns: list[str] = field(default_factory=list)
     #: The engine's name (``pandas``, ``polars``, ``spark``).
     engine: str = "pandas"
+    #: The run's System Catalog (``odibi_core.catalog.manager.Catalog``), for checks that learn
+    #: from the node's history (``anomaly``); None outside a run.
+    catalog: Any = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class AssertionType:
     #: should name them.
     derive: Callable[[Any, Any], dict[str, str]] | None = None
     rule: Callable[[Any, Any], str] | None = None
+    #: ``conclude(result, params, ctx, results)``: called once every assertion of the node has
+    #: its result (``results``, this one included), to give this one its final status,
+    #: observed value and message (``anomaly``: the verdict against the learned range).
+    conclude: Callable[[Any, Any, CheckContext, list[Any]], Any] | None = None
 
     @property
     def row_level(self) -> bool:

@@ -127,6 +127,9 @@ def run(
                 result.message = "no non-null values to check"
             validation.results.append(result)
     validation.results.sort(key=lambda r: [p.label for p in prepared].index(r.name))
+    for item, result in zip(prepared, list(validation.results), strict=True):
+        if item.kind.conclude is not None:
+            item.kind.conclude(result, item.params, ctx, validation.results)
     return validation
 
 
