@@ -16,6 +16,11 @@ odibi_quality's switches on GX's module globals cannot reach raw GX):
 * ``raw_gx``: Great Expectations used the default way (ephemeral context, whole frame, default
   result format, fingerprint left on), the reference the issue measured.
 
+``project_runs`` (unless ``--no-runs``) measures what a user waits for: ``odibi run``'s whole
+cost, each sample the ``odibi run`` console script on a one-node project (read the CSV, check,
+write parquet, catalog, story) with and without the four checks (at severity warn), interleaved;
+``fixed_cost_ms`` is the difference of the medians and ``ratio_with_to_without`` their ratio.
+
 ``--baseline REV`` adds ``ours_baseline``: ``ours`` again, with ``src/`` as it was at the git
 revision REV (exported with ``git archive`` and put first on ``PYTHONPATH``), so a change is
 measured before and after in the same run, under the same load.
@@ -508,25 +513,39 @@ def _env() -> dict[str, str]:
 
 
 def gx_import_times(repeat: int) -> dict[str, Any]:
-    """``import great_expectations`` in fresh processes: alone, and after what a run has."""
+    """``import great_expectations`` in fresh processes: alone, after what a run has, and the
+    way Odibi imports it (``gx_runner.import_gx``: trimmed), interleaved round by round."""
     code = (
-        "import time, sys\n{pre}\nt = time.perf_counter()\nimport great_expectations\n"
+        "import time, sys\n{pre}\nt = time.perf_counter()\n{importing}\n"
         "print((time.perf_counter() - t) * 1000)"
     )
+    plain = "import great_expectations"
+    after_run = "import numpy, pandas, pyarrow"
     variants = {
-        "cold": "",
-        "after_pandas_pyarrow": "import numpy, pandas, pyarrow",
+        "cold": ("", plain),
+        "after_pandas_pyarrow": (after_run, plain),
+        "odibi_after_pandas_pyarrow": (
+            f"{after_run}\nfrom odibi_quality import gx_runner",
+            "gx_runner.import_gx()",
+        ),
     }
     out: dict[str, Any] = {}
-    for label, pre in variants.items():
-        cmd = [sys.executable, "-c", code.format(pre=pre)]
-        _progress(f"import great_expectations ({label}, {repeat}x)")
-        subprocess.run(cmd, capture_output=True, check=True)  # warm-up: OS cache, pycache
-        samples = [float(_check_output(cmd)) for _ in range(repeat)]
+    commands = {
+        label: [sys.executable, "-c", code.format(pre=pre, importing=importing)]
+        for label, (pre, importing) in variants.items()
+    }
+    for cmd in commands.values():
+        subprocess.run(cmd, capture_output=True, check=True, env=_env())  # OS cache, pycache
+    _progress(f"import great_expectations ({', '.join(variants)}; {repeat}x)")
+    samples_by: dict[str, list[float]] = {label: [] for label in variants}
+    for _ in range(repeat):
+        for label, cmd in commands.items():
+            samples_by[label].append(float(_check_output(cmd)))
+    for label, samples in samples_by.items():
         out[f"{label}_median_ms"] = round(statistics.median(samples), 1)
         out[f"{label}_samples_ms"] = [round(s, 1) for s in samples]
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code.format(pre=variants["cold"])],
+        [sys.executable, "-X", "importtime", "-c", code.format(pre="", importing=plain)],
         capture_output=True,
         text=True,
         check=True,
@@ -615,6 +634,115 @@ def lazy_import_check() -> dict[str, Any]:
         and with_["status"] == ["SUCCESS"]
         and without["status"] == ["SUCCESS"]
     )
+    return out
+
+
+# ------------------------------------------------------------------ whole runs: the fixed cost
+
+RUN_PROJECT = """\
+project: fixed_cost
+retry: {{enabled: false}}
+connections: {{d: {{type: local, base_path: ..}}}}
+pipelines:
+  - pipeline: orders
+    nodes:
+      - name: orders
+        read: {{connection: d, format: csv, path: orders.csv}}
+{quality}        write: {{connection: d, format: parquet, path: {out}.parquet}}
+"""
+RUN_DRIVER = """\
+import json, sys, time
+start = time.perf_counter()
+from odibi_core.runner.api import run_project
+results = run_project("odibi.yaml")
+print(json.dumps({
+    "status": [r.status for r in results],
+    "in_process_ms": round((time.perf_counter() - start) * 1000, 1),
+    "gx_imported": "great_expectations" in sys.modules,
+    "modules": len(sys.modules),
+}))
+"""
+FIXED_COST_TARGET_MS = 300.0  # with checks minus without, at RUN_FIXED_ROWS
+RUN_FIXED_ROWS = 1000
+RUN_RATIO_TARGET = 1.1  # with / without checks, at RUN_RATIO_ROWS
+RUN_RATIO_ROWS = 100_000
+
+
+def _quality_yaml() -> str:
+    lines = ["        quality:", "          assertions:"]
+    # Warn: the frame's known defects must not stop the write (that would make it cheaper).
+    lines += [
+        f"            - {json.dumps({**a, 'severity': 'warn'})}" for a in QUALITY["assertions"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def project_runs(size: Size, repeat: int, baseline_src: Path | None) -> dict[str, Any]:
+    """``odibi run``'s whole cost with and without the four checks: each sample the
+    ``odibi run`` console script on the project (interpreter start, imports, read CSV, check,
+    write parquet, catalog, story, exit). Variants are interleaved, rotating which goes
+    first, so they share the machine's load; with a baseline the same two projects also run
+    on its ``src/``."""
+    variants = [("without", False, None), ("with", True, None)]
+    if baseline_src is not None:
+        variants += [
+            ("without_baseline", False, baseline_src),
+            ("with_baseline", True, baseline_src),
+        ]
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    seen: dict[str, Any] = {}
+    odibi = Path(sys.executable).with_name("odibi")  # the console script users run
+    with tempfile.TemporaryDirectory(prefix="odibi-quality-runs-") as tmp:
+        root = Path(tmp)
+        make_frame(size.rows).to_csv(root / "orders.csv", index=False)
+        for name, checked, _ in variants:
+            (root / name).mkdir()
+            (root / name / "odibi.yaml").write_text(
+                RUN_PROJECT.format(quality=_quality_yaml() if checked else "", out=name)
+            )
+        _progress(f"project runs at {size.label}: {len(variants)} variants x {repeat}")
+        for i in range(repeat + 1):  # the first round warms the OS cache and pycache
+            order = variants[i % len(variants) :] + variants[: i % len(variants)]
+            for name, _, src in order:
+                env = _env()
+                if src is not None:
+                    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+                start = time.perf_counter()
+                proc = subprocess.run(
+                    [str(odibi), "run", "odibi.yaml"],
+                    cwd=root / name,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
+                )
+                wall = (time.perf_counter() - start) * 1000
+                if proc.returncode != 0:
+                    sys.exit(f"quality.py: odibi run {name} failed\n{proc.stderr[-3000:]}")
+                if i:
+                    samples[name].append(wall)
+        for name, _, src in variants:  # what each variant's process imports, once
+            env = _env()
+            if src is not None:
+                env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+            proc = subprocess.run(
+                [sys.executable, "-c", RUN_DRIVER],
+                cwd=root / name,
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
+            seen[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = {"rows": size.rows, "repeat": repeat}
+    for name, _, _ in variants:
+        out[name] = {**_timing(samples[name]), "samples_ms": [round(x, 1) for x in samples[name]]}
+        out[name]["last_process"] = seen[name]
+    for suffix in ("", "_baseline"):
+        if f"with{suffix}" in out:
+            with_, without = out[f"with{suffix}"]["median_ms"], out[f"without{suffix}"]["median_ms"]
+            out[f"fixed_cost_ms{suffix}"] = round(with_ - without, 1)
+            out[f"ratio_with_to_without{suffix}"] = _ratio(with_, without)
     return out
 
 
@@ -732,6 +860,15 @@ def main(argv: list[str] | None = None) -> int:
         help="also time ours with src/ as of this git revision (ours_baseline)",
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
+    runs_flags = parser.add_mutually_exclusive_group()
+    runs_flags.add_argument(
+        "--no-runs", action="store_true", help="skip the whole-run fixed cost (project_runs)"
+    )
+    runs_flags.add_argument(
+        "--only-runs",
+        action="store_true",
+        help="measure only the whole-run fixed cost (project_runs), not the validations",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
@@ -774,6 +911,10 @@ def main(argv: list[str] | None = None) -> int:
             "memory_applies_from_rows": RATIO_MIN_ROWS,
             "gx_imported_only_with_quality_checks": True,
             "violation_counts_equal_pandas": True,
+            "run_fixed_cost_ms_max": FIXED_COST_TARGET_MS,
+            "run_fixed_cost_at_rows": RUN_FIXED_ROWS,
+            "run_ratio_with_to_without_max": RUN_RATIO_TARGET,
+            "run_ratio_at_rows": RUN_RATIO_ROWS,
         },
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "sizes": {},
@@ -793,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             repeat = args.repeat or default_repeat(size.rows)
             results = {}
-            for method in METHODS:
+            for method in () if args.only_runs else METHODS:
                 if method == "raw_gx" and size.rows > args.raw_gx_max_rows.rows:
                     continue
                 if method == "ours" and baseline_src is not None:
@@ -803,11 +944,16 @@ def main(argv: list[str] | None = None) -> int:
                 results[method] = run_child(method, size, repeat, profile)
                 if "profile" in results[method]:
                     profiles[size.label] = results[method].pop("profile")
-            report["sizes"][size.label] = {"repeat": repeat, **size_report(size, results)}
-            report.setdefault("frame_dtypes", next(iter(results.values()))["dtypes"])
+            if results:
+                report["sizes"][size.label] = {"repeat": repeat, **size_report(size, results)}
+                report.setdefault("frame_dtypes", next(iter(results.values()))["dtypes"])
+            if not args.no_runs:
+                runs = project_runs(size, args.repeat or 5, baseline_src)
+                report.setdefault("project_runs", {})[size.label] = runs
 
     report["gx_import"] = gx_import_times(repeat=3)
-    report["lazy_import"] = lazy_import_check()
+    if not args.only_runs:
+        report["lazy_import"] = lazy_import_check()
 
     checks: dict[str, Any] = {}
     for label, data in report["sizes"].items():
@@ -817,7 +963,13 @@ def main(argv: list[str] | None = None) -> int:
         if data["rows"] == PER_NODE_ROWS:
             checks[f"ms_per_node_{label}"] = data["ours"]["median_ms"] <= PER_NODE_TARGET_MS
         checks[f"counts_{label}"] = data["ours_counts_equal_pandas"]
-    checks["gx_lazy_import"] = report["lazy_import"]["pass"]
+    for label, runs in report.get("project_runs", {}).items():
+        if runs["rows"] == RUN_FIXED_ROWS:
+            checks[f"run_fixed_cost_{label}"] = runs["fixed_cost_ms"] <= FIXED_COST_TARGET_MS
+        if runs["rows"] == RUN_RATIO_ROWS:
+            checks[f"run_ratio_{label}"] = runs["ratio_with_to_without"] <= RUN_RATIO_TARGET
+    if "lazy_import" in report:
+        checks["gx_lazy_import"] = report["lazy_import"]["pass"]
     checks["all"] = all(checks.values())
     report["pass"] = checks
     if profiles:

@@ -15,16 +15,26 @@ whole-frame batch definition serve the whole process. Costs GX adds by default t
 
 The private names these rely on are pinned by tests/quality, so a GX upgrade that moves them
 fails loudly instead of silently getting slower or wrong.
+
+GX's import is most of a checked run's fixed cost, so it is trimmed and moved off the
+critical path (:func:`import_gx`, :func:`start_background_import`): a pipeline with checks
+starts importing GX in a thread when the run begins, while data loads.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.abc
+import importlib.util
 import logging
+import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger("odibi.quality")
 _lock = threading.Lock()
 _batch_definition: Any = None
 _spark_batch_definition: Any = None
@@ -33,10 +43,170 @@ _context: Any = None
 #: Enough detail for counts and a few failing values, without per-row index lists.
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
 
+#: Integrations GX imports when they are installed, each through a guarded import in its
+#: ``compatibility`` package, and that validating in-memory frames never uses (SQL, cloud
+#: stores, warehouses). Hidden from GX's import (never from the rest of the process) they
+#: cost nothing; GX then treats them as not installed. pyspark is hidden too unless the
+#: process already has it: a later Spark run re-imports GX with it (:func:`import_gx`).
+UNUSED_INTEGRATIONS = (
+    "sqlalchemy",
+    "azure",
+    "google",
+    "boto3",
+    "botocore",
+    "snowflake",
+    "databricks",
+    "trino",
+    "pyodbc",
+    "psycopg2",
+    "sqlalchemy_bigquery",
+)
+SPARK_PACKAGES = ("pyspark", "py4j")
+#: Imported by GX at module level but only used inside functions Odibi does not call
+#: (charts of a few renderers, KL divergence): loaded on first use instead.
+LAZY_MODULES = ("altair", "scipy.stats")
+
+_import_lock = threading.Lock()
+_gx_has_spark: bool | None = None  # None: GX not imported yet by import_gx
+_background: threading.Thread | None = None
+
+
+class _HideFromThread(importlib.abc.MetaPathFinder):
+    """Makes packages look missing to imports made by one thread."""
+
+    def __init__(self, packages: set[str], thread: int):
+        self.packages, self.thread = packages, thread
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if threading.get_ident() == self.thread and name.partition(".")[0] in self.packages:
+            raise ImportError(f"{name} is hidden from Great Expectations' import by Odibi")
+        return None
+
+
+def import_gx() -> None:
+    """Import Great Expectations once per process, trimmed (see ``UNUSED_INTEGRATIONS``
+    and ``LAZY_MODULES``). Safe from several threads: later callers wait for the first.
+
+    A process that imported GX before it had pyspark (a pandas run, then a Spark one)
+    forgets that import here, before the Spark run builds any expectation, and imports GX
+    again with Spark; Odibi's own expectations, which subclass GX's, come again with it."""
+    global _gx_has_spark
+    with _import_lock:
+        if _gx_has_spark or (_gx_has_spark is False and "pyspark" not in sys.modules):
+            return
+        if _gx_has_spark is False:
+            _forget_gx()
+        elif "great_expectations" in sys.modules:  # imported by someone else: as it is
+            _gx_has_spark = _spark_compat_ok()
+            if _gx_has_spark or "pyspark" not in sys.modules:
+                return
+            _forget_gx()
+        hidden = {p for p in UNUSED_INTEGRATIONS if p not in sys.modules}
+        with_spark = "pyspark" in sys.modules
+        if with_spark:
+            hidden.discard("google")  # protobuf: GX's import reaches Spark Connect's modules
+        else:
+            hidden |= set(SPARK_PACKAGES)
+        for name in LAZY_MODULES:
+            _import_lazily(name)
+        finder = _HideFromThread(hidden, threading.get_ident())
+        sys.meta_path.insert(0, finder)
+        try:
+            import great_expectations  # noqa: F401
+        finally:
+            sys.meta_path.remove(finder)
+        _gx_has_spark = with_spark
+
+
+def _forget_gx() -> None:
+    global _batch_definition, _spark_batch_definition, _context
+    import odibi_quality
+
+    log.debug("re-importing Great Expectations with pyspark")
+    for name in [m for m in sys.modules if m.partition(".")[0] == "great_expectations"]:
+        del sys.modules[name]
+    sys.modules.pop("odibi_quality.expectations", None)
+    odibi_quality.__dict__.pop("expectations", None)
+    _batch_definition = _spark_batch_definition = _context = None
+    # pydantic v1 remembers every validator's qualified name to refuse a second definition
+    # (meant for notebooks); GX's models are defined again on purpose. Pinned by tests/quality.
+    from pydantic.v1 import class_validators
+
+    class_validators._FUNCS -= {
+        name
+        for name in class_validators._FUNCS
+        if name.startswith(("great_expectations.", "odibi_quality."))
+    }
+
+
+class _Deferred(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is first read,
+    then imports the real module, puts it in ``sys.modules`` and answers from it.
+    (``importlib.util.LazyLoader`` cannot serve: the import statement itself reads the
+    module's ``__spec__``, which loads it.)"""
+
+    def __getattr__(self, attr: str) -> Any:
+        real = self.__dict__.get("_odibi_real")
+        if real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+            self.__dict__["_odibi_real"] = real
+        return getattr(real, attr)
+
+
+def _import_lazily(name: str) -> None:
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return
+    if spec is not None:
+        stub = _Deferred(name)
+        # The real spec, so that find_spec() still answers; the import statement reads it
+        # from the stub's own attributes, which loads nothing.
+        stub.__spec__ = spec
+        sys.modules[name] = stub
+
+
+def _spark_compat_ok() -> bool:
+    from great_expectations.compatibility import pyspark as compat
+    from great_expectations.compatibility.not_imported import NotImported
+
+    return not isinstance(compat.pyspark, NotImported)
+
+
+def start_background_import() -> None:
+    """Begin importing GX (and making its context) in a daemon thread, once per process, so
+    the first node with checks finds it ready. Errors are left for the node to meet."""
+    global _background
+    with _import_lock:
+        if _background is not None or _gx_has_spark is not None:
+            return
+        _background = threading.Thread(target=_warm, name="odibi-gx-import", daemon=True)
+    _background.start()
+
+
+def _warm() -> None:
+    try:
+        import_gx()
+        with _lock:
+            _definition()
+        # Odibi's own expectations (the first check needs them) and what the run's Data Docs
+        # will need at its end.
+        import great_expectations.render.renderer
+        import great_expectations.render.view  # noqa: F401
+
+        import odibi_quality.expectations  # noqa: F401
+    except Exception:  # missing GX, or a broken install: the node reports it
+        log.debug("background import of Great Expectations failed", exc_info=True)
+
 
 def _definition() -> Any:
     global _batch_definition, _context
     if _batch_definition is None:
+        import_gx()
         import great_expectations as gx
         from great_expectations.core import id_dict
         from great_expectations.execution_engine import pandas_execution_engine
@@ -102,7 +272,7 @@ def _json_ready(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def require() -> None:
     """Fail the node with an install hint when Great Expectations is missing."""
     try:
-        import great_expectations  # noqa: F401
+        import_gx()
     except ImportError:
         from odibi_core.errors import NodeError
 

@@ -249,3 +249,12 @@ def _types() -> dict[str, AssertionType]:
     from odibi_core.plugin_manager import get_plugin_manager
 
     return dict(get_plugin_manager().registry.assertion_types)
+
+
+@hookimpl
+def odibi_before_pipeline_run(ctx: RunContext) -> None:
+    # GX's import is most of a checked run's fixed cost: begin it now, while data loads.
+    if any(n.enabled and (n.quality or n.validation or n.contracts) for n in ctx.pipeline.nodes):
+        from odibi_quality import gx_runner
+
+        gx_runner.start_background_import()
