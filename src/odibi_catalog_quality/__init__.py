@@ -70,7 +70,15 @@ SPEC = TableSpec(
     command="quality",
     help="assertion results (meta_quality), newest first",
     filters={"status": ("passed", "failed", "error")},
+    add_arguments=lambda parser: _trend().add_arguments(parser),
+    view=lambda args, rows: _trend().view(args, rows),
 )
+
+
+def _trend() -> Any:
+    from odibi_catalog_quality import trend
+
+    return trend
 
 
 @hookimpl

@@ -130,7 +130,9 @@ def test_story_index_and_data_docs_in_chromium(odibi_project, browser, artifacts
     index = Watched(browser, (last.parent.parent / "index.html").as_uri())
     index.page.screenshot(path=str(artifacts / "story-index.png"), full_page=True)
     assert index.page.eval_on_selector_all("#runs a", "els => els.length") == 2
-    assert index.page.eval_on_selector_all("svg.spark", "els => els.length") == 3
+    assert index.page.eval_on_selector_all(".trend svg.spark", "els => els.length") == 3
+    # One DQ line per checked node (only "orders" has checks).
+    assert index.page.eval_on_selector_all("#node-dq svg.spark", "els => els.length") == 1
     index.page.click("#runs a >> nth=0")
     index.page.wait_for_load_state("load")
     assert index.page.url == last.as_uri()

@@ -123,7 +123,9 @@ def test_schema_changes_and_trends_come_from_earlier_runs(odibi_project):
     assert "changed since run" in html and "was <code>int64</code>" in html
     assert 'class="spark"' in html
     index = project.path(".odibi/stories/sales/index.html").read_text()
-    assert index.count("<svg") == 3 and first["run_id"] in index and second["run_id"] in index
+    # Three pipeline trend lines, and a DQ line for the one checked node.
+    assert index.count("<svg") == 4 and first["run_id"] in index and second["run_id"] in index
+    assert index.count('<tr data-node="') == 1
 
 
 def test_story_cli_list_last_show_diff(odibi_project):

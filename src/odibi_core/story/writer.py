@@ -241,6 +241,20 @@ SUMMARY_KEYS = (
     "environment",
 )
 INDEX_DATA = "index.json"
+#: Bumped when a summary gains a field, so summaries cached without it are made again.
+INDEX_VERSION = 2
+
+
+def summarize(story: dict[str, Any]) -> dict[str, Any]:
+    """What the index keeps of a story: ``SUMMARY_KEYS``, and each checked node's DQ score
+    (``node_dq``, for the per-node trend lines)."""
+    summary = {k: story.get(k) for k in SUMMARY_KEYS}
+    summary["node_dq"] = {
+        n["name"]: n["dq_score"]
+        for n in story.get("nodes") or []
+        if isinstance(n, dict) and n.get("dq_score") is not None
+    }
+    return summary
 
 
 def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -252,8 +266,9 @@ def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     ``index.json`` (two runs writing it at once) only costs re-reading.
     """
     try:
-        cached = json.loads((pipeline_dir / INDEX_DATA).read_text(encoding="utf-8"))["runs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        index = json.loads((pipeline_dir / INDEX_DATA).read_text(encoding="utf-8"))
+        cached = index["runs"] if index.get("version") == INDEX_VERSION else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         cached = {}
     if not isinstance(cached, dict):
         cached = {}
@@ -269,8 +284,7 @@ def list_runs(pipeline_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
             ):
                 summary = entry["summary"]
             else:  # new, or rewritten since it was summarised
-                story = json.loads(path.read_text(encoding="utf-8"))
-                summary = {k: story.get(k) for k in SUMMARY_KEYS}
+                summary = summarize(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError):
             continue  # a story being replaced or damaged by hand: leave it out
         runs.append((path, {**summary, "_mtime_ns": changed}))
@@ -290,14 +304,38 @@ def write_index(
     cache = {
         path.relative_to(pipeline_dir).as_posix(): {
             "mtime_ns": summary.get("_mtime_ns"),
-            "summary": {k: summary.get(k) for k in SUMMARY_KEYS},
+            "summary": {k: summary.get(k) for k in (*SUMMARY_KEYS, "node_dq")},
         }
         for path, summary in kept
     }
-    _atomic_write(pipeline_dir / INDEX_DATA, json.dumps({"version": 1, "runs": cache}))
+    _atomic_write(pipeline_dir / INDEX_DATA, json.dumps({"version": INDEX_VERSION, "runs": cache}))
     _atomic_write(
-        pipeline_dir / "index.html", _render("index.html.j2", pipeline=pipeline, runs=runs)
+        pipeline_dir / "index.html",
+        _render("index.html.j2", pipeline=pipeline, runs=runs, node_trends=node_trends(runs)),
     )
+
+
+def node_trends(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per node with a DQ score in any kept run: its scores oldest first (None where a run
+    did not check it), the latest and the lowest; nodes in the order they first appear."""
+    oldest_first = list(reversed(runs))
+    names: dict[str, None] = {}
+    for run in oldest_first:
+        names.update(dict.fromkeys(run.get("node_dq") or {}))
+    trends = []
+    for name in names:
+        scores = [(run.get("node_dq") or {}).get(name) for run in oldest_first]
+        known = [s for s in scores if s is not None]
+        trends.append(
+            {
+                "node": name,
+                "scores": scores,
+                "latest": known[-1],
+                "lowest": min(known),
+                "runs": len(known),
+            }
+        )
+    return trends
 
 
 def apply_retention(
