@@ -25,7 +25,8 @@ ENGINE = PandasEngine(ProjectConfig(project="t"))
 
 def run(t: Transform, df: pd.DataFrame, params: dict[str, Any], **tables: pd.DataFrame):
     node = NodeConfig(name="n", depends_on=list(tables))
-    return t(TransformContext(engine=ENGINE, node=node, tables=tables), df, params)
+    # The DataFrame the engine's frame would be for user code.
+    return ENGINE.native(t(TransformContext(engine=ENGINE, node=node, tables=tables), df, params))
 
 
 def values(frame: pd.DataFrame, column: str) -> list[Any]:

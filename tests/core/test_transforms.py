@@ -38,7 +38,7 @@ def run(
 ) -> pd.DataFrame:
     node = NodeConfig(name="n", depends_on=list(tables))
     ctx = TransformContext(engine=ENGINE, node=node, tables=tables)
-    return t(ctx, df, params)
+    return ENGINE.native(t(ctx, df, params))  # what user code would get
 
 
 def _plain(value: Any) -> Any:
@@ -817,7 +817,11 @@ def test_transforms_chain_and_record_sql(people: pd.DataFrame) -> None:
     frame = fill_nulls(ctx, frame, {"values": {"name": "unknown", "score": 0}})
     frame = deduplicate(ctx, frame, {"keys": ["name"], "order_by": "updated DESC"})
     frame = sort(ctx, frame, {"by": "name"})
-    assert rows(frame) == [(1, "ann", 30.0, 3), (2, "bob", 0.0, 5), (3, "unknown", 5.0, 2)]
+    assert rows(ENGINE.native(frame)) == [
+        (1, "ann", 30.0, 3),
+        (2, "bob", 0.0, 5),
+        (3, "unknown", 5.0, 2),
+    ]
     assert len(ctx.executed_sql) == 4
     assert all("df" in q for q in ctx.executed_sql)
 

@@ -131,6 +131,7 @@ def _frames(engine: Any, frames: dict[str, pd.DataFrame], kinds: dict[str, str])
 
 
 def _pandas(engine: Any, frame: Any) -> pd.DataFrame:
+    frame = engine.native(frame)
     if engine.name == "spark":
         return frame.toPandas()
     return frame if engine.name == "pandas" else frame.to_pandas()

@@ -356,6 +356,7 @@ def _frame(engine: Any, data: dict[str, list[Any]], schema: str) -> Any:
 
 
 def _pandas(engine: Any, frame: Any) -> pd.DataFrame:
+    frame = engine.native(frame)
     if engine.name == "spark":
         return frame.toPandas()
     return frame if engine.name == "pandas" else frame.to_pandas()

@@ -49,6 +49,21 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
+def pandas_types(schema: pa.Schema) -> pa.Schema:
+    """The Arrow types a table with ``schema`` has after :func:`to_pandas` and back: dates
+    become times, decimals floats (what writing an SQL result through pandas gave)."""
+    import pyarrow as pa
+
+    fields = []
+    for field in schema:
+        if pa.types.is_date(field.type):
+            field = field.with_type(pa.timestamp("us"))
+        elif pa.types.is_decimal(field.type):
+            field = field.with_type(pa.float64())
+        fields.append(field)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def read_as_pandas(table: pa.Table) -> pd.DataFrame:
     """What a format read becomes on the pandas engine: Arrow's own conversion, which keeps
     decimals as ``Decimal`` and dates as dates and restores a pandas frame's dtypes from the

@@ -1,62 +1,61 @@
-"""``engine: pandas``: nodes as pandas DataFrames, SQL on DuckDB (over the frames, results
-back through Arrow), reading and writing through the IO layer.
+"""``engine: pandas``: user code sees pandas DataFrames; underneath, frames stay in Arrow or in
+the run's DuckDB database (:mod:`odibi_core.engines.duckdb_engine`) until user code asks.
 
+A pandas frame made from a read has Arrow's own conversion (``Decimal``, dates, a pandas
+frame's dtypes restored from a file's metadata, as ``pandas.read_parquet`` gives); one made
+from SQL has the types DuckDB's ``.df()`` gives (:mod:`odibi_core.engines.pandas_arrow`).
 Heavy libraries are imported inside methods so registering the engine costs nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine
-from odibi_core.engines.duckdb_sql import DuckDB
-from odibi_core.engines.pandas_arrow import from_pandas, read_as_pandas, to_pandas
+from odibi_core.engines.duckdb_engine import DuckDBEngine
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from odibi_core.config.models import ProjectConfig
-    from odibi_core.io.format import Format
+    import pyarrow as pa
 
 
-class PandasEngine(Engine):
+class PandasEngine(DuckDBEngine):
     name = "pandas"
+    types_depend_on_nulls = True
 
-    def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
-        super().__init__(project, formats)
-        self._duckdb = DuckDB()
+    def is_native(self, obj: Any) -> bool:
+        import pandas as pd
 
-    def to_arrow(self, frame: pd.DataFrame) -> Any:
-        return from_pandas(frame)
+        return isinstance(obj, pd.DataFrame)
 
-    def from_arrow(self, table: Any) -> pd.DataFrame:
-        return read_as_pandas(table)
+    def arrow_to_native(self, table: pa.Table, from_sql: bool) -> pd.DataFrame:
+        from odibi_core.engines.pandas_arrow import read_as_pandas, to_pandas
 
-    # ------------------------------------------------------------ transform
+        return to_pandas(table) if from_sql else read_as_pandas(table)
 
-    def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> pd.DataFrame:
-        # Through Arrow: several times faster than .df() on text, with the same types.
-        return to_pandas(self._duckdb.run(query, tables, node))
+    def native_to_arrow(self, obj: pd.DataFrame) -> pa.Table:
+        from odibi_core.engines.pandas_arrow import from_pandas
 
-    def close(self) -> None:
-        self._duckdb.close()
+        return from_pandas(obj)
 
-    # ------------------------------------------------------------ inspect
+    def written_schema(self, schema: pa.Schema) -> pa.Schema:
+        from odibi_core.engines.pandas_arrow import pandas_types
 
-    def count(self, frame: pd.DataFrame) -> int:
-        return len(frame)
+        return pandas_types(schema)
 
-    def schema(self, frame: pd.DataFrame) -> list[tuple[str, str]]:
-        return [(str(c), str(t)) for c, t in frame.dtypes.items()]
+    def native_count(self, obj: pd.DataFrame) -> int:
+        return len(obj)
 
-    def sample(self, frame: pd.DataFrame, n: int) -> list[dict[str, Any]]:
-        if n <= 0 or frame.empty:
+    def native_schema(self, obj: pd.DataFrame) -> list[tuple[str, str]]:
+        return [(str(c), str(t)) for c, t in obj.dtypes.items()]
+
+    def native_sample(self, obj: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+        if n <= 0 or obj.empty:
             return []
         rows: list[dict[str, Any]] = json.loads(
-            frame.head(n).to_json(orient="records", date_format="iso", default_handler=str)
+            obj.head(n).to_json(orient="records", date_format="iso", default_handler=str)
         )
         return rows
 

@@ -1,5 +1,6 @@
-"""``engine: polars``: nodes as polars DataFrames, SQL on DuckDB over them, reading and
-writing through the IO layer (``pip install 'odibi[polars]'``).
+"""``engine: polars``: user code sees polars DataFrames; underneath, frames stay in Arrow or in
+the run's DuckDB database (:mod:`odibi_core.engines.duckdb_engine`) until user code asks
+(``pip install 'odibi[polars]'``).
 
 SQL runs on DuckDB rather than polars' own SQL so that a project's SQL, and the SQL the
 built-in transforms generate (window functions, ``IS NOT DISTINCT FROM``, ``QUALIFY``...),
@@ -10,59 +11,49 @@ Custom transforms registered for ``polars`` receive and return polars DataFrames
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine
-from odibi_core.engines.duckdb_sql import DuckDB
+from odibi_core.engines.duckdb_engine import DuckDBEngine
 from odibi_core.errors import NodeError
-
-if TYPE_CHECKING:
-    from odibi_core.config.models import ProjectConfig
-    from odibi_core.io.format import Format
 
 INSTALL_HINT = "the polars engine needs polars: pip install 'odibi[polars]'"
 
 
-class PolarsEngine(Engine):
+class PolarsEngine(DuckDBEngine):
     name = "polars"
 
-    def __init__(self, project: ProjectConfig, formats: Mapping[str, Format] | None = None):
-        super().__init__(project, formats)
-        self._duckdb = DuckDB()
+    def is_native(self, obj: Any) -> bool:
+        return isinstance(obj, _polars().DataFrame)
 
-    def to_arrow(self, frame: Any) -> Any:
-        import polars as pl
-
-        # polars' own layout (string views): no copy; the IO layer's writers take it.
-        return frame.to_arrow(compat_level=pl.CompatLevel.newest())
-
-    def from_arrow(self, table: Any) -> Any:
+    def arrow_to_native(self, table: Any, from_sql: bool) -> Any:
         pl = _polars()
         frame = pl.from_arrow(table, rechunk=False)
         return frame if isinstance(frame, pl.DataFrame) else frame.to_frame()
 
-    def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Any:
-        # Handed to DuckDB as Arrow views of the frames: its own polars scan converts strings.
-        arrow = {name: None if f is None else self.to_arrow(f) for name, f in tables.items()}
-        return self.from_arrow(self._duckdb.run(query, arrow, node))
+    def native_to_arrow(self, obj: Any) -> Any:
+        import polars as pl
 
-    def close(self) -> None:
-        self._duckdb.close()
+        # polars' own layout (string views): no copy; the IO layer's writers take it.
+        return obj.to_arrow(compat_level=pl.CompatLevel.newest())
 
-    def count(self, frame: Any) -> int:
-        return int(frame.height)
+    def scannable(self, obj: Any) -> Any:
+        # An Arrow view of the frame: DuckDB's own polars scan converts strings.
+        return self.native_to_arrow(obj)
 
-    def schema(self, frame: Any) -> list[tuple[str, str]]:
-        return [(name, str(kind)) for name, kind in frame.schema.items()]
+    def native_count(self, obj: Any) -> int:
+        return int(obj.height)
 
-    def sample(self, frame: Any, n: int) -> list[dict[str, Any]]:
-        if n <= 0 or frame.height == 0:
+    def native_schema(self, obj: Any) -> list[tuple[str, str]]:
+        return [(name, str(kind)) for name, kind in obj.schema.items()]
+
+    def native_sample(self, obj: Any, n: int) -> list[dict[str, Any]]:
+        if n <= 0 or obj.height == 0:
             return []
-        rows: list[dict[str, Any]] = json.loads(json.dumps(frame.head(n).to_dicts(), default=_json))
+        rows: list[dict[str, Any]] = json.loads(json.dumps(obj.head(n).to_dicts(), default=_json))
         return rows
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from odibi_core.errors import NodeError, first_line, transient
-from odibi_core.io.format import Format, Location
+from odibi_core.io.format import Format, Location, whole
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,9 +44,13 @@ def read(formats: Mapping[str, Format], spec: ReadConfig, connection: Connection
 
 
 def write(
-    formats: Mapping[str, Format], data: pa.Table, spec: WriteConfig, connection: Connection
+    formats: Mapping[str, Format],
+    data: pa.Table | pa.RecordBatchReader,
+    spec: WriteConfig,
+    connection: Connection,
 ) -> None:
-    """Write ``data`` as ``spec`` says, atomically (see :class:`Format`)."""
+    """Write ``data`` (a table, or a stream of record batches) as ``spec`` says, atomically
+    (see :class:`Format`). A stream reaches the format as a stream only if it takes one."""
     fmt = spec.format.lower()
     where = Location.of(fmt, connection, spec.target)
     found = formats.get(fmt)
@@ -54,6 +58,8 @@ def write(
         raise NodeError(f"no installed format writes '{fmt}'", step="write")
     _require_capability(found, connection, "write")
     try:
+        if not found.takes_batches(spec):
+            data = whole(data)
         found.write(data, where, spec)
     except NodeError as exc:
         exc.step = exc.step or "write"

@@ -41,6 +41,9 @@ class DeltaFormat(Format):
             table.load_as_version(as_of if hasattr(as_of, "isoformat") else str(as_of))
         return table.to_pyarrow_table()
 
+    def takes_batches(self, spec: WriteConfig) -> bool:
+        return spec.mode in ("overwrite", "append")
+
     def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
         from deltalake import DeltaTable, write_deltalake
 

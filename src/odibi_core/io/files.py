@@ -34,6 +34,9 @@ class FileFormat(Format):
     #: Whether a folder is one dataset the reader opens whole (parquet's partitioned layout)
     #: rather than a folder of ``*.<name>`` part files.
     reads_folders: bool = False
+    #: Whether ``encode`` takes a ``pyarrow.RecordBatchReader`` too: then an overwrite
+    #: streams the rows into the file.
+    encodes_batches: bool = False
 
     @abstractmethod
     def read_paths(
@@ -81,6 +84,9 @@ class FileFormat(Format):
         return paths, False
 
     # ------------------------------------------------------------ write
+
+    def takes_batches(self, spec: WriteConfig) -> bool:
+        return self.encodes_batches and spec.mode == "overwrite" and not spec.partition_by
 
     def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
         if spec.mode != "overwrite" and _exists(where):

@@ -74,7 +74,14 @@ class Format(ABC):
     def read(self, where: Location, spec: ReadConfig) -> pa.Table: ...
 
     def write(self, data: pa.Table, where: Location, spec: WriteConfig) -> None:
+        """Write ``data``: a ``pyarrow.Table``, or a ``pyarrow.RecordBatchReader`` when
+        :meth:`takes_batches` says so."""
         raise NotImplementedError(f"format '{self.name}' cannot be written")
+
+    def takes_batches(self, spec: WriteConfig) -> bool:
+        """Whether ``write`` takes the rows as a stream of record batches for ``spec`` (so a
+        large result never has to be whole in memory); otherwise it gets one table."""
+        return False
 
     def applies_filter(self, spec: ReadConfig) -> bool:
         """Whether ``read`` applied ``spec.filter`` itself (in the database's query); when not,
@@ -87,17 +94,29 @@ class Format(ABC):
         return []
 
 
-def classic(data: pa.Table) -> pa.Table:
-    """``data`` with view-typed columns (polars' strings) in Arrow's classic types, which every
-    reader and compute kernel takes, so a file reads back the same whichever engine wrote it."""
+def whole(data: pa.Table | pa.RecordBatchReader) -> pa.Table:
+    """``data`` as one table (a stream of batches is read to its end)."""
+    import pyarrow as pa
+
+    return data.read_all() if isinstance(data, pa.RecordBatchReader) else data
+
+
+def classic_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with view types (polars' strings) in Arrow's classic ones (see classic)."""
     import pyarrow as pa
 
     fields = []
-    for column in data.schema:
+    for column in schema:
         if pa.types.is_string_view(column.type):
             column = column.with_type(pa.large_string())
         elif pa.types.is_binary_view(column.type):
             column = column.with_type(pa.large_binary())
         fields.append(column)
-    schema = pa.schema(fields, metadata=data.schema.metadata)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def classic(data: pa.Table) -> pa.Table:
+    """``data`` with view-typed columns (polars' strings) in Arrow's classic types, which every
+    reader and compute kernel takes, so a file reads back the same whichever engine wrote it."""
+    schema = classic_schema(data.schema)
     return data if schema.equals(data.schema) else data.cast(schema)

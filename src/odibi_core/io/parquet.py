@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.io.files import FileFormat
-from odibi_core.io.format import Location, classic
+from odibi_core.io.format import Location, classic, classic_schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,10 +42,21 @@ class ParquetFormat(FileFormat):
             return tables[0]
         return pa.concat_tables(tables, promote_options="permissive")
 
+    encodes_batches = True
+
     def encode(self, data: pa.Table, dest: Any, options: dict[str, Any], target: str) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(classic(data), dest, **_writer_options(options))
+        opts = _writer_options(options)
+        if not isinstance(data, pa.RecordBatchReader):
+            pq.write_table(classic(data), dest, **opts)
+            return
+        schema = classic_schema(data.schema)
+        group = opts.pop("row_group_size", None)
+        with pq.ParquetWriter(dest, schema, **opts) as writer:
+            for batch in data:
+                writer.write_batch(batch.cast(schema), row_group_size=group)
 
     def encode_partitioned(
         self, data: pa.Table, folder: str, partition_by: list[str], options: dict[str, Any]

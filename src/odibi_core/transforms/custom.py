@@ -84,7 +84,7 @@ class EngineContext:
         """Another node's output (it must be in depends_on), or a registered view."""
         if name in self._views:
             return self._views[name]
-        return self._tctx.table(name)
+        return self._tctx.engine.native(self._tctx.table(name))
 
     def register_temp_view(self, name: str, df: Any) -> None:
         """Make ``df`` visible to :meth:`sql` as table ``name``."""
@@ -95,10 +95,12 @@ class EngineContext:
         views; the result comes back as a new context."""
         tctx = self._tctx
         if not self._views:
-            return self.with_df(tctx.sql(query, self.df))
-        tctx.executed_sql.append(query)
-        tables = {**tctx.tables, **self._views, "df": self.df}
-        return self.with_df(tctx.engine.sql(query, tables, node=tctx.node.name))
+            result = tctx.sql(query, self.df)
+        else:
+            tctx.executed_sql.append(query)
+            tables = {**tctx.tables, **self._views, "df": self.df}
+            result = tctx.engine.sql(query, tables, node=tctx.node.name)
+        return self.with_df(tctx.engine.native(result))
 
 
 class FunctionRegistry:
@@ -235,6 +237,7 @@ class FunctionTransform(Transform):
 
     def __call__(self, ctx: TransformContext, df: Any, params: Mapping[str, Any]) -> Any:
         func, model = self.func, FunctionRegistry.get_param_model(self.name)
+        df = ctx.engine.native(df)  # user code works on the engine's DataFrames
         kwargs: dict[str, Any] = {}
         if "current" in inspect.signature(func).parameters:
             kwargs["current"] = df
@@ -256,8 +259,8 @@ class FunctionTransform(Transform):
         else:
             result = func(context, **kwargs, **values)
         if isinstance(result, EngineContext):
-            return result.df
-        return df if result is None else result
+            result = result.df
+        return ctx.engine.from_native(df if result is None else result)
 
 
 def registered_transforms() -> list[Transform]:

@@ -43,7 +43,11 @@ class Transform:
             values = {name: getattr(model, name) for name in type(model).model_fields}
         else:
             values = dict(params)
-        return self.func(ctx, df, **values)
+        if self.engine == "any":
+            return self.func(ctx, df, **values)
+        # Written for one engine's DataFrames: it gets one, and gives one back.
+        engine = ctx.engine
+        return engine.from_native(self.func(ctx, engine.native(df), **values))
 
 
 def transform(
