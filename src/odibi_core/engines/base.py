@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class Engine(ABC):
-    """Computes on frames of one kind (pandas DataFrames, polars DataFrames, Spark DataFrames).
+    """Computes on frames of its own kind (Spark DataFrames; on pandas and polars, Arrow tables
+    and tables of the run's DuckDB database, see :mod:`odibi_core.engines.duckdb_engine`).
 
     An engine only computes: SQL, counts, schemas, samples, conversion to and from Arrow.
     Reading and writing go through the IO layer (:mod:`odibi_core.io`), which hands Arrow in
