@@ -27,10 +27,14 @@ if TYPE_CHECKING:
     from odibi_core.io.format import Format
 
 
+#: Rows fetched at least when a result's first rows are needed (a story's sample).
+HEAD_ROWS = 20
+
+
 class Frame:
     """A node's data in one of three forms; frames are never changed once made."""
 
-    __slots__ = ("_count", "_nulls", "arrow", "from_sql", "native", "result")
+    __slots__ = ("_count", "_head", "_nulls", "arrow", "from_sql", "native", "result")
 
     def __init__(
         self,
@@ -46,8 +50,9 @@ class Frame:
         #: Whether the rows come from SQL: they become native frames with the types SQL
         #: results always had (a read keeps a file's own types).
         self.from_sql = from_sql
-        self._count: int | None = None
-        self._nulls: frozenset[str] | None = None
+        self._count: int | None = None if result is None else result.rows
+        self._nulls: frozenset[str] | None = None if result is None else result.nulls
+        self._head: pa.Table | None = None  # the first rows, for schemas and samples
 
 
 class DuckDBEngine(Engine):
@@ -135,7 +140,7 @@ class DuckDBEngine(Engine):
 
     def sql(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> Frame:
         shown = {name: None if t is None else self._scanned(t) for name, t in tables.items()}
-        result = self._duckdb.run(query, shown, node)
+        result = self._duckdb.run(query, shown, node, null_checks=self.types_depend_on_nulls)
         if result.name is None:
             return Frame(arrow=result.arrow, from_sql=True)
         return Frame(result=result, from_sql=True)
@@ -179,7 +184,7 @@ class DuckDBEngine(Engine):
         conversion would give them."""
         import pyarrow as pa
 
-        head = f.arrow.slice(0, n) if f.arrow is not None else self._duckdb.arrow(_name(f), n)
+        head = f.arrow.slice(0, n) if f.arrow is not None else self._table_head(f, n)
         nulls = self._null_columns(f) if self.types_depend_on_nulls else frozenset()
         if not nulls or head.num_rows == 0:
             return self.arrow_to_native(head, f.from_sql)
@@ -195,13 +200,19 @@ class DuckDBEngine(Engine):
         native = self.arrow_to_native(pa.concat_tables([head, extra]), f.from_sql)
         return native.iloc[:-1] if hasattr(native, "iloc") else native.head(head.num_rows)
 
+    def _table_head(self, f: Frame, n: int) -> pa.Table:
+        """The first ``n`` rows of a result table, fetched once for the schema and sample."""
+        if f._head is None or (f._head.num_rows < n and f._head.num_rows < self.count(f)):
+            f._head = self._duckdb.arrow(_name(f), max(n, HEAD_ROWS))
+        return f._head.slice(0, n)
+
     def _null_columns(self, f: Frame) -> frozenset[str]:
         """Integer and boolean columns holding a null anywhere."""
         import pyarrow as pa
 
         if f._nulls is not None:
             return f._nulls
-        source = f.arrow if f.arrow is not None else self._duckdb.arrow(_name(f), 0)
+        source = f.arrow if f.arrow is not None else self._table_head(f, 0)
         schema = source.schema
         candidates = [
             field.name

@@ -48,9 +48,16 @@ class DuckDB:
 
     # ------------------------------------------------------------ queries
 
-    def run(self, query: str, tables: Mapping[str, Any], node: str | None = None) -> ResultTable:
+    def run(
+        self,
+        query: str,
+        tables: Mapping[str, Any],
+        node: str | None = None,
+        null_checks: bool = False,
+    ) -> ResultTable:
         """Run ``query`` with each of ``tables`` visible by its name (a :class:`ResultTable`,
-        or what DuckDB scans: Arrow, pandas, polars) and keep its result as a table."""
+        or what DuckDB scans: Arrow, pandas, polars) and keep its result as a table, with its
+        row count and (``null_checks``) which integer and boolean columns hold nulls."""
         import duckdb
 
         with self._cursor() as cursor:
@@ -62,12 +69,22 @@ class DuckDB:
                 if len(set(relation.columns)) < len(relation.columns):
                     # A table cannot repeat a column name; such a result goes to Arrow.
                     return ResultTable(self, None, relation.to_arrow_table())
+                candidates = [
+                    c
+                    for c, t in zip(relation.columns, relation.types, strict=True)
+                    if null_checks and t.id in _INTEGER_OR_BOOLEAN
+                ]
                 name = f"t{next(self._names)}"
                 relation.to_table(f"{SCHEMA}.{name}")
             except duckdb.Error as exc:
                 message, missing = _duckdb_message(exc, tables)
                 raise SQLError(message, query, missing_table=missing, node=node) from None
-        return ResultTable(self, name)
+            # Described at once, on the same cursor: the runner asks for both straight away.
+            checks = "".join(f", bool_or({_quote(c)} IS NULL)" for c in candidates)
+            row = cursor.execute(f"SELECT count(*){checks} FROM {SCHEMA}.{name}").fetchone()
+        assert row is not None
+        nulls = frozenset(c for c, null in zip(candidates, row[1:], strict=True) if null)
+        return ResultTable(self, name, rows=int(row[0]), nulls=nulls if null_checks else None)
 
     def arrow(self, table: str, limit: int | None = None) -> Any:
         """A table's rows (the first ``limit``) as a ``pyarrow.Table``."""
@@ -134,12 +151,30 @@ class DuckDB:
 class ResultTable:
     """A query's result: a table of the run's database, or (when it cannot be one) Arrow."""
 
-    __slots__ = ("__weakref__", "arrow", "db", "name")
+    __slots__ = ("__weakref__", "arrow", "db", "name", "nulls", "rows")
 
-    def __init__(self, db: DuckDB, name: str | None, arrow: Any = None):
+    def __init__(
+        self,
+        db: DuckDB,
+        name: str | None,
+        arrow: Any = None,
+        rows: int | None = None,
+        nulls: frozenset[str] | None = None,
+    ):
         self.db, self.name, self.arrow = db, name, arrow
+        self.rows, self.nulls = rows, nulls
         if name is not None:
             weakref.finalize(self, db.forget, name)
+
+
+_INTEGER_OR_BOOLEAN = frozenset(
+    {"tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}
+    | {"boolean"}
+)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _show(cursor: Any, tables: Mapping[str, Any]) -> None:
@@ -148,8 +183,8 @@ def _show(cursor: Any, tables: Mapping[str, Any]) -> None:
         if frame is None:
             continue
         if isinstance(frame, ResultTable) and frame.name is not None:
-            quoted = '"' + name.replace('"', '""') + '"'
-            cursor.execute(f"CREATE TEMP VIEW {quoted} AS SELECT * FROM {SCHEMA}.{frame.name}")
+            view = f"CREATE TEMP VIEW {_quote(name)} AS SELECT * FROM {SCHEMA}.{frame.name}"
+            cursor.execute(view)
         elif isinstance(frame, ResultTable):
             cursor.register(name, frame.arrow)
         else:
