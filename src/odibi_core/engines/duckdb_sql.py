@@ -129,7 +129,10 @@ class DuckDB:
                 self._spill = tempfile.mkdtemp(prefix="odibi-duckdb-")
                 # Below DuckDB's default (80 %): Arrow tables and user frames live beside
                 # its buffers in this process.
-                config = {"temp_directory": self._spill, "memory_limit": MEMORY_LIMIT}
+                config: dict[str, str | bool | int | float | list[str]] = {
+                    "temp_directory": self._spill,
+                    "memory_limit": MEMORY_LIMIT,
+                }
                 database = duckdb.connect(config=config)
                 database.execute(f"CREATE SCHEMA {SCHEMA}")
                 self._database = database
