@@ -161,14 +161,11 @@ def example_params(model: type[BaseModel] | None) -> dict[str, Any]:
     """Params for an example: the model's own first example (``json_schema_extra``) when it
     gives one, else a placeholder for each required field (the first two fields when none is
     required), shaped by the field's type so that it validates."""
-    if model is None:
-        return {}
-    given = _given_example(model)
-    if given is not None:
-        return given
+    found = _required(model)
+    if found or model is None:
+        return found
     fields = model.model_fields
-    chosen = [n for n, f in fields.items() if f.is_required()] or list(fields)[:2]
-    return {fields[n].alias or n: _field_value(n, fields[n]) for n in chosen}
+    return {fields[n].alias or n: _field_value(n, fields[n]) for n in list(fields)[:2]}
 
 
 def _given_example(model: type[BaseModel]) -> dict[str, Any] | None:
@@ -222,7 +219,8 @@ def _value(name: str, annotation: Any, count: int = 1) -> Any:
 
 
 def _required(model: type[BaseModel] | None) -> dict[str, Any]:
-    """The required fields only (a connection's or assertion's example)."""
+    """The model's own example, else its required fields only (a connection's or an
+    assertion's example)."""
     if model is None:
         return {}
     given = _given_example(model)
