@@ -38,11 +38,9 @@ def pandas_engine():
 
 
 def frame_tables(engine) -> int:
-    return int(
-        engine._duckdb.scalars(
-            f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = '{SCHEMA}'"
-        )[0]
-    )
+    with engine._duckdb._cursor() as cursor:
+        query = f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = '{SCHEMA}'"
+        return int(cursor.execute(query).fetchone()[0])
 
 
 def test_an_sql_result_stays_in_the_database_and_describes_itself_as_its_dataframe(
@@ -94,7 +92,7 @@ def test_repeated_column_names_are_numbered_as_before(pandas_engine):
 
 
 def test_user_code_must_hand_back_a_dataframe_of_the_engine(pandas_engine):
-    with pytest.raises(NodeError, match="expected a pandas DataFrame, got builtins.list"):
+    with pytest.raises(NodeError, match=r"expected a pandas DataFrame, got builtins\.list"):
         pandas_engine.from_native([1, 2])
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.engines.base import Engine
-from odibi_core.engines.duckdb_sql import SCHEMA, DuckDB, ResultTable
+from odibi_core.engines.duckdb_sql import DuckDB, ResultTable
 from odibi_core.errors import NodeError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Frame:
         native: Any = None,
         from_sql: bool = False,
     ):
-        self.result = result  # a table of the run's database
+        self.result = result  # a table of the run's database, counted when it was made
         self.arrow = arrow
         self.native = native  # what user code returned
         #: Whether the rows come from SQL: they become native frames with the types SQL
@@ -132,8 +132,8 @@ class DuckDBEngine(Engine):
     def _arrow(self, f: Frame) -> pa.Table:
         if f.arrow is not None:
             return f.arrow
-        if f.result is not None and f.result.name is not None:
-            return self._duckdb.arrow(f.result.name)
+        if f.result is not None:
+            return self._duckdb.arrow(_name(f))
         return self.native_to_arrow(f.native)
 
     # ------------------------------------------------------------ compute
@@ -155,14 +155,12 @@ class DuckDBEngine(Engine):
 
     def count(self, frame: Any) -> int:
         f = self.frame(frame)
-        if f._count is None:
+        if f._count is None:  # a result's was taken when it was made
             if f.native is not None:
                 f._count = self.native_count(f.native)
-            elif f.arrow is not None:
-                f._count = f.arrow.num_rows
             else:
-                assert f.result is not None and f.result.name is not None
-                f._count = int(self._duckdb.scalars(f"SELECT count(*) FROM {_table(f)}")[0])
+                assert f.arrow is not None
+                f._count = f.arrow.num_rows
         return f._count
 
     def schema(self, frame: Any) -> list[tuple[str, str]]:
@@ -207,26 +205,18 @@ class DuckDBEngine(Engine):
         return f._head.slice(0, n)
 
     def _null_columns(self, f: Frame) -> frozenset[str]:
-        """Integer and boolean columns holding a null anywhere."""
+        """Integer and boolean columns holding a null anywhere (a result's were found when it
+        was made)."""
         import pyarrow as pa
 
-        if f._nulls is not None:
-            return f._nulls
-        source = f.arrow if f.arrow is not None else self._table_head(f, 0)
-        schema = source.schema
-        candidates = [
-            field.name
-            for field in schema
-            if pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)
-        ]
-        if not candidates:
-            f._nulls = frozenset()
-        elif f.arrow is not None:
-            f._nulls = frozenset(c for c in candidates if f.arrow.column(c).null_count)
-        else:
-            checks = ", ".join(f"bool_or({self.quote(c)} IS NULL)" for c in candidates)
-            found = self._duckdb.scalars(f"SELECT {checks} FROM {_table(f)}")
-            f._nulls = frozenset(c for c, null in zip(candidates, found, strict=True) if null)
+        if f._nulls is None:
+            assert f.arrow is not None
+            f._nulls = frozenset(
+                field.name
+                for field, column in zip(f.arrow.schema, f.arrow.columns, strict=True)
+                if (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type))
+                and column.null_count
+            )
         return f._nulls
 
     # ------------------------------------------------------------ write
@@ -237,14 +227,14 @@ class DuckDBEngine(Engine):
         from odibi_core import io
 
         f = self.frame(frame)
-        if f.result is None or f.result.name is None:
+        if f.result is None:
             data = self._arrow(f)
             if f.from_sql:
                 data = data.cast(self.written_schema(data.schema))
             io.write(self.formats, data, spec, connection)
             return None
         # Streamed: the result is never whole in this process's memory.
-        with self._duckdb.batches(f.result.name) as batches:
+        with self._duckdb.batches(_name(f)) as batches:
             schema = self.written_schema(batches.schema)
             if not schema.equals(batches.schema):
                 batches = pa.RecordBatchReader.from_batches(
@@ -260,7 +250,3 @@ class DuckDBEngine(Engine):
 def _name(f: Frame) -> str:
     assert f.result is not None and f.result.name is not None
     return f.result.name
-
-
-def _table(f: Frame) -> str:
-    return f"{SCHEMA}.{_name(f)}"

@@ -98,13 +98,6 @@ class DuckDB:
         with self._cursor() as cursor:
             yield cursor.sql(f"SELECT * FROM {SCHEMA}.{table}").to_arrow_reader(BATCH_ROWS)
 
-    def scalars(self, query: str) -> tuple[Any, ...]:
-        """The one row of a query over the run's tables (counts, null checks)."""
-        with self._cursor() as cursor:
-            row = cursor.execute(query).fetchone()
-        assert row is not None
-        return tuple(row)
-
     def forget(self, table: str) -> None:
         """Mark a table unused (called when its frame is collected)."""
         self._unused.append(table)
