@@ -221,6 +221,10 @@ def _blocked() -> set[str]:
     return {p.strip() for p in raw.split(",") if p.strip()}
 
 
+#: The names ``ODIBI_BLOCK_PLUGINS`` blocks (the config checks name them).
+blocked_plugins = _blocked
+
+
 _manager: PluginManager | None = None
 _manager_lock = threading.Lock()
 

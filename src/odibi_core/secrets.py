@@ -11,6 +11,7 @@ A value is a secret (SPEC §7) when it is at least four characters long and
   it, unless it is short (under 8 characters) or reads like a name (``PRIMARY_KEY=order_id``);
 - the project declares it: ``secrets: [NAME, vars.name]`` names environment variables or vars
   whose values are secret whatever their names;
+- it is an alert channel's ``url`` (a Slack or Teams webhook URL is its own credential);
 - or a connection obtained it while running (a key read from Key Vault, the parts of a
   connection string).
 
@@ -122,6 +123,13 @@ def secret_values(data: Any, skip: frozenset[str] = frozenset()) -> list[str]:
     return found
 
 
+def _alert_urls(alerts: Any) -> list[str]:
+    """Every ``alerts[].url``: whoever has a webhook's URL can post to the channel."""
+    if not isinstance(alerts, list):
+        return []
+    return [a["url"] for a in alerts if isinstance(a, dict) and isinstance(a.get("url"), str)]
+
+
 def _strings(value: Any) -> list[str]:
     """The text of a secret-named key's value: a list of passwords counts too."""
     if isinstance(value, dict):
@@ -177,6 +185,7 @@ class SecretSet:
         """The secrets of a project's substituted data (see the module docstring)."""
         environ = os.environ if environ is None else environ
         values = secret_values(dict(data), frozenset(_COLUMN_KEYED))
+        values += _alert_urls(data.get("alerts"))
         values += [v for k, v in environ.items() if is_secret_env(k) and _env_secret(v)]
         variables = data.get("vars") if isinstance(data.get("vars"), dict) else {}
         for name in declared:

@@ -47,6 +47,7 @@ def environment() -> Any:
     )
     env.filters["duration"] = duration
     env.filters["when"] = when
+    env.filters["markdown"] = lambda text: Markup(markdown(text))
     env.globals["sparkline"] = sparkline
     env.globals["status_colours"] = STATUS_COLOURS
 
@@ -74,6 +75,24 @@ def _bytecode_cache() -> Any:
     except OSError:
         return None  # read-only home: compile every time
     return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+@functools.cache
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with tables and strikethrough; raw HTML in the text is shown as text, and
+    # markdown-it refuses javascript:, vbscript:, file: and data: links of its own accord.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+        ["table", "strikethrough"]
+    )
+
+
+def markdown(text: Any) -> str:
+    """Markdown as safe HTML (a node's explanation in its story)."""
+    if not text:
+        return ""
+    return str(_markdown_parser().render(str(text)))
 
 
 def duration(ms: Any) -> str:

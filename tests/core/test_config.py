@@ -189,6 +189,7 @@ def test_documented_project_loads_with_every_value(odibi_project: Make) -> None:
         "max_attempts": 4,
         "backoff": "linear",
         "backoff_seconds": 2.0,
+        "max_delay": None,
     }
     assert sorted(cfg.connections) == ["lake", "raw"]
     raw = cfg.connections["raw"]

@@ -20,6 +20,7 @@ CORE_ACTIONS = (
     ("state", "incremental high-water marks"),
     ("stats", "files, rows, partitions and log length of each table"),
     ("tables", "every registered catalog table: who declares it, its layout and columns"),
+    ("freshness", "pipelines with a freshness_sla: last success, age, FRESH or STALE (exit 1)"),
 )
 
 
@@ -144,6 +145,8 @@ def handle(args: argparse.Namespace) -> int:
                 "error_message",
             ],
         )
+    if args.action == "freshness":
+        return _freshness(args, project, catalog)
     if args.action == "last-run":
         result = (
             query.last_run(catalog, args.pipeline) if args.pipeline else query.last_runs(catalog)
@@ -238,6 +241,20 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps({"dry_run": args.dry_run, "files": removed}, indent=2))
         return 0
     return _show(args, rows, None, ["table", "files", "action"])
+
+
+def _freshness(args: argparse.Namespace, project: Any, catalog: Any) -> int:
+    """Exit 1 when a pipeline is past its SLA (or never succeeded), for schedulers' checks."""
+    from odibi_core.catalog.freshness import FRESH, freshness
+
+    rows = freshness(project, catalog, args.pipeline)
+    if not rows:
+        named = f"pipeline '{args.pipeline}' has" if args.pipeline else "no pipeline has"
+        print(f"{named} no freshness_sla")
+        return 0
+    columns = ["pipeline_name", "status", "freshness_sla", "last_success_at", "age_minutes"]
+    _show(args, rows, None, [*columns, "overdue_minutes", "owner", "tags"])
+    return 0 if all(r["status"] == FRESH for r in rows) else 1
 
 
 _TABLE_COLUMNS = ("table", "declared_by", "kind", "keys", "partition_by", "command", "columns")

@@ -58,6 +58,13 @@ class _Checker:
                 + did_you_mean(self.engine, known),
                 ("engine",),
             )
+        performance = self.data.get("performance")
+        if isinstance(performance, dict) and performance.get("spark_config"):
+            if self.engine != "spark":
+                self.add(
+                    f"performance.spark_config applies to engine spark, not '{self.engine}'",
+                    ("performance", "spark_config"),
+                )
         for name, conn in self.connections.items():
             self.check_connection(name, conn)
         for section in ("story", "system"):

@@ -10,7 +10,7 @@ from odibi_core.config.models import NodeConfig, PipelineConfig
 from odibi_core.secrets import redact, restore_templates
 
 # Keys that document a node but do not change what it computes.
-_COSMETIC = {"description", "explanation", "runbook_url", "tags"}
+_COSMETIC = {"description", "explanation", "explanation_file", "runbook_url", "tags"}
 
 
 def node_config_json(node: NodeConfig) -> str:

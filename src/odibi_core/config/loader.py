@@ -27,6 +27,8 @@ def load_project(
 ) -> ProjectConfig:
     """Load and validate a project; raises :class:`ConfigError` listing every problem found."""
     from odibi_core.config.checks import check_project
+    from odibi_core.config.explanations import read_explanation_files
+    from odibi_core.config.owners import blocked_owner_issues
     from odibi_core.plugin_manager import get_plugin_manager
 
     project_file = Path(path).resolve()
@@ -39,8 +41,9 @@ def load_project(
     if env:
         data = _apply_environment(data, env, source_map, issues, project_file)
     templates: dict[tuple[int, ...], dict[str, str]] = {}
-    _substitute_all(data, source_map, issues, templates)
-    secrets = _secrets(data)
+    defaults: dict[str, str] = {}
+    _substitute_all(data, source_map, issues, templates, defaults)
+    secrets = _secrets(data, defaults)
     issues.extend(_check_declared_secrets(data, source_map))
 
     manager = plugins or get_plugin_manager()
@@ -52,6 +55,10 @@ def load_project(
     except ValidationError as exc:
         issues.extend(pydantic_issues(exc, ProjectConfig, data, source_map))
     issues.extend(check_project(data, source_map, manager.registry, manager.hook))
+    issues.extend(blocked_owner_issues(data, source_map, manager))
+    if project is not None:
+        project._path = project_file
+        issues.extend(read_explanation_files(project, data, source_map))
     if issues or project is None:
         raise ConfigError([_scrubbed(i, secrets) for i in _ordered(issues)])
     project._path = project_file
@@ -64,10 +71,12 @@ def load_project(
     return project
 
 
-def _secrets(data: dict[str, Any]) -> SecretSet:
+def _secrets(data: dict[str, Any], defaults: dict[str, str]) -> SecretSet:
     declared = data.get("secrets")
     names = [n for n in declared if isinstance(n, str)] if isinstance(declared, list) else []
-    return SecretSet.for_project(data, names)
+    # A default stands in for an unset variable: secret when the variable's name (or
+    # ``secrets:``) says so, like the value it replaces.
+    return SecretSet.for_project(data, names, {**defaults, **os.environ})
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -258,6 +267,7 @@ def _substitute_all(
     source_map: SourceMap,
     issues: list[ConfigIssue],
     templates: dict[tuple[int, ...], dict[str, str]],
+    defaults: dict[str, str],
 ) -> None:
     def report(container: Any, key: Any, message: str) -> None:
         mark = source_map.of(container, key)
@@ -265,7 +275,7 @@ def _substitute_all(
 
     variables = data.get("vars")
     if isinstance(variables, dict):
-        substitute(variables, {}, report)  # vars may use ${ENV} but not each other
+        substitute(variables, {}, report, defaults=defaults)  # ${ENV} but no other ${vars}
     else:
         variables = {}
     pipelines = data.get("pipelines")
@@ -273,12 +283,12 @@ def _substitute_all(
         if key not in ("vars", "environments") and not (
             key == "pipelines" and isinstance(pipelines, list)
         ):
-            data[key] = substitute(data[key], variables, report, data, key)
+            data[key] = substitute(data[key], variables, report, data, key, defaults=defaults)
     for i, pipeline in enumerate(pipelines if isinstance(pipelines, list) else []):
         if isinstance(pipeline, dict):
-            _substitute_pipeline(pipeline, i, variables, report, templates)
+            _substitute_pipeline(pipeline, i, variables, report, templates, defaults)
         else:
-            pipelines[i] = substitute(pipeline, variables, report, pipelines, i)
+            pipelines[i] = substitute(pipeline, variables, report, pipelines, i, None, defaults)
 
 
 def _substitute_pipeline(
@@ -287,6 +297,7 @@ def _substitute_pipeline(
     variables: dict[str, Any],
     report: Any,
     templates: dict[tuple[int, ...], dict[str, str]],
+    defaults: dict[str, str],
 ) -> None:
     """Substitute one pipeline, noting per node what each substituted string was written as:
     scoped by node, so a literal elsewhere that happens to equal one is left alone."""
@@ -294,10 +305,14 @@ def _substitute_pipeline(
         if key == "nodes" and isinstance(pipeline[key], list):
             for j, node in enumerate(pipeline[key]):
                 found = templates.setdefault((index, j), {})
-                pipeline[key][j] = substitute(node, variables, report, pipeline[key], j, found)
+                pipeline[key][j] = substitute(
+                    node, variables, report, pipeline[key], j, found, defaults
+                )
         else:
             found = templates.setdefault((index,), {})
-            pipeline[key] = substitute(pipeline[key], variables, report, pipeline, key, found)
+            pipeline[key] = substitute(
+                pipeline[key], variables, report, pipeline, key, found, defaults
+            )
 
 
 def _ordered(issues: list[ConfigIssue]) -> list[ConfigIssue]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -58,19 +59,77 @@ class ConnectionConfig(BaseModel):
     type: str
 
 
+def _initial_delay_schema(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})["initial_delay"] = {
+        "type": "number",
+        "description": "Odibi's name for backoff_seconds: the first wait, in seconds",
+    }
+
+
 class RetryConfig(_Strict):
+    model_config = ConfigDict(json_schema_extra=_initial_delay_schema)
+
     enabled: bool = True
     max_attempts: int = Field(3, ge=1, le=10)
     backoff: Literal["exponential", "linear", "constant"] = "exponential"
-    backoff_seconds: float = Field(1.0, ge=0, le=3600)
+    #: The first wait; Odibi's docs call it ``initial_delay`` (either name, not both).
+    backoff_seconds: float = Field(
+        1.0, ge=0, le=3600, validation_alias=AliasChoices("backoff_seconds", "initial_delay")
+    )
+    #: No wait is longer than this (Odibi's docs' ``max_delay``); none: no cap.
+    max_delay: float | None = Field(None, ge=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_first_delay(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "initial_delay" in data and "backoff_seconds" in data:
+            raise ValueError("give the first delay once: initial_delay or backoff_seconds")
+        return data
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if self.backoff == "exponential":
-            return self.backoff_seconds * 2 ** (attempt - 1)
-        if self.backoff == "linear":
-            return self.backoff_seconds * attempt
-        return self.backoff_seconds
+            wait = self.backoff_seconds * 2 ** (attempt - 1)
+        elif self.backoff == "linear":
+            wait = self.backoff_seconds * attempt
+        else:
+            wait = self.backoff_seconds
+        return wait if self.max_delay is None else min(wait, self.max_delay)
+
+
+class DocsOutputs(_Strict):
+    readme: bool = True
+    technical_details: bool = True
+    node_cards: bool = True
+    run_memo: bool = True
+
+
+class DocsInclude(_Strict):
+    sql: bool = True
+    config_snapshot: bool = True
+    schema_: bool = Field(True, alias="schema")
+    samples: bool = False
+
+
+class DocsConfig(_Strict):
+    """Odibi's ``story.docs`` (Markdown documents made from stories). Its shape is checked;
+    generating them is not done here, so ``enabled: true`` is refused rather than ignored."""
+
+    enabled: bool = False
+    output_path: str = "docs/generated/"
+    outputs: DocsOutputs = Field(default_factory=DocsOutputs)
+    include: DocsInclude = Field(default_factory=DocsInclude)
+
+    @field_validator("enabled")
+    @classmethod
+    def _not_generated(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "generating Markdown docs (README, node cards, run memos) "
+                "is not supported; each run's HTML story and `odibi story show` hold the same "
+                "facts"
+            )
+        return value
 
 
 class StoryConfig(_Strict):
@@ -85,6 +144,51 @@ class StoryConfig(_Strict):
     max_sampled_validations: int = Field(5, ge=1, le=20)
     async_generation: bool = False
     generate_lineage: bool = True
+    docs: DocsConfig | None = None
+
+
+class PerformanceConfig(_Strict):
+    """Odibi's ``performance`` keys, where they mean something here (docs/configuration.md)."""
+
+    #: Always on: frames are Arrow data held by DuckDB (pandas, polars) or Spark's own.
+    use_arrow: bool = True
+    #: Spark settings set on the session before the first node (engine: spark only).
+    spark_config: dict[str, str] = Field(default_factory=dict)
+    #: No null profiling is done here, so skipping it (true) is what always happens.
+    skip_null_profiling: bool = False
+    #: Only empty: a default set of table properties for every Delta write is not supported.
+    delta_table_properties: dict[str, str] = Field(default_factory=dict)
+    #: Odibi's switches that drop catalog writes: the catalog is always written here.
+    skip_catalog_writes: bool = False
+    skip_run_logging: bool = False
+
+    @field_validator("use_arrow")
+    @classmethod
+    def _arrow(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "always on here (frames are Arrow data held by DuckDB or Spark); remove it"
+            )
+        return value
+
+    @field_validator("delta_table_properties")
+    @classmethod
+    def _properties(cls, value: dict[str, str]) -> dict[str, str]:
+        if value:
+            raise ValueError(
+                "not supported (one set of Delta table properties for every write); remove it"
+            )
+        return value
+
+    @field_validator("skip_catalog_writes", "skip_run_logging")
+    @classmethod
+    def _catalog(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "the System Catalog is always written: runs, state and definitions drive "
+                "--resume, incremental reads and story history"
+            )
+        return value
 
 
 class MaintenanceConfig(_Strict):
@@ -472,6 +576,7 @@ ALL_COLUMNS = "*"
 class NodeConfig(_Strict):
     name: Name
     description: str | None = None
+    #: Markdown shown in the node's story section (or ``explanation_file``, read at load).
     explanation: str | None = None
     runbook_url: str | None = None
     enabled: bool = True
@@ -492,9 +597,18 @@ class NodeConfig(_Strict):
     cache: bool = False
     sensitive: bool | list[str] = False
     retry: RetryConfig | None = None
+    #: A Markdown file (relative to the project file) holding the explanation.
+    explanation_file: str | None = None
 
     #: Substituted strings of this node → what the project file said there (see ``templates``).
     _templates: dict[str, str] = PrivateAttr(default_factory=dict)
+    #: What ``explanation_file`` holds, read when the project loads.
+    _explanation_text: str | None = PrivateAttr(None)
+
+    @property
+    def explanation_markdown(self) -> str | None:
+        """The node's explanation (inline or from its file), Markdown."""
+        return self.explanation or self._explanation_text
 
     @property
     def templates(self) -> dict[str, str]:
@@ -506,6 +620,17 @@ class NodeConfig(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _runbook_http(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else value
+
+    @model_validator(mode="after")
+    def _one_explanation(self) -> NodeConfig:
+        if self.explanation and self.explanation_file:
+            raise ValueError("give either 'explanation' or 'explanation_file', not both")
+        return self
 
     @model_validator(mode="after")
     def _pattern_is_a_transformer(self) -> NodeConfig:
@@ -535,6 +660,10 @@ class PipelineConfig(_Strict):
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
     nodes: list[NodeConfig]
+    #: How old the last successful run may be (``30m``, ``6h``, ``1d``): see ``freshness``.
+    freshness_sla: str | None = None
+    #: What the age is measured from; only the run's end is (as in Odibi).
+    freshness_anchor: str = "run_completion"
 
     _templates: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -545,6 +674,46 @@ class PipelineConfig(_Strict):
 
     def node(self, name: str) -> NodeConfig:
         return next(n for n in self.nodes if n.name == name)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("freshness_sla")
+    @classmethod
+    def _sla(cls, value: str | None) -> str | None:
+        if value is not None:
+            sla_seconds(value)
+        return value
+
+    @field_validator("freshness_anchor")
+    @classmethod
+    def _anchor(cls, value: str) -> str:
+        if value in ("table_max_timestamp", "watermark_state"):
+            raise ValueError(
+                "not supported; freshness is measured from the end of the last successful "
+                "run (run_completion)"
+            )
+        if value != "run_completion":
+            raise ValueError("must be 'run_completion'")
+        return value
+
+    @property
+    def freshness_seconds(self) -> float | None:
+        return sla_seconds(self.freshness_sla) if self.freshness_sla else None
+
+
+_SLA = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_SLA_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def sla_seconds(text: str) -> float:
+    """``6h`` → 21600.0: a number and a unit, s, m, h or d (Odibi's freshness_sla)."""
+    match = _SLA.fullmatch(str(text).strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError("must be a number and a unit, s, m, h or d (30m, 6h, 1d)")
+    return float(match.group(1)) * _SLA_UNITS[match.group(2)]
 
 
 class ProjectConfig(_Strict):
@@ -566,6 +735,7 @@ class ProjectConfig(_Strict):
     #: Environment variables (``DB_PASS``) or vars (``vars.pw``) whose values are secrets
     #: whatever their names say (see ``odibi_core.secrets``).
     secrets: list[str] = Field(default_factory=list)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
 
     _path: Path = PrivateAttr(default=Path("odibi.yaml"))
     _environment: str | None = PrivateAttr(default=None)

@@ -1,4 +1,5 @@
-"""``${...}`` substitution: ``${VAR}``, ``${env:VAR}``, ``${vars.name}``, ``${date:expr[:fmt]}``."""
+"""``${...}`` substitution: ``${VAR}``, ``${env:VAR}``, ``${VAR:default}``, ``${vars.name}``,
+``${date:expr[:fmt]}``."""
 
 from __future__ import annotations
 
@@ -23,21 +24,23 @@ def substitute(
     container: Any = None,
     key: Any = None,
     templates: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> Any:
     """Replace placeholders in every string of ``value`` in place.
 
     ``on_error(container, key, message)`` reports a placeholder that cannot be resolved, so all of
     them are found in one pass. A string that is exactly one placeholder keeps the type of what it
     refers to (``batch: ${vars.size}`` stays an int). ``templates`` collects each substituted
-    string → what was written, so definitions can be stored as the user wrote them.
+    string → what was written, so definitions can be stored as the user wrote them;
+    ``defaults`` each unset environment variable → the default its placeholder gave it.
     """
     if isinstance(value, dict):
         for k in list(value):
-            value[k] = substitute(value[k], variables, on_error, value, k, templates)
+            value[k] = substitute(value[k], variables, on_error, value, k, templates, defaults)
         return value
     if isinstance(value, list):
         for i in range(len(value)):
-            value[i] = substitute(value[i], variables, on_error, value, i, templates)
+            value[i] = substitute(value[i], variables, on_error, value, i, templates, defaults)
         return value
     if not isinstance(value, str) or "${" not in value:
         return value
@@ -45,10 +48,12 @@ def substitute(
         whole = _PATTERN.fullmatch(value)
         if whole:
             expr = whole.group(1).strip()
-            resolved = _resolve(expr, variables)
+            resolved = _resolve(expr, variables, defaults)
             result = resolved if expr.startswith(("vars.", "date:")) else _typed(resolved)
         else:
-            result = _PATTERN.sub(lambda m: str(_resolve(m.group(1).strip(), variables)), value)
+            result = _PATTERN.sub(
+                lambda m: str(_resolve(m.group(1).strip(), variables, defaults)), value
+            )
     except SubstitutionError as exc:
         on_error(container, key, str(exc))
         return value
@@ -72,7 +77,7 @@ def _typed(value: Any) -> Any:
     return value
 
 
-def _resolve(expr: str, variables: dict[str, Any]) -> Any:
+def _resolve(expr: str, variables: dict[str, Any], defaults: dict[str, str] | None = None) -> Any:
     if expr.startswith("vars."):
         node: Any = variables
         for part in expr[5:].split("."):
@@ -83,9 +88,15 @@ def _resolve(expr: str, variables: dict[str, Any]) -> Any:
     if expr.startswith("date:"):
         return _date(expr[5:])
     name = expr[4:] if expr.startswith("env:") else expr
-    if name not in os.environ:
-        raise SubstitutionError(f"environment variable '{name}' is not set (used as ${{{expr}}})")
-    return os.environ[name]
+    # ``${NAME:default}`` (Odibi's documented fallback): everything after the first colon.
+    name, has_default, default = name.partition(":")
+    if name in os.environ:
+        return os.environ[name]
+    if has_default:
+        if defaults is not None:
+            defaults.setdefault(name, default)
+        return default
+    raise SubstitutionError(f"environment variable '{name}' is not set (used as ${{{expr}}})")
 
 
 _OFFSET = re.compile(r"([+-]\d+)([dwmy])")

@@ -69,7 +69,15 @@ class SparkEngine(Engine):
     def spark(self) -> Any:
         with self._lock:
             if self._spark is None:
-                self._spark = _session()
+                spark = _session()
+                # performance.spark_config: runtime settings, set before any node runs.
+                for key, value in self.project.performance.spark_config.items():
+                    try:
+                        spark.conf.set(key, value)
+                    except Exception as exc:  # a static setting of a running session
+                        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                        raise NodeError(f"performance.spark_config '{key}': {first}") from None
+                self._spark = spark
             return self._spark
 
     # ------------------------------------------------------------ read

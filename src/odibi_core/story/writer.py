@@ -59,6 +59,7 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
                 extra,
                 histories.get(res.node),
             )
+            | {"explanation": node.explanation_markdown, "runbook_url": node.runbook_url}
         )
     run_sections = {}
     for name, section in sections.items():
@@ -72,6 +73,9 @@ def build_story(ctx: RunContext, result: PipelineResult) -> dict[str, Any]:
         "pipeline": result.pipeline,
         "layer": ctx.pipeline.layer,
         "description": ctx.pipeline.description,
+        "owner": ctx.pipeline.owner or ctx.project.owner,
+        "tags": ctx.pipeline.tags,
+        "freshness_sla": ctx.pipeline.freshness_sla,
         "environment": result.environment,
         "engine": ctx.engine.name,
         "status": result.status,
