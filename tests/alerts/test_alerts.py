@@ -401,8 +401,10 @@ def test_alerts_is_a_plugin_that_can_be_blocked(odibi_project, receiver):
     project = odibi_project({"odibi.yaml": project_yaml(alerts, PLAIN_NODES), "orders.csv": ORDERS})
     listed = project.odibi("plugins", "--format", "json")
     assert '"alerts"' in listed.stdout
+    # Blocked, it would send nothing: the alerts it was asked for are a validation error.
     run = project.run(subprocess_=True, env={"ODIBI_BLOCK_PLUGINS": "alerts"})
-    assert run.exit_code == 0, run.output
+    assert run.exit_code == 2, run.output
+    assert "alerts: the plugin 'alerts' that runs it is blocked (ODIBI_BLOCK_PLUGINS)" in run.stderr
     assert receiver.bodies(path) == []
 
 

@@ -22,12 +22,15 @@ SECRETS = {
     "env": "EnvRouteSecret0003",  # the environment, API_TOKEN
     "declared": "DeclaredRouteSecret0004",  # secrets: [OPAQUE_THING]
     "connection": "ConnFieldSecret0005",  # a connection's account_key, typed in the file
+    "alert": "AlertUrlSecret0006",  # a Slack webhook URL (the URL is the credential)
 }
+ALERT_URL = f"http://127.0.0.1:9/services/T0/B0/{SECRETS['alert']}"
 
 PROJECT = f"""\
 project: leak
 secrets: [OPAQUE_THING]
 retry: {{enabled: false}}
+alerts: [{{type: slack, url: "{ALERT_URL}"}}]
 vars:
   db_password: "${{env:PLAIN_NAME}}"
 connections:
@@ -40,7 +43,8 @@ pipelines:
       - name: bad_sql
         read: {{connection: raw, format: csv, path: a.csv}}
         transform:
-          steps: ["SELECT * FROM df WHERE status = '${{vars.db_password}}' AND nonexistent_col = 1"]
+          steps: ["SELECT * FROM df WHERE status = '${{vars.db_password}}' AND nonexistent_col = 1
+                   AND status <> '{ALERT_URL}'"]
       - name: bad_filter
         read: {{connection: raw, format: csv, path: a.csv,
                filter: "status = '${{DOTENV_PASSWORD}}' AND bogus"}}
@@ -149,6 +153,27 @@ def test_a_config_error_never_quotes_a_secret(odibi_project):
     assert run.exit_code == 2, run.output
     assert "ConfigErrorSecret77" not in run.output
     assert "***" in run.output
+
+
+def test_an_alert_url_is_never_quoted(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+                project: leak
+                alerts: [{type: teams, url: "hooks.example.com/workflows/AlertUrlSecret77"}]
+                connections: {raw: {type: local, base_path: .}}
+                pipelines:
+                  - pipeline: p
+                    nodes:
+                      - name: n
+                        read: {connection: raw, format: csv, path: a.csv}
+                """
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2, run.output
+    assert "alerts[0].url: url must be an http:// or https:// URL (got '***')" in run.output
+    assert "AlertUrlSecret77" not in run.output
 
 
 def test_scrubbing_never_damages_state_stories_or_definitions(odibi_project):
