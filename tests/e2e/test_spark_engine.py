@@ -386,3 +386,48 @@ def test_a_local_session_redacts_account_keys_and_jdbc_passwords():
     finally:
         spark.conf.unset(key)
         spark.conf.unset("odibi.test.jdbc.password")
+
+
+CONF_PLUGIN = """
+from odibi_core import hookimpl, transform
+
+
+@transform("spark_setting")
+def spark_setting(ctx, df, key: str):
+    value = ctx.engine.spark.conf.get(key)
+    return ctx.sql(f"SELECT *, '{value}' AS setting FROM df", df)
+
+
+@hookimpl
+def odibi_register_transforms():
+    return [spark_setting]
+"""
+
+
+def test_performance_spark_config_is_set_on_the_session(odibi_project):
+    # A key of our own: the session is shared by this module's tests, and Spark's own
+    # settings would leak into them.
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: shop
+engine: spark
+performance: {use_arrow: true, spark_config: {spark.odibi.test.marker: from-project}}
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: a
+        read: {connection: d, format: csv, path: in.csv}
+        transformer: spark_setting
+        params: {key: spark.odibi.test.marker}
+        write: {connection: d, format: parquet, path: out.parquet}
+""",
+            "in.csv": "x\n1\n",
+            "plugins/conf.py": CONF_PLUGIN,
+        }
+    )
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = ds.dataset(str(project.path("out.parquet"))).to_table().to_pylist()
+    assert rows == [{"x": 1, "setting": "from-project"}]

@@ -33,10 +33,7 @@ def freshness(
         runs = query.runs(catalog, p.pipeline, status="SUCCESS").rows
         last = max((r["timestamp"] for r in runs), default=None)
         age = (now - last).total_seconds() if last is not None else None
-        if age is None:
-            status = NEVER
-        else:
-            status = FRESH if age <= limit else STALE
+        status = NEVER if age is None else FRESH if age <= limit else STALE
         rows.append(
             {
                 "pipeline_name": p.pipeline,

@@ -59,12 +59,12 @@ class _Checker:
                 ("engine",),
             )
         performance = self.data.get("performance")
-        if isinstance(performance, dict) and performance.get("spark_config"):
-            if self.engine != "spark":
-                self.add(
-                    f"performance.spark_config applies to engine spark, not '{self.engine}'",
-                    ("performance", "spark_config"),
-                )
+        spark_config = isinstance(performance, dict) and performance.get("spark_config")
+        if spark_config and self.engine != "spark":
+            self.add(
+                f"performance.spark_config applies to engine spark, not '{self.engine}'",
+                ("performance", "spark_config"),
+            )
         for name, conn in self.connections.items():
             self.check_connection(name, conn)
         for section in ("story", "system"):

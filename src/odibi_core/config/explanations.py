@@ -38,9 +38,7 @@ def read_explanation_files(
             except OSError as exc:
                 problem = f"cannot be read ({exc.strerror or exc})"
             if problem:
-                mark = source_map.at_path(
-                    data, ("pipelines", i, "nodes", j, "explanation_file")
-                )
+                mark = source_map.at_path(data, ("pipelines", i, "nodes", j, "explanation_file"))
                 issues.append(
                     ConfigIssue.at(
                         f"pipeline '{pipeline.pipeline}', node '{node.name}': explanation_file "
