@@ -285,6 +285,11 @@ def test_an_unset_variable_without_default_is_still_an_error(odibi_project, monk
     run = project.odibi("validate", "{config}")
     assert run.exit_code == 2
     assert "environment variable 'ODIBI_T_NOPE' is not set (used as ${ODIBI_T_NOPE})" in run.stderr
+    # Odibi's docs' ${kv:name} is not "a variable kv with default name".
+    project.write({"odibi.yaml": DEFAULTS.replace("${ODIBI_T_REGION:emea}", "${kv:sql-password}")})
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "${kv:sql-password}: Key Vault placeholders are not supported" in run.stderr
 
 
 PERFORMANCE = """\

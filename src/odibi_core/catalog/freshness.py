@@ -32,8 +32,13 @@ def freshness(
         limit = p.freshness_seconds or 0.0
         runs = query.runs(catalog, p.pipeline, status="SUCCESS").rows
         last = max((r["timestamp"] for r in runs), default=None)
-        age = (now - last).total_seconds() if last is not None else None
-        status = NEVER if age is None else FRESH if age <= limit else STALE
+        age: float | None = None
+        overdue: float | None = None
+        status = NEVER
+        if last is not None:
+            age = (now - last).total_seconds()
+            status = FRESH if age <= limit else STALE
+            overdue = round((age - limit) / 60, 1) if status == STALE else None
         rows.append(
             {
                 "pipeline_name": p.pipeline,
@@ -44,7 +49,7 @@ def freshness(
                 "last_success_at": last,
                 "age_minutes": None if age is None else round(age / 60, 1),
                 "status": status,
-                "overdue_minutes": round((age - limit) / 60, 1) if status == STALE else None,
+                "overdue_minutes": overdue,
             }
         )
     return rows

@@ -87,6 +87,12 @@ def _resolve(expr: str, variables: dict[str, Any], defaults: dict[str, str] | No
         return node
     if expr.startswith("date:"):
         return _date(expr[5:])
+    if expr.startswith("kv:"):
+        # Not a variable 'kv' with a default: that would put the secret's name in its place.
+        raise SubstitutionError(
+            f"${{{expr}}}: Key Vault placeholders are not supported; give the value as "
+            "${env:NAME}, or use a connection's key_vault auth"
+        )
     name = expr[4:] if expr.startswith("env:") else expr
     # ``${NAME:default}`` (Odibi's documented fallback): everything after the first colon.
     name, has_default, default = name.partition(":")
