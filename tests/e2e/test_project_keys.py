@@ -247,8 +247,7 @@ pipelines:
 """
 
 
-@pytest.mark.parametrize("engine", ["pandas", "polars"])
-def test_env_placeholders_with_defaults(odibi_project, monkeypatch, engine):
+def test_env_placeholders_with_defaults(odibi_project, monkeypatch):
     for name in (
         "ODIBI_T_TRIES",
         "ODIBI_T_DIR",
@@ -257,7 +256,7 @@ def test_env_placeholders_with_defaults(odibi_project, monkeypatch, engine):
         "ODIBI_T_DB_PASSWORD",
     ):
         monkeypatch.delenv(name, raising=False)
-    project = odibi_project({"odibi.yaml": f"engine: {engine}\n" + DEFAULTS, "orders.csv": ORDERS})
+    project = odibi_project({"odibi.yaml": DEFAULTS, "orders.csv": ORDERS})
     run = project.run("-v")
     assert run.exit_code == 0, run.output
     out = pq.read_table(project.path("out.parquet")).to_pylist()
@@ -413,15 +412,13 @@ def test_keys_of_a_blocked_plugin_are_validate_errors(odibi_project):
         "is blocked (ODIBI_BLOCK_PLUGINS); unblock it or remove the key"
     )
     # Blocked by module path too; a plugin that owns no key given may be blocked freely.
-    run = project.odibi(
-        "validate",
-        "{config}",
-        subprocess_=True,
-        env={"ODIBI_BLOCK_PLUGINS": "odibi_quality.plugin"},
-    )
+    from odibi_core.plugin_manager import reset_plugin_manager
+
+    reset_plugin_manager()
+    env = {"ODIBI_BLOCK_PLUGINS": "odibi_quality.plugin"}
+    run = project.odibi("validate", "{config}", env=env)
     assert run.exit_code == 2 and "quality: the plugin 'quality'" in run.stderr
     assert "alerts:" not in run.stderr
-    ok = project.odibi(
-        "validate", "{config}", subprocess_=True, env={"ODIBI_BLOCK_PLUGINS": "lineage"}
-    )
+    reset_plugin_manager()
+    ok = project.odibi("validate", "{config}", env={"ODIBI_BLOCK_PLUGINS": "lineage"})
     assert ok.exit_code == 0, ok.output
