@@ -82,7 +82,7 @@ def _markdown_parser() -> Any:
     from markdown_it import MarkdownIt
 
     # CommonMark with tables and strikethrough; raw HTML in the text is shown as text, and
-    # markdown-it refuses javascript:, vbscript:, file: and data: links of its own accord.
+    # markdown-it refuses javascript:, vbscript:, file: and data: (but image) links itself.
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
         ["table", "strikethrough"]
     )
