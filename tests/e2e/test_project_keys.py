@@ -84,6 +84,9 @@ def test_explanations_and_runbooks_are_shown_in_each_nodes_story(odibi_project, 
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in revenue
     assert 'href="javascript:' not in html
     assert '<a href="https://example.com/rules">good link</a>' in revenue
+    shown = project.odibi("story", "last", "{config}", "--pipeline", "sales")
+    assert "  revenue: runbook https://wiki.example.com/runbooks/revenue" in shown.stdout
+    assert "orders: runbook" not in shown.stdout  # it did not fail
     error = revenue[revenue.index('<div class="error">') :]
     assert 'href="https://wiki.example.com/runbooks/revenue"' in error
     assert "Open the runbook" in error

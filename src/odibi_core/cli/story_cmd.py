@@ -179,6 +179,9 @@ def _print_story(found: StoryFile) -> None:
                 f"{a.get('violation_count')} of {a.get('element_count')}"
                 + (f", e.g. {examples}" if examples else "")
             )
+    for n in nodes:
+        if n.get("status") == "FAILURE" and n.get("runbook_url"):
+            print(f"  {n['name']}: runbook {n['runbook_url']}")
     print(f"story: {found.html}")
 
 
