@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 VERSION_OPTIONS = ("version", "as_of_version", "versionAsOf")
 
 
+def as_of_read(spec: ReadConfig) -> tuple[int | None, Any]:
+    """``(version, moment)`` a Delta read asks for (at most one is set): Odibi's
+    ``time_travel``, else the version options and Spark's ``timestampAsOf``."""
+    from odibi_core.engines.base import first_given
+
+    travel = spec.time_travel
+    if travel is not None:
+        return travel.as_of_version, travel.moment
+    version = first_given(spec.options, *VERSION_OPTIONS)
+    return (None if version is None else int(version)), first_given(spec.options, "timestampAsOf")
+
+
 class DeltaFormat(Format):
     name = "delta"
 
@@ -27,10 +39,7 @@ class DeltaFormat(Format):
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        from odibi_core.engines.base import first_given
-
-        version = first_given(spec.options, *VERSION_OPTIONS)
-        as_of = first_given(spec.options, "timestampAsOf")
+        version, as_of = as_of_read(spec)
         try:
             table = DeltaTable(
                 where.uri, version=version, storage_options=where.storage_options or None
