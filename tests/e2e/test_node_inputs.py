@@ -51,6 +51,8 @@ FILES = {
 def test_a_pipeline_joins_what_another_pipeline_wrote(odibi_project, engine):
     project = odibi_project({"odibi.yaml": PROJECT.format(engine=engine), **FILES})
     assert project.odibi("validate", "{config}").exit_code == 0
+    dry = project.run("--dry-run", "--pipeline", "silver")
+    assert "reads orders=$bronze.raw_orders, customers=$bronze.raw_customers" in dry.output
     bronze = project.run("--pipeline", "bronze")
     assert bronze.exit_code == 0, bronze.output
     silver = project.run("--pipeline", "silver")

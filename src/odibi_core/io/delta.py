@@ -48,6 +48,8 @@ class DeltaFormat(Format):
             raise FileNotFoundError(where.uri) from None
         if as_of is not None:
             table.load_as_version(as_of if hasattr(as_of, "isoformat") else str(as_of))
+            if table.version() == 0:
+                _not_before_first_commit(table, as_of, where)
         return table.to_pyarrow_table()
 
     def takes_batches(self, spec: WriteConfig) -> bool:
@@ -78,6 +80,28 @@ class DeltaFormat(Format):
         from odibi_core.io.options import option_problems
 
         return option_problems(block, spec)
+
+
+def _not_before_first_commit(table: Any, as_of: Any, where: Location) -> None:
+    """deltalake reads version 0 for a moment before the table existed; Spark refuses, and so
+    do we: there was no table then."""
+    from datetime import UTC, datetime
+
+    from odibi_core.errors import NodeError
+
+    try:
+        moment = as_of if isinstance(as_of, datetime) else datetime.fromisoformat(str(as_of))
+    except ValueError:
+        return  # deltalake took it: its own reading stands
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    first = table.history()[-1].get("timestamp")  # ms since the epoch
+    if first is not None and moment < datetime.fromtimestamp(first / 1000, UTC):
+        created = datetime.fromtimestamp(first / 1000, UTC).isoformat(timespec="seconds")
+        raise NodeError(
+            f"cannot read {where.label} as of {moment.isoformat()}: its first commit is "
+            f"later ({created})",
+            step="read",
+        )
 
 
 def merge(
