@@ -69,6 +69,7 @@ def load(
             exc.detail = f"input '{name}': {exc.detail}"
             raise
         result.steps.append(f"input {name} <- {label}")
+        result.input_reads[name] = (spec, ctx.engine.schema(frames[name]))
     return frames
 
 
