@@ -94,6 +94,17 @@ def node_inputs(
         ref = locate(node.read, ctx.connections.get(node.read.connection))
         ref.schema = list(result.read_schema) if result else []
         refs.append(ref)
+    # ``inputs``: what was read (read blocks, other pipelines' outputs); before the run, the
+    # read blocks (a reference resolves only when the node runs).
+    if result is not None:
+        for spec, schema in result.input_reads.values():
+            ref = locate(spec, ctx.connections.get(spec.connection))
+            ref.schema = list(schema)
+            refs.append(ref)
+    else:
+        for source in (node.inputs or {}).values():
+            if not isinstance(source, str):
+                refs.append(locate(source, ctx.connections.get(source.connection)))
     for dep in node.depends_on:
         upstream = ctx.pipeline.node(dep)
         if upstream.write is not None:

@@ -299,6 +299,72 @@ def test_a_rolling_window_asks_the_database_for_rows_since_its_start(odibi_proje
     )
 
 
+FIRST_RUN = """\
+      - name: events
+        read:
+          connection: pg
+          format: sql
+          table: events
+          incremental: {mode: stateful, column: updated_at}
+        write:
+          connection: d
+          format: delta
+          path: events
+          mode: append
+          first_run_query: SELECT * FROM events WHERE updated_at >= '2026-01-01'
+"""
+
+
+def test_first_run_query_loads_the_target_until_it_exists(odibi_project, db):
+    """Odibi's write.first_run_query: while the target is missing the node reads with it
+    (unfiltered by the mark, which starts from what it read); then incrementally."""
+    _execute(
+        db,
+        "CREATE TABLE events (id int, updated_at timestamptz)",
+        "INSERT INTO events VALUES (1, '2025-06-01T00:00:00Z'), (2, '2026-01-01T00:00:00Z'), "
+        "(3, '2026-01-02T00:00:00Z')",
+    )
+    project = odibi_project({"odibi.yaml": _project(db, FIRST_RUN)})
+    start = db["log"].stat().st_size
+    run = project.run(env=_env(db))
+    assert run.exit_code == 0, run.output
+    assert sorted(r["id"] for r in project.delta("events")) == [2, 3]  # not 2025's
+    (state,) = project.catalog("meta_state")
+    assert json.loads(state["value"]) == "2026-01-02T00:00:00+00:00"
+    sent = db["log"].read_bytes()[start:].decode()
+    assert "SELECT * FROM events WHERE updated_at >= '2026-01-01'" in sent
+    assert '"updated_at" >' not in sent
+    _execute(db, "INSERT INTO events VALUES (4, '2026-01-03T00:00:00Z')")
+    start = db["log"].stat().st_size
+    run = project.run(env=_env(db))
+    assert run.exit_code == 0, run.output
+    assert sorted(r["id"] for r in project.delta("events")) == [2, 3, 4]
+    sent = db["log"].read_bytes()[start:].decode()
+    assert """SELECT * FROM "events" WHERE "updated_at" > TIMESTAMPTZ '2026-01-02""" in sent
+    assert "updated_at >= '2026-01-01'" not in sent
+
+
+def test_first_run_query_needs_a_database_read(odibi_project):
+    project = odibi_project(
+        {
+            "odibi.yaml": """\
+project: p
+connections: {d: {type: local, base_path: .}}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: files
+        read: {connection: d, format: csv, path: in.csv}
+        write: {connection: d, format: delta, path: t, first_run_query: SELECT 1}
+"""
+        }
+    )
+    run = project.odibi("validate", "{config}")
+    assert run.exit_code == 2
+    assert "write.first_run_query replaces the query of a database read" in run.output
+    assert "this node reads format 'csv'" in run.output
+
+
 MERGE = """\
       - name: orders
         read: {connection: d, format: csv, path: in.csv}

@@ -113,6 +113,35 @@ def test_a_failed_node_sends_fail_with_its_error(odibi_project, receiver):
     assert failed["outputs"] == []
 
 
+def test_inputs_are_the_datasets_a_node_read(odibi_project, receiver):
+    files = project_files(f"{receiver.base}/ol/inputs")
+    files["odibi.yaml"] += """\
+  - pipeline: gold
+    nodes:
+      - name: report
+        inputs:
+          orders: $bronze.clean
+          statuses: {connection: d, format: csv, path: orders.csv}
+        transform: {steps: ["SELECT COUNT(*) AS n FROM orders"]}
+        write: {connection: d, format: csv, path: report.csv}
+"""
+    project = odibi_project(files)
+    assert project.run("--pipeline", "bronze").exit_code == 0
+    run = project.run("--pipeline", "gold")
+    assert run.exit_code == 0, run.output
+    got = events(receiver, "/ol/inputs/api/v1/lineage")
+    started, done = (e for e in got if e["job"]["name"] == "gold.report")
+    csv = str(project.path("orders.csv").resolve())
+    silver = str(project.path("silver/orders").resolve())
+    # Before the run only the read block is known; after it, where $bronze.clean wrote too.
+    assert [(d["namespace"], d["name"]) for d in started["inputs"]] == [("file", csv)]
+    assert [(d["namespace"], d["name"]) for d in done["inputs"]] == [
+        ("file", silver),
+        ("file", csv),
+    ]
+    assert [c for c, _ in schema(done["inputs"][0])] == ["order_id", "amount"]
+
+
 def test_the_api_key_is_sent_as_a_bearer_token_and_kept_out_of_events(odibi_project, receiver):
     key = "LineageKeySecret4242"
     project = odibi_project(project_files(f"{receiver.base}/ol/key/", f", api_key: {key}"))

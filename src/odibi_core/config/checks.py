@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from odibi_core.config.errors import describe, did_you_mean, pydantic_issues
-from odibi_core.config.models import ReadConfig, WriteConfig
+from odibi_core.config.models import ReadConfig, WriteConfig, input_reference
 from odibi_core.config.source_map import SourceMap
 from odibi_core.errors import ConfigIssue
 from odibi_core.patterns import GENERATORS, PATTERN_TYPES
@@ -45,6 +45,8 @@ class _Checker:
         self.connections: dict[str, Any] = conns if isinstance(conns, dict) else {}
         engine = data.get("engine", "pandas")
         self.engine = engine if isinstance(engine, str) else "pandas"
+        #: pipeline → its node names, for ``$pipeline.node`` inputs.
+        self.pipelines: dict[str, list[str]] = {}
 
     def add(self, message: str, path: tuple[Any, ...]) -> None:
         mark = self.map.at_path(self.data, path)
@@ -74,6 +76,7 @@ class _Checker:
                 self.check_stores_files(block["connection"], (section, "connection"))
         pipelines = self.data.get("pipelines")
         if isinstance(pipelines, list):
+            self.pipelines = _node_names(pipelines)
             seen: set[Any] = set()
             for i, pipeline in enumerate(pipelines):
                 if not isinstance(pipeline, dict):
@@ -175,7 +178,11 @@ class _Checker:
         graph: dict[str, list[str]] = {}
         for j, node in enumerate(nodes):
             if isinstance(node, dict):
-                graph[str(node.get("name"))] = self.check_node(node, (*path, "nodes", j), names)
+                where = (*path, "nodes", j)
+                graph[str(node.get("name"))] = [
+                    *self.check_node(node, where, names),
+                    *self.check_references(pipeline.get("pipeline"), node, where),
+                ]
         try:
             graphlib.TopologicalSorter(graph).prepare()
         except graphlib.CycleError as exc:
@@ -204,31 +211,20 @@ class _Checker:
                     + did_you_mean(dep, names),
                     (*path, "depends_on", k),
                 )
-        engine = self.registry.engines.get(self.engine)
         for block in ("read", "write"):
             spec = node.get(block)
-            if not isinstance(spec, dict):
-                continue
-            if "connection" in spec:
-                self.check_connection_ref(spec["connection"], (*path, block, "connection"))
-            formats = self.formats(engine, block)
-            fmt = spec.get("format")
-            if formats and isinstance(fmt, str) and fmt.lower() not in formats:
-                self.add(
-                    f"{block}.format '{fmt}' is not supported by the {self.engine} engine "
-                    f"({', '.join(sorted(formats))})" + did_you_mean(fmt, formats),
-                    (*path, block, "format"),
-                )
-            else:
-                self.check_connection_type(block, spec, (*path, block))
-                if engine is not None and isinstance(fmt, str) and spec.get("options"):
-                    self.check_options(engine, block, spec, (*path, block))
-            self.check_format_fits(block, spec, (*path, block, "format"))
+            if isinstance(spec, dict):
+                self.check_io(block, spec, (*path, block))
+        inputs = node.get("inputs")
+        for name, spec in (inputs if isinstance(inputs, dict) else {}).items():
+            if isinstance(spec, dict):
+                self.check_io("read", spec, (*path, "inputs", name))
         pattern = node.get("pattern")
         if isinstance(pattern, dict) and isinstance(pattern.get("type"), str):
             self.check_pattern(pattern, (*path, "pattern"))
         generator = _pattern_type(node) in GENERATORS
-        if not node.get("read") and not deps and not _only_sql_steps(node) and not generator:
+        sourced = node.get("read") or node.get("inputs") or deps
+        if not sourced and not _only_sql_steps(node) and not generator:
             self.add(
                 f"node '{node.get('name')}' has no input: give it 'read', 'depends_on' "
                 "or a SQL step",
@@ -272,6 +268,56 @@ class _Checker:
                 for rel_path, message in problems or []:
                     self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         return valid
+
+    def check_io(self, block: str, spec: dict[str, Any], path: tuple[Any, ...]) -> None:
+        """A read or write block: its connection, format and options."""
+        engine = self.registry.engines.get(self.engine)
+        if "connection" in spec:
+            self.check_connection_ref(spec["connection"], (*path, "connection"))
+        formats = self.formats(engine, block)
+        fmt = spec.get("format")
+        if formats and isinstance(fmt, str) and fmt.lower() not in formats:
+            self.add(
+                f"{block}.format '{fmt}' is not supported by the {self.engine} engine "
+                f"({', '.join(sorted(formats))})" + did_you_mean(fmt, formats),
+                (*path, "format"),
+            )
+        else:
+            self.check_connection_type(block, spec, path)
+            if engine is not None and isinstance(fmt, str) and spec.get("options"):
+                self.check_options(engine, block, spec, path)
+        self.check_format_fits(block, spec, (*path, "format"))
+
+    def check_references(
+        self, pipeline: Any, node: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[str]:
+        """``$pipeline.node`` inputs name a pipeline of the project and one of its nodes;
+        returns the nodes of ``pipeline`` they name (dependencies, for the cycle check)."""
+        inputs = node.get("inputs")
+        same: list[str] = []
+        for name, source in (inputs if isinstance(inputs, dict) else {}).items():
+            ref = input_reference(source)
+            if ref is None:
+                continue  # not a reference, or a malformed one the model reports
+            where = (*path, "inputs", name)
+            nodes = self.pipelines.get(ref[0])
+            if nodes is None:
+                known = sorted(self.pipelines)
+                self.add(
+                    f"{describe(self.data, path)}: input '{name}' names unknown pipeline "
+                    f"'{ref[0]}' (pipelines: {', '.join(known) or 'none'})"
+                    + did_you_mean(ref[0], known),
+                    where,
+                )
+            elif ref[1] not in nodes:
+                self.add(
+                    f"{describe(self.data, path)}: input '{name}' names unknown node '{ref[1]}' "
+                    f"of pipeline '{ref[0]}'" + did_you_mean(ref[1], nodes),
+                    where,
+                )
+            elif ref[0] == pipeline:
+                same.append(ref[1])
+        return same
 
     def formats(self, engine: Any, block: str) -> frozenset[str]:
         """The formats ``block`` may name on ``engine``: its own, or the IO layer's."""
@@ -376,6 +422,19 @@ _BLOCK_KEYS = {
     "read": frozenset(ReadConfig.model_fields),
     "write": frozenset(WriteConfig.model_fields),
 }
+
+
+def _node_names(pipelines: list[Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for pipeline in pipelines:
+        nodes = pipeline.get("nodes") if isinstance(pipeline, dict) else None
+        if isinstance(pipeline, dict) and isinstance(pipeline.get("pipeline"), str):
+            found[pipeline["pipeline"]] = [
+                n["name"]
+                for n in (nodes if isinstance(nodes, list) else [])
+                if isinstance(n, dict) and isinstance(n.get("name"), str)
+            ]
+    return found
 
 
 def _pattern_type(node: dict[str, Any]) -> Any:

@@ -66,8 +66,10 @@ def pydantic_issues(
 ) -> list[ConfigIssue]:
     """One issue per pydantic error, with file position and did-you-mean for unknown keys."""
     issues: list[ConfigIssue] = []
+    from odibi_core.config.models import INPUT_TAGS
+
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = tuple(p for p in err["loc"] if p not in INPUT_TAGS)
         full = prefix + loc
         kind = err["type"]
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -14,10 +14,13 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
     StrictStr,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -339,6 +342,50 @@ _UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 
 _MAX_WINDOW_DAYS = 36_500
 
 
+class TimeTravelConfig(_Strict):
+    """Odibi's ``read.time_travel``: a Delta table as it was at a version or a moment."""
+
+    as_of_version: int | None = Field(None, ge=0)
+    #: An ISO date or time; one without a zone is UTC.
+    as_of_timestamp: str | None = None
+
+    @field_validator("as_of_timestamp")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            from datetime import datetime
+
+            try:
+                datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"as_of_timestamp '{value}' is not an ISO date or time "
+                    "(2024-01-31 or 2024-01-31T12:00:00Z)"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> TimeTravelConfig:
+        given = [k for k in ("as_of_version", "as_of_timestamp") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("time_travel takes one of 'as_of_version' or 'as_of_timestamp'")
+        return self
+
+    @property
+    def moment(self) -> Any:
+        """``as_of_timestamp`` as an aware datetime (UTC when it names no zone), or None."""
+        from datetime import UTC, datetime
+
+        if self.as_of_timestamp is None:
+            return None
+        moment = datetime.fromisoformat(self.as_of_timestamp.strip())
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+#: Spellings of a Delta version or moment in a read's ``options`` (``time_travel`` is Odibi's).
+DELTA_AS_OF_OPTIONS = ("version", "as_of_version", "versionAsOf", "timestampAsOf")
+
+
 class ReadConfig(_Strict):
     connection: Ref
     format: Ref
@@ -350,6 +397,8 @@ class ReadConfig(_Strict):
     filter: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     incremental: IncrementalConfig | None = None
+    #: Read a Delta table as it was (``format: delta`` only).
+    time_travel: TimeTravelConfig | None = None
     #: Set by the runner for a stateful or windowed read: ``(column, bound, inclusive)``, the
     #: rows the incremental filter will keep, for a format that can ask its source for only
     #: those (a database's WHERE). The runner filters what was read all the same.
@@ -364,6 +413,17 @@ class ReadConfig(_Strict):
             raise ValueError("read takes either 'query' or 'sql_file', not both")
         if not (self.path or self.table or queries or self.options.get("query")):
             raise ValueError("read needs one of 'path', 'table', 'query' or 'sql_file'")
+        if self.time_travel is not None:
+            if self.format.lower() != "delta":
+                raise ValueError(
+                    f"time_travel reads an older version of a Delta table; format "
+                    f"'{self.format}' keeps no versions (use format: delta)"
+                )
+            given = [k for k in DELTA_AS_OF_OPTIONS if self.options.get(k) is not None]
+            if given:
+                raise ValueError(
+                    f"give the version once: time_travel or options.{given[0]}, not both"
+                )
         return self
 
     @property
@@ -452,6 +512,8 @@ class WriteConfig(_Strict):
     #: Odibi's spelling of ``options.keys`` (with ``mode: merge``).
     merge_keys: list[str] | None = None
     merge_options: MergeOptions | None = None
+    #: The database query the node's read runs while this target does not exist yet.
+    first_run_query: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -569,6 +631,49 @@ class PatternConfig(_Strict):
 
 OnError = Literal["fail_fast", "fail_later", "ignore"]
 
+#: An ``inputs`` entry naming another node's output: ``$pipeline.node``.
+_REFERENCE = re.compile(r"^\$([a-zA-Z_][a-zA-Z0-9_]*)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
+
+
+def input_reference(value: Any) -> tuple[str, str] | None:
+    """``(pipeline, node)`` of an ``inputs`` reference (``$pipeline.node``), or None."""
+    match = _REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _source_kind(value: Any) -> str:
+    return INPUT_TAGS[1] if isinstance(value, str) else INPUT_TAGS[0]
+
+
+#: The labels pydantic puts in an error's location inside an ``inputs`` entry (dropped from
+#: messages): a read block's errors then read as the block's own, not a union's.
+INPUT_TAGS = ("(read block)", "(reference)")
+InputSource = Annotated[
+    Annotated[ReadConfig, Tag(INPUT_TAGS[0])] | Annotated[StrictStr, Tag(INPUT_TAGS[1])],
+    Discriminator(_source_kind),
+]
+
+
+def _check_inputs(value: Any) -> Any:
+    """Odibi's ``inputs``: each entry a ``$pipeline.node`` reference or a read block."""
+    if not isinstance(value, dict):
+        return value  # the field's type reports it
+    if not value:
+        raise ValueError("inputs needs at least one entry (name: $pipeline.node or a read block)")
+    for name, source in value.items():
+        if isinstance(source, str) and input_reference(source) is None:
+            raise ValueError(
+                f"input '{name}': '{source}' is not a reference like $pipeline.node "
+                "(or give a read block)"
+            )
+        if isinstance(source, dict) and source.get("incremental") is not None:
+            raise ValueError(
+                f"input '{name}': incremental reads keep their mark per node; give the node "
+                "a 'read' with incremental instead of an input"
+            )
+    return value
+
+
 #: Stands for "every column" in :attr:`NodeConfig.masked_columns` (``sensitive: true``).
 ALL_COLUMNS = "*"
 
@@ -599,6 +704,9 @@ class NodeConfig(_Strict):
     retry: RetryConfig | None = None
     #: A Markdown file (relative to the project file) holding the explanation.
     explanation_file: str | None = None
+    #: Odibi's ``inputs``: name → ``$pipeline.node`` or a read block, each a SQL table of that
+    #: name (the first, or the one named ``df``, is the current frame); instead of ``read``.
+    inputs: Annotated[dict[Name, InputSource] | None, BeforeValidator(_check_inputs)] = None
 
     #: Substituted strings of this node → what the project file said there (see ``templates``).
     _templates: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -642,6 +750,22 @@ class NodeConfig(_Strict):
             self.params = dict(self.pattern.params)
         return self
 
+    @model_validator(mode="after")
+    def _read_or_inputs(self) -> NodeConfig:
+        if self.read is not None and self.inputs:
+            raise ValueError(
+                "give either 'read' (one source) or 'inputs' (named sources), not both"
+            )
+        if self.write is not None and self.write.first_run_query:
+            fmt = self.read.format.lower() if self.read is not None else None
+            if fmt not in TABLE_FORMATS:
+                raise ValueError(
+                    "write.first_run_query replaces the query of a database read "
+                    "(read.format: sql) on the first run; "
+                    + (f"this node reads format '{fmt}'" if fmt else "this node has no read")
+                )
+        return self
+
     @property
     def masked_columns(self) -> set[str]:
         """Columns whose values never appear in stories (``ALL_COLUMNS`` for every column)."""
@@ -674,6 +798,20 @@ class PipelineConfig(_Strict):
 
     def node(self, name: str) -> NodeConfig:
         return next(n for n in self.nodes if n.name == name)
+
+    @model_validator(mode="after")
+    def _inputs_are_dependencies(self) -> PipelineConfig:
+        # An input naming a node of this pipeline is a dependency: the DAG orders it and its
+        # output is handed over in memory (or read back from its write, like any dependency).
+        names = {n.name for n in self.nodes}
+        for node in self.nodes:
+            for source in (node.inputs or {}).values():
+                ref = input_reference(source)
+                if ref is None or ref[0] != self.pipeline or ref[1] not in names:
+                    continue  # another pipeline's, or an unknown node (validate names it)
+                if ref[1] not in node.depends_on:
+                    node.depends_on.append(ref[1])
+        return self
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from odibi_core import hookimpl
-from odibi_core.engines.base import Engine, first_given, looks_like_time
+from odibi_core.engines.base import Engine, looks_like_time
 from odibi_core.errors import NodeError, SQLError, transient
 from odibi_core.io import modes
 from odibi_core.io.format import classic
@@ -119,11 +119,15 @@ class SparkEngine(Engine):
             options.setdefault("header", True)
             options.setdefault("inferSchema", True)
         if fmt == "delta":
-            version = first_given(options, "version", "as_of_version")
-            for name in ("version", "as_of_version"):
+            from odibi_core.io.delta import as_of_read
+
+            version, as_of = as_of_read(spec)
+            for name in ("version", "as_of_version", "versionAsOf", "timestampAsOf"):
                 options.pop(name, None)
             if version is not None:
                 options["versionAsOf"] = version
+            elif as_of is not None:
+                options["timestampAsOf"] = _spark_time(as_of)
         with _spark_errors(f"cannot read {where}", "read"):
             frame = reader.options(**options).load(uri)
         if spec.filter:
@@ -131,13 +135,14 @@ class SparkEngine(Engine):
         return frame
 
     def _read_table(self, name: str, spec: ReadConfig) -> Any:
-        version = first_given(spec.options, "version", "as_of_version", "versionAsOf")
-        as_of = first_given(spec.options, "timestampAsOf")
+        from odibi_core.io.delta import as_of_read
+
+        version, as_of = as_of_read(spec)
         query = f"SELECT * FROM {name}"
         if version is not None:
             query += f" VERSION AS OF {int(version)}"
         elif as_of is not None:
-            query += " TIMESTAMP AS OF '" + str(as_of).replace("'", "''") + "'"
+            query += " TIMESTAMP AS OF '" + _spark_time(as_of).replace("'", "''") + "'"
         with _spark_errors(f"cannot read table {name}", "read"):
             return self.spark.sql(query)
 
@@ -364,6 +369,11 @@ def _quiet_query_context_loggers() -> None:
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
+
+
+def _spark_time(moment: Any) -> str:
+    """A moment as Spark's ``timestampAsOf`` takes it (an aware datetime: with its offset)."""
+    return moment.isoformat() if hasattr(moment, "isoformat") else str(moment)
 
 
 def _session() -> Any:

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 VERSION_OPTIONS = ("version", "as_of_version", "versionAsOf")
 
 
+def as_of_read(spec: ReadConfig) -> tuple[int | None, Any]:
+    """``(version, moment)`` a Delta read asks for (at most one is set): Odibi's
+    ``time_travel``, else the version options and Spark's ``timestampAsOf``."""
+    from odibi_core.engines.base import first_given
+
+    travel = spec.time_travel
+    if travel is not None:
+        return travel.as_of_version, travel.moment
+    version = first_given(spec.options, *VERSION_OPTIONS)
+    return (None if version is None else int(version)), first_given(spec.options, "timestampAsOf")
+
+
 class DeltaFormat(Format):
     name = "delta"
 
@@ -27,10 +39,7 @@ class DeltaFormat(Format):
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        from odibi_core.engines.base import first_given
-
-        version = first_given(spec.options, *VERSION_OPTIONS)
-        as_of = first_given(spec.options, "timestampAsOf")
+        version, as_of = as_of_read(spec)
         try:
             table = DeltaTable(
                 where.uri, version=version, storage_options=where.storage_options or None
@@ -39,6 +48,8 @@ class DeltaFormat(Format):
             raise FileNotFoundError(where.uri) from None
         if as_of is not None:
             table.load_as_version(as_of if hasattr(as_of, "isoformat") else str(as_of))
+            if table.version() == 0:
+                _not_before_first_commit(table, as_of, where)
         return table.to_pyarrow_table()
 
     def takes_batches(self, spec: WriteConfig) -> bool:
@@ -69,6 +80,28 @@ class DeltaFormat(Format):
         from odibi_core.io.options import option_problems
 
         return option_problems(block, spec)
+
+
+def _not_before_first_commit(table: Any, as_of: Any, where: Location) -> None:
+    """deltalake reads version 0 for a moment before the table existed; Spark refuses, and so
+    do we: there was no table then."""
+    from datetime import UTC, datetime
+
+    from odibi_core.errors import NodeError
+
+    try:
+        moment = as_of if isinstance(as_of, datetime) else datetime.fromisoformat(str(as_of))
+    except ValueError:
+        return  # deltalake took it: its own reading stands
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    first = table.history()[-1].get("timestamp")  # ms since the epoch
+    if first is not None and moment < datetime.fromtimestamp(first / 1000, UTC):
+        created = datetime.fromtimestamp(first / 1000, UTC).isoformat(timespec="seconds")
+        raise NodeError(
+            f"cannot read {where.label} as of {moment.isoformat()}: its first commit is "
+            f"later ({created})",
+            step="read",
+        )
 
 
 def merge(

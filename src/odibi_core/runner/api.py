@@ -186,6 +186,16 @@ def plan_project(
                 conn = connections[node.read.connection]
                 item.reads = f"{node.read.format}:{node.read.path or node.read.table or 'query'}"
                 _check_exists(conn, node.read.path, item)
+            elif node.inputs:
+                shown = []
+                for input_name, source in node.inputs.items():
+                    if isinstance(source, str):
+                        shown.append(f"{input_name}={source}")
+                        continue
+                    where = source.path or source.table or "query"
+                    shown.append(f"{input_name}={source.format}:{where}")
+                    _check_exists(connections[source.connection], source.path, item)
+                item.reads = ", ".join(shown)
             if node.write:
                 item.writes = f"{node.write.format}:{node.write.target} ({node.write.mode})"
             rows.append(item)

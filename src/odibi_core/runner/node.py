@@ -11,7 +11,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError, brief, plugin_failure, transient
-from odibi_core.runner import incremental
+from odibi_core.runner import first_run, incremental
+from odibi_core.runner import inputs as node_inputs
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
 from odibi_core.runner.write import write_output
@@ -131,8 +132,11 @@ def _attempt(
     frame: Any
     if node.read is not None:
         conn = ctx.connections[node.read.connection]
-        spec = node.read
-        if spec.incremental is not None:  # a source that can, filters as it reads
+        first = _step(node, "read", first_run.read_spec, ctx, node)
+        spec = first or node.read
+        if first is not None:
+            result.steps.append("first run: write target missing, read with first_run_query")
+        elif spec.incremental is not None:  # a source that can, filters as it reads
             previous = state.get((node.name, incremental.state_key(spec.incremental)))
             bound = _step(node, "incremental", incremental.pushdown, spec.incremental, previous)
             if bound is not None:
@@ -141,13 +145,20 @@ def _attempt(
         if node.read.incremental is not None:
             inc = node.read.incremental
             key = (node.name, incremental.state_key(inc))
-            frame, mark = _step(
-                node, "incremental", incremental.apply, engine, frame, inc, state.get(key)
-            )
+            if first is not None:  # the full load: unfiltered, and the mark starts from it
+                mark = _step(node, "incremental", engine.max_value, frame, inc.column)
+            else:
+                frame, mark = _step(
+                    node, "incremental", incremental.apply, engine, frame, inc, state.get(key)
+                )
             if mark is not None:
                 new_state[key] = mark
         result.steps.append(f"read {node.read.format} {node.read.path or node.read.table or ''}")
         result.read_schema = engine.schema(frame)
+    elif node.inputs:
+        named = _step(node, "inputs", node_inputs.load, ctx, node, inputs, result)
+        frame = node_inputs.current(named)
+        inputs = {**inputs, **named}
     elif node.depends_on:
         frame = inputs[node.depends_on[0]]
     else:
@@ -159,7 +170,7 @@ def _attempt(
     tctx = TransformContext(
         engine,
         node,
-        {d: inputs[d] for d in node.depends_on},
+        {d: inputs[d] for d in [*node.depends_on, *(node.inputs or {})]},
         pipeline_nodes=[n.name for n in ctx.pipeline.nodes],
         connections=ctx.connections,
     )
@@ -237,6 +248,8 @@ def _attempt(
     result.sample = engine.sample(frame, ctx.project.story.max_sample_rows)
     if node.write is not None:
         frame = _step(node, "write", write_output, ctx, node.write, frame, result)
+        # What ``$pipeline.node`` inputs of other pipelines read (runner/inputs.py).
+        result.metrics["output"] = node_inputs.output_record(node.write)
     return NodeOutcome(result, frame, new_state)
 
 

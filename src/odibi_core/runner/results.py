@@ -32,6 +32,9 @@ class NodeResult:
     schema: list[tuple[str, str]] = field(default_factory=list)
     #: Columns of what the node's ``read`` returned (lineage reports its input's schema).
     read_schema: list[tuple[str, str]] = field(default_factory=list)
+    #: Each of the node's ``inputs`` that was read (a read block, or where another
+    #: pipeline's node wrote): ``name -> (ReadConfig, its columns)``.
+    input_reads: dict[str, tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
     sample: list[dict[str, Any]] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
