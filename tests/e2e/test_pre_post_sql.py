@@ -136,3 +136,19 @@ pipelines:
     run = project.run()
     assert run.exit_code == 0, run.output
     assert project.delta("out") == [{"y": 42}]
+
+
+def test_schema_policy_fits_the_output_to_a_database_table(odibi_project, db):
+    node = """\
+      - name: load
+        pre_sql: ["CREATE TABLE dst (id bigint, v text, extra text)"]
+        read: {connection: d, format: csv, path: in.csv}
+        schema_policy: {mode: enforce}
+        write: {connection: pg, format: sql, table: dst, mode: append}
+"""
+    project = odibi_project(
+        {"odibi.yaml": _project(db, "polars", node), "in.csv": "id,v,new\n1,a,x\n"}
+    )
+    run = project.run(env={"PG_PASSWORD": db["password"]})
+    assert run.exit_code == 0, run.output
+    assert _rows(db, "SELECT * FROM dst") == [(1, "a", None)]  # new dropped, extra null

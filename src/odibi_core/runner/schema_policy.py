@@ -84,7 +84,8 @@ def target_frame(ctx: RunContext, spec: WriteConfig, conn: Connection) -> Any | 
     from odibi_core.io.format import Location
 
     engine = ctx.engine
-    if spec.format.lower() == "delta" and engine.name != "spark" and conn.stores == "files":
+    delta_files = spec.format.lower() == "delta" and conn.stores == "files"
+    if delta_files and not hasattr(conn, "table_name"):  # not a metastore table
         import pyarrow as pa
         from deltalake import DeltaTable
 
@@ -92,8 +93,9 @@ def target_frame(ctx: RunContext, spec: WriteConfig, conn: Connection) -> Any | 
         options = place.storage_options or None
         if not DeltaTable.is_deltatable(place.uri, storage_options=options):
             return None
-        schema = pa.schema(DeltaTable(place.uri, storage_options=options).schema().to_arrow())
-        return engine.from_arrow(schema.empty_table())
+        if engine.name != "spark":  # its columns, without reading a row
+            schema = DeltaTable(place.uri, storage_options=options).schema().to_arrow()
+            return engine.from_arrow(pa.schema(schema).empty_table())
     if conn.stores == "tables":
         if conn.table_rows(spec.target) is None:  # type: ignore[attr-defined]
             return None
