@@ -230,8 +230,10 @@ def _attempt(
             raise NodeError(check.error, node=node.name, step=check.name)
 
     if node.schema_policy is not None and node.write is not None:
-        policy, spec = node.schema_policy, node.write
-        frame = _step(node, "schema_policy", schema_policy.apply, ctx, policy, spec, frame, result)
+        policy, target = node.schema_policy, node.write
+        frame = _step(
+            node, "schema_policy", schema_policy.apply, ctx, policy, target, frame, result
+        )
     result.rows_out = engine.count(frame)
     if result.rows_out != rows_checked:
         # Checks dropped rows (quarantine, a gate): what came in is what volume checks of

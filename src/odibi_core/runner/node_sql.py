@@ -28,7 +28,7 @@ def run(ctx: RunContext, node: NodeConfig, key: str, result: NodeResult) -> None
     if not statements:
         return
     engine = ctx.engine
-    spark = getattr(engine, "spark", None)
+    spark: Any = getattr(engine, "spark", None)
     conn = None if spark is not None else _connection(ctx, node, key)
     where = "spark" if conn is None else f"connection '{conn.name}'"
     for i, statement in enumerate(statements, start=1):
@@ -77,7 +77,7 @@ def problems(
     the Spark engine nor a database connection to run on (``odibi validate``)."""
     if engine is not None and hasattr(engine, "spark"):
         return []
-    found = []
+    found: list[tuple[tuple[str, ...], str]] = []
     for key in KEYS:
         if not node.get(key):
             continue

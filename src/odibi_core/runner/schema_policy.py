@@ -138,12 +138,10 @@ def add_columns(
     import pyarrow as pa
     from deltalake import DeltaTable, Field, Schema
 
-    arrow = pa.schema(
-        [
-            engine.to_arrow(engine.sql("SELECT * FROM df LIMIT 0", {"df": frame})).schema.field(c)
-            for c in columns
-        ]
-    )
+    from odibi_core.io.format import classic_schema
+
+    types = engine.to_arrow(engine.sql("SELECT * FROM df LIMIT 0", {"df": frame})).schema
+    arrow = classic_schema(pa.schema([types.field(c) for c in columns]))
     options = place.storage_options or None
     table = DeltaTable(place.uri, storage_options=options)
     delta = Schema.from_arrow(arrow)
