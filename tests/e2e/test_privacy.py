@@ -131,11 +131,18 @@ def _salt_never_shows(project, run) -> None:
             assert b"Pep'per" not in data, path
 
 
-def test_an_unknown_method_is_a_validate_error(odibi_project):
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        ("{method: scramble}", "scramble"),
+        ("{enabled: true, rules: [{column: email, method: hash}]}", "privacy takes no 'rules'"),
+    ],
+)
+def test_an_unknown_method_or_shape_is_a_validate_error(odibi_project, block, says):
     config = _config("pandas").replace(
-        "privacy: {method: mask, declassify: [email, phone]}", "privacy: {method: scramble}"
+        "privacy: {method: mask, declassify: [email, phone]}", f"privacy: {block}"
     )
     project = odibi_project({"odibi.yaml": config, "people.csv": PEOPLE})
     check = project.odibi("validate", "{config}")
     assert check.exit_code == 2
-    assert "privacy.method" in check.output and "scramble" in check.output
+    assert "privacy" in check.output and says in check.output

@@ -474,6 +474,17 @@ class PrivacyConfig(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _per_column_rules(cls, data: Any) -> Any:
+        # A shape one of Odibi's doc pages shows, which Odibi's own config refuses too.
+        if isinstance(data, dict) and "rules" in data:
+            raise ValueError(
+                "privacy takes no 'rules': give one 'method' (hash, mask or redact) and mark "
+                "the columns with columns.<c>.pii: true"
+            )
+        return data
+
 
 class SchemaPolicyConfig(_Strict):
     """Odibi's ``schema_policy``: the node's output measured against its write target's
