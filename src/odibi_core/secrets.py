@@ -44,7 +44,7 @@ ENV_MIN_LENGTH = 8
 _SECRET_KEY = re.compile(
     r"(password|passwd|(^|_)pwd|(^|_)pass|passphrase|secret|secret_?key|token|account_?key|"
     r"access_?key|api[-_]?key|connection_?string|conn_?str|credentials?|private_?key|"
-    r"(^|_)sas|authorization|(^|_)dsn)$",
+    r"(^|_)sas|authorization|(^|_)dsn|(^|_)salt)$",
     re.IGNORECASE,
 )
 #: Environment variable names: the same words, and a trailing ``_KEY`` (``AZURE_STORAGE_KEY``);

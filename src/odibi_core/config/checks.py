@@ -16,6 +16,7 @@ from odibi_core.config.models import ReadConfig, WriteConfig, input_reference
 from odibi_core.config.source_map import SourceMap
 from odibi_core.errors import ConfigIssue
 from odibi_core.patterns import GENERATORS, PATTERN_TYPES
+from odibi_core.runner import node_sql
 from odibi_core.transforms import operations
 
 if TYPE_CHECKING:
@@ -261,6 +262,8 @@ class _Checker:
                     (*path, "transform", "steps", k, "function"),
                     (*path, "transform", "steps", k, "params"),
                 )
+        for rel_path, message in node_sql.problems(node, self.engine, self.connections, registry):
+            self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         if self.hook is not None:
             for problems in self.hook.odibi_validate_node(
                 node=node, engine=self.engine, registry=self.registry

@@ -622,6 +622,57 @@ class ColumnConfig(_Strict):
     type: str | None = None
 
 
+PrivacyMethod = Literal["hash", "mask", "redact"]
+
+
+class PrivacyConfig(_Strict):
+    """Odibi's ``privacy``: how the node's PII columns (``columns.<c>.pii``, and those its
+    dependencies marked) are anonymized in its output."""
+
+    method: PrivacyMethod
+    #: Appended to each value before hashing (a secret: never shown).
+    salt: str | None = None
+    #: Columns taken out of PII protection here and downstream.
+    declassify: list[str] = Field(default_factory=list)
+
+    @field_validator("declassify", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_column_rules(cls, data: Any) -> Any:
+        # A shape one of Odibi's doc pages shows, which Odibi's own config refuses too.
+        if isinstance(data, dict) and "rules" in data:
+            raise ValueError(
+                "privacy takes no 'rules': give one 'method' (hash, mask or redact) and mark "
+                "the columns with columns.<c>.pii: true"
+            )
+        return data
+
+
+class SchemaPolicyConfig(_Strict):
+    """Odibi's ``schema_policy``: the node's output measured against its write target's
+    existing columns before the write."""
+
+    mode: Literal["enforce", "evolve"] = "enforce"
+    #: Default: ``ignore`` (drop them) under enforce, ``add_nullable`` under evolve.
+    on_new_columns: Literal["ignore", "fail", "add_nullable"] | None = None
+    on_missing_columns: Literal["fail", "fill_null"] = "fill_null"
+
+    @model_validator(mode="after")
+    def _defaults(self) -> SchemaPolicyConfig:
+        if self.on_new_columns is None:
+            self.on_new_columns = "add_nullable" if self.mode == "evolve" else "ignore"
+        elif self.mode == "enforce" and self.on_new_columns == "add_nullable":
+            raise ValueError(
+                "on_new_columns: add_nullable adds columns to the target, which mode: enforce "
+                "forbids; use mode: evolve"
+            )
+        return self
+
+
 class PatternConfig(_Strict):
     """Odibi's ``pattern: {type, params}``: the same as ``transformer: type`` + ``params``."""
 
@@ -707,6 +758,22 @@ class NodeConfig(_Strict):
     #: Odibi's ``inputs``: name → ``$pipeline.node`` or a read block, each a SQL table of that
     #: name (the first, or the one named ``df``, is the current frame); instead of ``read``.
     inputs: Annotated[dict[Name, InputSource] | None, BeforeValidator(_check_inputs)] = None
+    privacy: PrivacyConfig | None = None
+    schema_policy: SchemaPolicyConfig | None = None
+    #: SQL statements run before the read and after the write (see ``runner.node_sql``).
+    pre_sql: list[str] = Field(default_factory=list)
+    post_sql: list[str] = Field(default_factory=list)
+
+    @field_validator("pre_sql", "post_sql", mode="before")
+    @classmethod
+    def _statements(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _policy_has_a_target(self) -> NodeConfig:
+        if self.schema_policy is not None and self.write is None:
+            raise ValueError("schema_policy compares the output with the write target: add 'write'")
+        return self
 
     #: Substituted strings of this node → what the project file said there (see ``templates``).
     _templates: dict[str, str] = PrivateAttr(default_factory=dict)

@@ -11,7 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from odibi_core.errors import NodeError, OdibiError, brief, plugin_failure, transient
-from odibi_core.runner import first_run, incremental
+from odibi_core.runner import first_run, incremental, node_sql, privacy, schema_policy
 from odibi_core.runner import inputs as node_inputs
 from odibi_core.runner.results import FAILURE, SUCCESS, NodeResult
 from odibi_core.runner.wrappers import wrapped
@@ -130,6 +130,7 @@ def _attempt(
     engine = ctx.engine
     new_state: dict[tuple[str, str], Any] = {}
     frame: Any
+    _step(node, "pre_sql", node_sql.run, ctx, node, "pre_sql", result)
     if node.read is not None:
         conn = ctx.connections[node.read.connection]
         first = _step(node, "read", first_run.read_spec, ctx, node)
@@ -212,6 +213,8 @@ def _attempt(
         raise NodeError(
             "produced no data: give it 'read', 'depends_on' or a SQL step", node=node.name
         )
+    if node.privacy is not None:
+        frame = _step(node, "privacy", _anonymize, ctx, node, frame, result)
 
     if node.cache:
         frame = engine.cache(frame)
@@ -237,6 +240,11 @@ def _attempt(
         if check.error:
             raise NodeError(check.error, node=node.name, step=check.name)
 
+    if node.schema_policy is not None and node.write is not None:
+        policy, target = node.schema_policy, node.write
+        frame = _step(
+            node, "schema_policy", schema_policy.apply, ctx, policy, target, frame, result
+        )
     result.rows_out = engine.count(frame)
     if result.rows_out != rows_checked:
         # Checks dropped rows (quarantine, a gate): what came in is what volume checks of
@@ -250,7 +258,18 @@ def _attempt(
         frame = _step(node, "write", write_output, ctx, node.write, frame, result)
         # What ``$pipeline.node`` inputs of other pipelines read (runner/inputs.py).
         result.metrics["output"] = node_inputs.output_record(node.write)
+    _step(node, "post_sql", node_sql.run, ctx, node, "post_sql", result)
     return NodeOutcome(result, frame, new_state)
+
+
+def _anonymize(ctx: RunContext, node: NodeConfig, frame: Any, result: NodeResult) -> Any:
+    assert node.privacy is not None
+    nodes = {n.name: n for n in ctx.pipeline.nodes}
+    columns = privacy.pii_columns(node, nodes)
+    frame, done = privacy.anonymize(ctx.engine, frame, columns, node.privacy)
+    if done:
+        result.steps.append(f"privacy {node.privacy.method}: {', '.join(done)}")
+    return frame
 
 
 def _check(impl: Any, offered: dict[str, Any]) -> OutputCheck | None:
