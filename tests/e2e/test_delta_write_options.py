@@ -252,3 +252,35 @@ pipelines:
     run = project.odibi("validate", "{config}")
     assert run.exit_code == 2
     assert message in run.output
+
+
+def test_the_delta_write_keys_on_spark(odibi_project):
+    pytest.importorskip("pyspark", reason="the spark extra is part of the dev install")
+    extra = """
+zorder_by: [amount]
+table_properties: {delta.enableChangeDataFeed: true}
+merge_schema: true
+skip_if_unchanged: true
+add_metadata: {source_connection: true}
+"""
+    project = _project(odibi_project, "spark", extra)
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    table = _table(project)
+    assert table.metadata().configuration.get("delta.enableChangeDataFeed") == "true"
+    history = table.history()
+    assert [c["operation"] for c in reversed(history)] == ["WRITE", "OPTIMIZE"]
+    assert json.loads(history[0]["operationParameters"]["zOrderBy"]) == ["amount"]
+    rows = table.to_pyarrow_table().to_pylist()
+    assert {r["_source_connection"] for r in rows} == {"d"}
+    assert {r["_source_file"] for r in rows} == {"in/orders.csv"}
+
+    # The same rows again: nothing written; new rows with a new column: merged in.
+    run = project.run()
+    assert run.exit_code == 0 and "unchanged" in run.output
+    assert _table(project).version() == 1
+    project.write({"in/orders.csv": "id,region,amount,channel\n4,eu,1,web\n"})
+    run = project.run()
+    assert run.exit_code == 0, run.output
+    rows = {r["id"]: r for r in _table(project).to_pyarrow_table().to_pylist()}
+    assert rows[4]["channel"] == "web" and rows[1]["channel"] is None
