@@ -496,6 +496,44 @@ class MergeOptions(_Strict):
 OnEmpty = Literal["fail", "skip", "write"]
 
 
+class AutoOptimize(_Strict):
+    """``write.auto_optimize``: compact the Delta table after each write, then VACUUM it."""
+
+    enabled: bool = True
+    #: Files no version of the last this many hours needs are removed; 0: no VACUUM.
+    vacuum_retention_hours: int = Field(168, ge=0)
+
+
+#: ``write.add_metadata`` columns, by Odibi's option name.
+METADATA_COLUMNS = {
+    "extracted_at": "_extracted_at",
+    "source_file": "_source_file",
+    "source_connection": "_source_connection",
+    "source_table": "_source_table",
+}
+
+
+class WriteMetadata(_Strict):
+    """``write.add_metadata`` as a mapping: which lineage columns the write adds (Odibi's
+    defaults: ``_extracted_at`` and, for file reads, ``_source_file``)."""
+
+    extracted_at: bool = True
+    source_file: bool = True
+    source_connection: bool = False
+    source_table: bool = False
+
+
+#: Write keys that only mean something for a Delta table.
+DELTA_WRITE_KEYS = (
+    "zorder_by",
+    "table_properties",
+    "merge_schema",
+    "overwrite_schema",
+    "skip_if_unchanged",
+    "auto_optimize",
+)
+
+
 class WriteConfig(_Strict):
     connection: Ref
     format: Ref
@@ -514,6 +552,18 @@ class WriteConfig(_Strict):
     merge_options: MergeOptions | None = None
     #: The database query the node's read runs while this target does not exist yet.
     first_run_query: str | None = None
+    # Delta tables (DELTA_WRITE_KEYS; docs/configuration.md, "Delta tables"), and add_metadata.
+    zorder_by: list[str] = Field(default_factory=list)
+    table_properties: dict[str, str] = Field(default_factory=dict)
+    merge_schema: bool = False
+    overwrite_schema: bool = False
+    skip_if_unchanged: bool = False
+    skip_hash_columns: list[str] | None = None
+    skip_hash_sort_columns: list[str] | None = None
+    auto_optimize: bool | AutoOptimize | None = None
+    add_metadata: bool | list[str] | WriteMetadata | None = None
+    #: The content hash a ``skip_if_unchanged`` write stores with its commit.
+    _content_hash: str | None = PrivateAttr(None)
 
     @model_validator(mode="before")
     @classmethod
@@ -564,6 +614,83 @@ class WriteConfig(_Strict):
     @property
     def target(self) -> str:
         return self.path or self.table or ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _delta_shapes(cls, data: Any) -> Any:
+        """One column for a list (``zorder_by: id``); YAML booleans as Delta's ``true``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("zorder_by", "skip_hash_columns", "skip_hash_sort_columns"):
+            if isinstance(data.get(key), str):
+                data[key] = [data[key]]
+        props = data.get("table_properties")
+        if isinstance(props, dict):
+            data["table_properties"] = {
+                k: str(v).lower() if isinstance(v, bool) else v for k, v in props.items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _delta_keys(self) -> WriteConfig:
+        given = [k for k in DELTA_WRITE_KEYS if getattr(self, k)]
+        if given and self.format.lower() != "delta":
+            raise ValueError(
+                f"{given[0]} applies to Delta tables (format: delta), not format '{self.format}'"
+            )
+        if self.overwrite_schema and self.mode != "overwrite":
+            raise ValueError(
+                f"overwrite_schema applies to mode 'overwrite', not '{self.mode}' "
+                "(merge_schema adds new columns in any mode)"
+            )
+        if self.overwrite_schema and self.merge_schema:
+            raise ValueError("give merge_schema or overwrite_schema, not both")
+        hashed = [k for k in ("skip_hash_columns", "skip_hash_sort_columns") if getattr(self, k)]
+        if hashed and not self.skip_if_unchanged:
+            raise ValueError(f"{hashed[0]} applies with skip_if_unchanged: true")
+        both = [c for c in self.zorder_by if c in self.partition_by]
+        if both:
+            raise ValueError(f"zorder_by: '{both[0]}' is a partition column (Z-order the others)")
+        if isinstance(self.add_metadata, list):
+            known = set(METADATA_COLUMNS) | set(METADATA_COLUMNS.values())
+            wrong = [c for c in self.add_metadata if c not in known]
+            if wrong:
+                raise ValueError(
+                    f"add_metadata: unknown column '{wrong[0]}' "
+                    f"(known: {', '.join(METADATA_COLUMNS)})"
+                )
+        return self
+
+    @property
+    def optimize(self) -> AutoOptimize | None:
+        """What ``auto_optimize`` asks for after the write (None: nothing)."""
+        if isinstance(self.auto_optimize, AutoOptimize):
+            return self.auto_optimize if self.auto_optimize.enabled else None
+        return AutoOptimize() if self.auto_optimize else None
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        """The ``add_metadata`` columns asked for (``_extracted_at`` ...), in Odibi's order."""
+        chosen = self.add_metadata
+        if not chosen:
+            return []
+        if chosen is True:
+            chosen = WriteMetadata()
+        if isinstance(chosen, WriteMetadata):
+            return [c for k, c in METADATA_COLUMNS.items() if getattr(chosen, k)]
+        names = {METADATA_COLUMNS.get(c, c) for c in chosen}
+        return [c for c in METADATA_COLUMNS.values() if c in names]
+
+    @property
+    def content_hash(self) -> str | None:
+        return self._content_hash
+
+    def with_content_hash(self, digest: str) -> WriteConfig:
+        """A copy whose write stores ``digest`` with its commit (``skip_if_unchanged``)."""
+        copy = self.model_copy()
+        copy._content_hash = digest
+        return copy
 
 
 class TransformStep(_Strict):

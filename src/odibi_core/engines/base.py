@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from odibi_core.config.models import ProjectConfig, ReadConfig, WriteConfig
     from odibi_core.connections.base import Connection
+    from odibi_core.io.delta_table import Upkeep
     from odibi_core.io.format import Format
 
 
@@ -69,6 +70,23 @@ class Engine(ABC):
 
         io.write(self.formats, self.to_arrow(frame), spec, connection)
         return None
+
+    def stored_hash(self, spec: WriteConfig, connection: Connection) -> str | None:
+        """The content hash kept with the last write of ``spec``'s target (see
+        :mod:`odibi_core.io.delta_table`), or None."""
+        from odibi_core import io
+
+        return io.stored_hash(self.formats, spec, connection)
+
+    def upkeep(self, spec: WriteConfig, connection: Connection, plan: Upkeep) -> None:
+        """OPTIMIZE and VACUUM the Delta table ``spec`` writes, as ``plan`` says (what a write
+        with ``zorder_by``/``auto_optimize`` runs after it; patterns run it on their tables)."""
+        from odibi_core.io import delta_table
+        from odibi_core.io.format import Location
+
+        where = Location.of("delta", connection, spec.target)
+        table = self.formats["delta"].table(where)  # type: ignore[attr-defined]
+        delta_table.upkeep(table, plan)
 
     def to_arrow(self, frame: Any) -> Any:
         """``frame`` as a ``pyarrow.Table``."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from odibi_core import hookimpl
 from odibi_core.engines.base import Engine, looks_like_time
 from odibi_core.errors import NodeError, SQLError, transient
-from odibi_core.io import modes
+from odibi_core.io import delta_table, modes
 from odibi_core.io.format import classic
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ DATABASE_FORMATS = ("sql", "postgres", "sql_server", "azure_sql")
 #: Formats Spark does not read itself (an HTTP API): read in this process by the IO layer, as
 #: on pandas, and handed to Spark as Arrow.
 IN_PROCESS_READS = ("api",)
+#: Session settings a Delta write sets for one statement: the commit's user metadata (a
+#: MERGE takes no writer option), and VACUUM's 7-day guard.
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 INSTALL_HINT = "the spark engine needs pyspark and delta-spark: pip install 'odibi[spark]'"
 
 
@@ -182,37 +186,131 @@ class SparkEngine(Engine):
     def _write_delta(
         self, frame: Any, spec: WriteConfig, uri: str | None = None, name: str | None = None
     ) -> None:
-        """A Delta table by path (``uri``) or by its metastore ``name``."""
+        """A Delta table by path (``uri``) or by its metastore ``name``; then its properties,
+        OPTIMIZE and VACUUM (:mod:`odibi_core.io.delta_table` says what each key means)."""
+        exists = self._delta_exists(uri, name)
+        metadata = delta_table.user_metadata(spec)
+        if spec.mode in ("upsert", "append_once") and exists:
+            table = self._delta_table(uri, name)
+            modes.require_target_keys(spec, table.toDF().columns)
+            self._check_delta_schema(table.toDF().columns, frame.columns, spec)
+            condition = modes.key_match(spec.keys, _q)
+            merge = table.alias("t").merge(frame.alias("s"), condition)
+            if spec.merge_schema:
+                merge = merge.withSchemaEvolution()
+            if spec.mode == "upsert":
+                merge = merge.whenMatchedUpdateAll()
+            with self._session_conf(_USER_METADATA, metadata):
+                merge.whenNotMatchedInsertAll().execute()
+        else:
+            if exists:
+                self._check_delta_schema(
+                    self._delta_table(uri, name).toDF().columns, frame.columns, spec
+                )
+            writer = frame.write.format("delta").options(**_writer_options(spec))
+            writer = writer.mode("overwrite" if spec.mode == "overwrite" else "append")
+            if spec.overwrite_schema:
+                writer = writer.option("overwriteSchema", "true")
+            elif spec.merge_schema:
+                writer = writer.option("mergeSchema", "true")
+            if metadata:
+                writer = writer.option("userMetadata", metadata)
+            if not exists:  # a new table is made with its properties
+                writer = writer.options(**spec.table_properties)
+            if spec.partition_by:
+                writer = writer.partitionBy(*spec.partition_by)
+            if name is not None:
+                writer.saveAsTable(name)
+            else:
+                writer.save(uri)
+        ref = name if name is not None else f"delta.{_q(str(uri))}"
+        if spec.table_properties:
+            self._set_properties(ref, spec.table_properties)
+        self._upkeep(ref, delta_table.Upkeep.of(spec))
+
+    def _delta_exists(self, uri: str | None, name: str | None) -> bool:
         from delta.tables import DeltaTable
 
         if name is not None:
-            exists = bool(self.spark.catalog.tableExists(name))
-        else:
-            exists = DeltaTable.isDeltaTable(self.spark, str(uri))
-        if spec.mode in ("upsert", "append_once") and exists:
-            table = (
-                DeltaTable.forName(self.spark, name)
-                if name is not None
-                else DeltaTable.forPath(self.spark, str(uri))
-            )
-            modes.require_target_keys(spec, table.toDF().columns)
-            condition = modes.key_match(spec.keys, _q)
-            merge = table.alias("t").merge(frame.alias("s"), condition)
-            if spec.mode == "upsert":
-                merge = merge.whenMatchedUpdateAll()
-            merge.whenNotMatchedInsertAll().execute()
-            return
-        writer = frame.write.format("delta").options(**_writer_options(spec))
-        if spec.mode == "overwrite":
-            writer = writer.mode("overwrite").option("overwriteSchema", "true")
-        else:
-            writer = writer.mode("append")
-        if spec.partition_by:
-            writer = writer.partitionBy(*spec.partition_by)
+            return bool(self.spark.catalog.tableExists(name))
+        return bool(DeltaTable.isDeltaTable(self.spark, str(uri)))
+
+    def _delta_table(self, uri: str | None, name: str | None) -> Any:
+        from delta.tables import DeltaTable
+
         if name is not None:
-            writer.saveAsTable(name)
-        else:
-            writer.save(uri)
+            return DeltaTable.forName(self.spark, name)
+        return DeltaTable.forPath(self.spark, str(uri))
+
+    def _check_delta_schema(self, table: list[str], incoming: list[str], spec: WriteConfig) -> None:
+        """The column rules of :func:`delta_table.schema_problem` (types: Delta's own check)."""
+        problem = delta_table.schema_problem(
+            dict.fromkeys(table, ""), dict.fromkeys(incoming, None), spec
+        )
+        if problem:
+            raise NodeError(f"cannot write delta '{spec.target}': {problem}", step="write")
+
+    def _set_properties(self, ref: str, wanted: Mapping[str, str]) -> None:
+        rows = self.spark.sql(f"SHOW TBLPROPERTIES {ref}").collect()
+        changed = delta_table.changed_properties({r[0]: r[1] for r in rows}, wanted)
+        if changed:
+            pairs = ", ".join(f"{_text(k)} = {_text(v)}" for k, v in changed.items())
+            self.spark.sql(f"ALTER TABLE {ref} SET TBLPROPERTIES ({pairs})")
+
+    def _upkeep(self, ref: str, plan: delta_table.Upkeep) -> None:
+        if plan.zorder_by:
+            self.spark.sql(f"OPTIMIZE {ref} ZORDER BY ({', '.join(map(_q, plan.zorder_by))})")
+        elif plan.compact:
+            self.spark.sql(f"OPTIMIZE {ref}")
+        if plan.vacuum_hours is not None:
+            # The hours the user chose, below Delta's 7-day guard too (as on pandas).
+            with self._session_conf(_RETENTION_CHECK, "false"):
+                self.spark.sql(f"VACUUM {ref} RETAIN {plan.vacuum_hours} HOURS")
+
+    def upkeep(self, spec: WriteConfig, connection: Connection, plan: Any) -> None:
+        where = f"delta '{spec.target}' on connection '{connection.name}'"
+        with _spark_errors(f"cannot optimize {where}", "write"):
+            self._upkeep(self._delta_ref(spec, connection), plan)
+
+    def stored_hash(self, spec: WriteConfig, connection: Connection) -> str | None:
+        if spec.format.lower() != "delta":
+            return None
+        where = f"delta '{spec.target}' on connection '{connection.name}'"
+        with _spark_errors(f"cannot read the history of {where}", "write"):
+            uri, name = self._delta_place(spec, connection)
+            if not self._delta_exists(uri, name):
+                return None
+            history = self._delta_table(uri, name).history(delta_table.HISTORY_LIMIT)
+            rows = history.select("operation", "userMetadata").collect()
+        return delta_table.stored_hash(r.asDict() for r in rows)
+
+    def _delta_place(
+        self, spec: WriteConfig, connection: Connection
+    ) -> tuple[str | None, str | None]:
+        if hasattr(connection, "table_name"):  # a metastore table (type: delta)
+            return None, connection.table_name(spec.target)
+        return _location(self.spark, connection, spec.target), None
+
+    def _delta_ref(self, spec: WriteConfig, connection: Connection) -> str:
+        uri, name = self._delta_place(spec, connection)
+        return name if name is not None else f"delta.{_q(str(uri))}"
+
+    @contextlib.contextmanager
+    def _session_conf(self, key: str, value: str | None) -> Iterator[None]:
+        """``key`` set to ``value`` on the session for the block (nothing when None)."""
+        if value is None:
+            yield
+            return
+        conf = self.spark.conf  # session-wide: parallel nodes see it for the moment
+        before = conf.get(key, None)
+        conf.set(key, value)
+        try:
+            yield
+        finally:
+            if before is None:
+                conf.unset(key)
+            else:
+                conf.set(key, before)
 
     def _write_files(self, frame: Any, fmt: str, uri: str, spec: WriteConfig) -> Any:
         """Spark writes a folder of part files; it is written beside the target and swapped
@@ -545,6 +643,11 @@ class _HadoopFiles:
 
 def _q(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
+
+
+def _text(value: str) -> str:
+    """A Spark SQL string literal (Spark reads backslash escapes in them)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _message(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from odibi_core.config.models import ReadConfig, WriteConfig
     from odibi_core.connections.base import Connection
 
-__all__ = ["Format", "Location", "read", "write"]
+__all__ = ["Format", "Location", "read", "stored_hash", "write"]
 
 
 def read(formats: Mapping[str, Format], spec: ReadConfig, connection: Connection) -> pa.Table:
@@ -67,6 +67,27 @@ def write(
     except Exception as exc:
         raise NodeError(
             f"cannot write {where.label}: {_first_line(exc)}",
+            step="write",
+            retryable=transient(exc),
+        ) from exc
+
+
+def stored_hash(
+    formats: Mapping[str, Format], spec: WriteConfig, connection: Connection
+) -> str | None:
+    """The content hash kept with the last write of ``spec``'s target (``skip_if_unchanged``),
+    or None: not written yet, written without one, or a format that keeps none."""
+    fmt = spec.format.lower()
+    found = formats.get(fmt)
+    keeper = getattr(found, "stored_hash", None)
+    if keeper is None:
+        return None
+    where = Location.of(fmt, connection, spec.target)
+    try:
+        return keeper(where)  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise NodeError(
+            f"cannot read the history of {where.label}: {_first_line(exc)}",
             step="write",
             retryable=transient(exc),
         ) from exc

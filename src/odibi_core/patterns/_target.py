@@ -93,8 +93,14 @@ def write_target(ctx: TransformContext, frame: Any, where: Where) -> None:
     conn_name, path, fmt = where
     conn = ctx.connections[conn_name]
     target = {"table": path} if conn.stores == "tables" else {"path": path}
+    # The pattern's table takes the columns the pattern gives it.
     spec = WriteConfig(
-        connection=conn_name, format=fmt, mode="overwrite", on_empty="write", **target
+        connection=conn_name,
+        format=fmt,
+        mode="overwrite",
+        on_empty="write",
+        overwrite_schema=fmt == "delta",
+        **target,
     )
     ctx.engine.write(frame, spec, conn)
 
@@ -113,7 +119,12 @@ def merge_target(ctx: TransformContext, rows: Any, where: Where, keys: list[str]
     conn_name, path, fmt = where
     conn = ctx.connections[conn_name]
     spec = WriteConfig(
-        connection=conn_name, format=fmt, path=path, mode="upsert", options={"keys": keys}
+        connection=conn_name,
+        format=fmt,
+        path=path,
+        mode="upsert",
+        options={"keys": keys},
+        merge_schema=fmt == "delta",  # new columns join the pattern's table, as on a rewrite
     )
     ctx.engine.write(rows, spec, conn)
     return True
@@ -122,27 +133,25 @@ def merge_target(ctx: TransformContext, rows: Any, where: Where, keys: list[str]
 def vacuum(ctx: TransformContext, where: Where, hours: int) -> None:
     """Remove the Delta table's files no version of the last ``hours`` hours needs (the hours
     the user chose, below Delta's 7-day guard too)."""
-    from deltalake import DeltaTable
+    from odibi_core.io.delta_table import Upkeep
 
-    from odibi_core.io.format import Location
-
-    place = Location.of("delta", ctx.connections[where[0]], where[1])
-    table = DeltaTable(place.uri, storage_options=place.storage_options or None)
-    table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
+    _upkeep(ctx, where, Upkeep(vacuum_hours=hours))
 
 
 def optimize(ctx: TransformContext, where: Where, zorder_by: list[str] | None) -> None:
-    """Compact the Delta table's small files, Z-ordered by ``zorder_by`` when given."""
-    from deltalake import DeltaTable
+    """Compact the Delta table's small files, Z-ordered by ``zorder_by`` when given: the
+    engine's upkeep, which a write's ``zorder_by``/``auto_optimize`` runs too."""
+    from odibi_core.io.delta_table import Upkeep
 
-    from odibi_core.io.format import Location
+    _upkeep(ctx, where, Upkeep(zorder_by=tuple(zorder_by or ()), compact=True))
 
-    place = Location.of("delta", ctx.connections[where[0]], where[1])
-    table = DeltaTable(place.uri, storage_options=place.storage_options or None)
-    if zorder_by:
-        table.optimize.z_order(zorder_by)
-    else:
-        table.optimize.compact()
+
+def _upkeep(ctx: TransformContext, where: Where, plan: Any) -> None:
+    from odibi_core.config.models import WriteConfig
+
+    conn_name, path, _ = where
+    spec = WriteConfig(connection=conn_name, format="delta", path=path)
+    ctx.engine.upkeep(spec, ctx.connections[conn_name], plan)
 
 
 def register_table(ctx: TransformContext, where: Where, name: str, pattern: str) -> None:

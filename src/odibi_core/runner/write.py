@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from odibi_core.config.models import ReadConfig
 from odibi_core.errors import NodeError
 from odibi_core.io import modes
+from odibi_core.runner import write_extras
 
 if TYPE_CHECKING:
     from odibi_core.config.models import WriteConfig
@@ -48,7 +49,20 @@ def write_output(ctx: RunContext, spec: WriteConfig, frame: Any, result: NodeRes
                 step="write",
             )
     modes.require_unique_keys(engine, frame, spec)  # before anything is read or written
-    written = engine.write(frame, spec, conn)
+    rows = frame
+    if spec.skip_if_unchanged:
+        digest = write_extras.content_hash(engine, frame, spec)
+        if engine.stored_hash(spec, conn) == digest:
+            result.rows_written = 0
+            result.skip_reason = "unchanged (write skipped: same content as the last write)"
+            result.metrics["write_skipped"] = "unchanged"
+            result.steps.append(f"write {spec.format} {spec.target} skipped: unchanged")
+            return frame
+        spec = spec.with_content_hash(digest)
+    if spec.metadata_columns:
+        node = next((n for n in ctx.pipeline.nodes if n.name == result.node), None)
+        rows = write_extras.with_metadata(engine, frame, spec, node, ctx.started_at)
+    written = engine.write(rows, spec, conn)
     result.rows_written = result.rows_out
     result.steps.append(f"write {spec.format} {spec.target} ({spec.mode})")
     if empty:
