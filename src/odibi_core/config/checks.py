@@ -262,7 +262,9 @@ class _Checker:
                     (*path, "transform", "steps", k, "function"),
                     (*path, "transform", "steps", k, "params"),
                 )
-        for rel_path, message in node_sql.problems(node, self.engine, self.connections, registry):
+        for rel_path, message in node_sql.problems(
+            node, self.registry.engines.get(self.engine), self.connections, registry
+        ):
             self.add(f"node '{node.get('name')}': {message}", (*path, *rel_path))
         if self.hook is not None:
             for problems in self.hook.odibi_validate_node(

@@ -75,7 +75,10 @@ class SparkEngine(Engine):
             if self._spark is None:
                 spark = _session()
                 # performance.spark_config: runtime settings, set before any node runs.
-                for key, value in self.project.performance.spark_config.items():
+                # (An engine made without a project, as a test may, has none.)
+                performance = getattr(self.project, "performance", None)
+                settings = performance.spark_config if performance is not None else {}
+                for key, value in settings.items():
                     try:
                         spark.conf.set(key, value)
                     except Exception as exc:  # a static setting of a running session
