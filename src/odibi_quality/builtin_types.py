@@ -179,12 +179,19 @@ class AcceptedValuesParams(_Params):
     values: list[Any] = Field(min_length=1)
 
 
+def _not_accepted(p: AcceptedValuesParams, d: Dialect) -> str:
+    column = d.quote(p.column)
+    if all(isinstance(v, str) for v in p.values):  # text values: compare as text, whatever
+        column = d.text(column)  # the column's type (an all-null column reads as numbers)
+    return f"{column} NOT IN ({', '.join(map(d.literal, p.values))})"
+
+
 accepted_values = AssertionType(
     "accepted_values",
     AcceptedValuesParams,
     None,
     lambda p: [p.column],
-    rule=lambda p, d: f"{d.quote(p.column)} NOT IN ({', '.join(map(d.literal, p.values))})",
+    rule=lambda p, d: _not_accepted(p, d),
     description="values from a fixed list",
     measure=lambda p, d, ctx: [
         row_part(

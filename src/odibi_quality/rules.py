@@ -73,6 +73,14 @@ class Dialect:
         return f"regexp_matches({expr}, {self.literal(pattern)})"
 
 
+def typed_rows(engine: Engine, frame: Any) -> list[dict[str, Any]]:
+    """A small result's rows with Arrow's types: instants zoned (Spark's own conversion to
+    Python gives local wall times without a zone)."""
+    if engine.name == "spark":
+        return list(engine.native(frame).toArrow().to_pylist())
+    return list(engine.to_arrow(frame).to_pylist())
+
+
 def dialect(engine: Engine) -> Dialect:
     return Dialect(engine.name, engine.quote)
 
@@ -144,7 +152,7 @@ class RowRules:
         if probe:
             self.engine.schema(query)
             return {}
-        (row,) = self.engine.to_arrow(query).to_pylist()
+        (row,) = typed_rows(self.engine, query)
         self._rows = int(row["__odibi_n"])
         for i, label in enumerate(labels):
             self._counts[frozenset([label])] = int(row[f"__odibi_c{i}"] or 0)
@@ -160,7 +168,7 @@ class RowRules:
             f"SELECT {shown} AS v FROM flagged WHERE COALESCE(({predicate}), FALSE) "
             f"ORDER BY {ROW} LIMIT {int(n)}"
         )
-        return [r["v"] for r in self.engine.to_arrow(query).to_pylist()]
+        return [r["v"] for r in typed_rows(self.engine, query)]
 
     def failing(self, labels: Iterable[str]) -> int:
         """Rows failing at least one of the checks ``labels``."""

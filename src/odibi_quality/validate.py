@@ -93,7 +93,7 @@ def run(
     rules = RowRules(engine, frame, [c for i, c in checks.items() if i not in errored])
     try:
         values = rules.aggregate(_aggregates(prepared, parts, errored))
-    except Exception:  # a condition the engine cannot run (custom_sql): which one?
+    except Exception:  # a condition the engine cannot run (custom_sql, types): which one?
         for item in prepared:
             if item.index in errored or (item.index not in parts and item.index not in checks):
                 continue
@@ -101,11 +101,12 @@ def run(
             try:
                 for check in own:  # its condition alone, for a message the user can read
                     if check.predicate is not None:
-                        probe = f"SELECT ({check.predicate}) AS failing FROM df LIMIT 0"
-                        engine.schema(engine.sql(probe, {"df": frame}))
-                RowRules(engine, frame, own).aggregate(
-                    _aggregates([item], parts, errored), probe=True
-                )
+                        probe = (
+                            f"SELECT COUNT(*) AS n FROM (SELECT ({check.predicate}) AS failing "
+                            "FROM df) AS t WHERE failing"
+                        )
+                        engine.count(engine.sql(probe, {"df": frame}))
+                RowRules(engine, frame, own).aggregate(_aggregates([item], parts, errored))
             except Exception as exc:
                 errored[item.index] = f"{type(exc).__name__}: {exc}"
         rules = RowRules(engine, frame, [c for i, c in checks.items() if i not in errored])

@@ -125,7 +125,9 @@ def _checked_project(tmp_path, assertion: str) -> None:
 
 
 def test_a_run_whose_checks_all_have_sql_measures_never_imports_gx(tmp_path):
-    _checked_project(tmp_path, "{type: not_null, columns: [id]}, {type: row_count, min: 3}")
+    _checked_project(
+        tmp_path, "{type: not_null, columns: [id]}, {type: row_count, min: 3, severity: warn}"
+    )
     out = fresh(RUN, cwd=str(tmp_path))
     assert out == {"status": ["SUCCESS"], "threads": [], "gx": False, "dq": 50.0}
 
