@@ -27,17 +27,19 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from odibi_quality.history import Point
+from odibi_quality.measures import Measured, Part, instant, newest_part, number, table_part, within
 from odibi_quality.results import FAILED, PASSED
 from odibi_quality.types import AssertionType, CheckContext
 
 if TYPE_CHECKING:
     from odibi_quality.results import AssertionResult
+    from odibi_quality.rules import Dialect
 
 Metric = Literal["row_count", "dq_score", "null_share", "freshness", "mean"]
 Direction = Literal["both", "low", "high"]
@@ -236,44 +238,53 @@ def _history(params: AnomalyParams, ctx: CheckContext) -> list[Point]:
     )
 
 
-def _expectations(params: AnomalyParams, ctx: CheckContext) -> list[Any]:
-    import great_expectations.expectations as gxe
-
+def _measure(params: AnomalyParams, d: Dialect, ctx: CheckContext) -> list[Part]:
+    """The metric measured in SQL, against the bounds learned from the history."""
     baseline = learn(params, _history(params, ctx), ctx.now)
     params._baseline = baseline
     low, high = (None, None) if baseline.not_judged else (baseline.low, baseline.high)
-    column = params.column or ""  # set for every column metric (the params' validator)
+    col = d.quote(params.column) if params.column else ""
     if params.metric == "row_count":
         return [
-            gxe.ExpectTableRowCountToBeBetween(
-                min_value=None if low is None else int(low),
-                max_value=None if high is None else int(high),
+            table_part(
+                "expect_table_row_count_to_be_between",
+                {"n": "COUNT(*)"},
+                lambda v: Measured(within(v["n"], low, high), observed_value=int(v["n"])),
+                {"min_value": low, "max_value": high},
             )
         ]
     if params.metric == "mean":
-        return [gxe.ExpectColumnMeanToBeBetween(column=column, min_value=low, max_value=high)]
-    if params.metric == "null_share":  # GX measures the share of values present
         return [
-            gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
-                column=column,
-                min_value=None if high is None else 1 - high,
-                max_value=None if low is None else 1 - low,
+            table_part(
+                EXPECTATION["mean"],
+                {"value": f"AVG({col})"},
+                lambda v: Measured(
+                    within(number(v["value"]), low, high), observed_value=number(v["value"])
+                ),
+                {"column": params.column, "min_value": low, "max_value": high},
+            )
+        ]
+    if params.metric == "null_share":  # GX's expectation measures the share of values present
+
+        def present(v: dict[str, Any]) -> Measured:
+            share = int(v["values"]) / int(v["n"]) if v["n"] else None
+            return Measured(
+                within(share, None if high is None else 1 - high, None if low is None else 1 - low),
+                observed_value=share,
+            )
+
+        return [
+            table_part(
+                EXPECTATION["null_share"],
+                {"n": "COUNT(*)", "values": f"COUNT({col})"},
+                present,
+                {"column": params.column},
             )
         ]
     if params.metric == "freshness":
-        oldest = None if high is None else _time_bound(ctx, column, high)
-        return [gxe.ExpectColumnMaxToBeBetween(column=column, min_value=oldest)]
-    return []  # dq_score: judged from the other assertions' results, after validation
-
-
-def _time_bound(ctx: CheckContext, column: str, max_age_s: float) -> Any:
-    """``now - max_age`` in the column's own terms (as the ``freshness`` type compares)."""
-    import pandas as pd
-
-    from odibi_quality.builtin_types import time_bound
-
-    oldest = pd.Timestamp(ctx.now) - pd.Timedelta(seconds=max_age_s)
-    return time_bound(oldest, ctx.dtypes.get(column, ""))
+        oldest = None if high is None else ctx.now - timedelta(seconds=high)
+        return [newest_part(d, params.column or "", oldest)]
+    return []
 
 
 def _conclude(
@@ -312,35 +323,21 @@ def _value(
     if params.metric == "null_share":
         return 1.0 - float(observed)
     if params.metric == "freshness":
-        return _age_of(observed, ctx.now, ctx.dtypes.get(params.column or "", ""))
+        moment = instant(observed)
+        return None if moment is None else max(0.0, (ctx.now - moment).total_seconds())
     return float(observed)
-
-
-def _age_of(newest: Any, now: datetime, dtype: str) -> float | None:
-    import pandas as pd
-
-    try:
-        moment = pd.Timestamp(newest)
-    except (ValueError, TypeError):
-        return None
-    if moment is pd.NaT:
-        return None
-    if moment.tzinfo is None and dtype == "timestamp":  # Spark's instants: naive local times
-        moment = pd.Timestamp(moment.to_pydatetime().astimezone())
-    elif moment.tzinfo is None:
-        moment = moment.tz_localize("UTC")  # naive times are read as UTC
-    return max(0.0, (pd.Timestamp(now) - moment).total_seconds())
 
 
 anomaly = AssertionType(
     "anomaly",
     AnomalyParams,
-    _expectations,
+    None,
     lambda p: [p.column] if p.column else [],
     table_level=True,
     description="a metric (row_count, dq_score, null_share, freshness, mean) within the "
     "range learned from the node's past runs",
     conclude=_conclude,
+    measure=_measure,
 )
 
 TYPES = [anomaly]

@@ -11,6 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from odibi_quality.anomaly import TYPES as ANOMALY_TYPES
+from odibi_quality.measures import FAILS, Measured, Part, newest_part, row_part, table_part
+from odibi_quality.measures import number as _number
+from odibi_quality.measures import within as _within
 from odibi_quality.rules import Dialect
 from odibi_quality.types import AssertionType, CheckContext
 
@@ -23,12 +26,6 @@ def _gxe() -> Any:
     import great_expectations.expectations as gxe
 
     return gxe
-
-
-def _ours() -> Any:
-    from odibi_quality import expectations
-
-    return expectations
 
 
 def _as_list(value: Any) -> Any:
@@ -55,18 +52,21 @@ class ColumnsParams(_Params):
 not_null = AssertionType(
     "not_null",
     ColumnsParams,
-    lambda p, ctx: [_gxe().ExpectColumnValuesToNotBeNull(column=c) for c in p.columns],
+    None,
     lambda p: list(p.columns),
     rule=lambda p, d: " OR ".join(f"{d.quote(c)} IS NULL" for c in p.columns),
     description="no missing values (None, NaN, NaT) in the columns",
+    measure=lambda p, d, ctx: [
+        row_part(
+            "expect_column_values_to_not_be_null",
+            d,
+            f"{d.quote(c)} IS NULL",
+            c,
+            kwargs={"column": c},
+        )
+        for c in p.columns
+    ],
 )
-
-
-def _unique_expectations(p: ColumnsParams, ctx: CheckContext) -> list[Any]:
-    gxe = _gxe()
-    if len(p.columns) == 1:
-        return [_ours().ExpectColumnValuesToBeDistinct(column=p.columns[0])]
-    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=p.columns)]
 
 
 def _duplicated(p: ColumnsParams, d: Dialect) -> str:
@@ -78,13 +78,42 @@ def _duplicated(p: ColumnsParams, d: Dialect) -> str:
     return repeated
 
 
+def _unique_measure(p: ColumnsParams, d: Dialect, ctx: CheckContext) -> list[Part]:
+    if len(p.columns) == 1:
+        (column,) = p.columns
+        return [
+            row_part(
+                "expect_column_values_to_be_unique",
+                d,
+                FAILS,
+                column,
+                among=f"{d.quote(column)} IS NOT NULL",
+                kwargs={"column": column},
+            )
+        ]
+    # GX leaves out the rows where every column is missing.
+    some = " OR ".join(f"{d.quote(c)} IS NOT NULL" for c in p.columns)
+    return [
+        row_part(
+            "expect_compound_columns_to_be_unique",
+            d,
+            FAILS,
+            None,
+            among=f"({some})",
+            shown=d.struct(p.columns),
+            kwargs={"column_list": list(p.columns)},
+        )
+    ]
+
+
 unique = AssertionType(
     "unique",
     ColumnsParams,
-    _unique_expectations,
+    None,
     lambda p: list(p.columns),
     rule=_duplicated,
     description="no value (or combination of values) appears twice",
+    measure=_unique_measure,
 )
 
 # ---------------------------------------------------------------- single-column checks
@@ -128,12 +157,20 @@ def _outside(p: BetweenParams, d: Dialect) -> str:
 between = AssertionType(
     "between",
     BetweenParams,
-    lambda p, ctx: [
-        _ours().ExpectColumnValuesToBeInRange(column=p.column, min_value=p.min, max_value=p.max)
-    ],
+    None,
     lambda p: [p.column],
     rule=_outside,
     description="values within [min, max] (inclusive)",
+    measure=lambda p, d, ctx: [
+        row_part(
+            "expect_column_values_to_be_between",
+            d,
+            FAILS,
+            p.column,
+            among=f"{d.quote(p.column)} IS NOT NULL",
+            kwargs={"column": p.column, "min_value": p.min, "max_value": p.max},
+        )
+    ],
 )
 
 
@@ -142,13 +179,30 @@ class AcceptedValuesParams(_Params):
     values: list[Any] = Field(min_length=1)
 
 
+def _not_accepted(p: AcceptedValuesParams, d: Dialect) -> str:
+    column = d.quote(p.column)
+    if all(isinstance(v, str) for v in p.values):  # text values: compare as text, whatever
+        column = d.text(column)  # the column's type (an all-null column reads as numbers)
+    return f"{column} NOT IN ({', '.join(map(d.literal, p.values))})"
+
+
 accepted_values = AssertionType(
     "accepted_values",
     AcceptedValuesParams,
-    lambda p, ctx: [_ours().ExpectColumnValuesToBeInValueSet(column=p.column, value_set=p.values)],
+    None,
     lambda p: [p.column],
-    rule=lambda p, d: f"{d.quote(p.column)} NOT IN ({', '.join(map(d.literal, p.values))})",
+    rule=lambda p, d: _not_accepted(p, d),
     description="values from a fixed list",
+    measure=lambda p, d, ctx: [
+        row_part(
+            "expect_column_values_to_be_in_set",
+            d,
+            FAILS,
+            p.column,
+            among=f"{d.quote(p.column)} IS NOT NULL",
+            kwargs={"column": p.column, "value_set": list(p.values)},
+        )
+    ],
 )
 
 
@@ -173,10 +227,20 @@ def _not_matching(p: RegexParams, d: Dialect) -> str:
 regex = AssertionType(
     "regex",
     RegexParams,
-    lambda p, ctx: [_gxe().ExpectColumnValuesToMatchRegex(column=p.column, regex=p.pattern)],
+    None,
     lambda p: [p.column],
     rule=_not_matching,
     description="values match a regular expression (re.search)",
+    measure=lambda p, d, ctx: [
+        row_part(  # GX's own expectation: among the values present only
+            "expect_column_values_to_match_regex",
+            d,
+            FAILS,
+            p.column,
+            among=f"{d.quote(p.column)} IS NOT NULL",
+            kwargs={"column": p.column, "regex": p.pattern},
+        )
+    ],
 )
 
 # ---------------------------------------------------------------- table checks
@@ -190,11 +254,21 @@ class RowCountParams(_Params):
 row_count = AssertionType(
     "row_count",
     RowCountParams,
-    lambda p, ctx: [_gxe().ExpectTableRowCountToBeBetween(min_value=p.min, max_value=p.max)],
+    None,
     lambda p: [],
     table_level=True,
     description="the number of rows is within [min, max]",
+    measure=lambda p, d, ctx: [_row_count_part(p.min, p.max)],
 )
+
+
+def _row_count_part(low: int | None, high: int | None) -> Part:
+    return table_part(
+        "expect_table_row_count_to_be_between",
+        {"n": "COUNT(*)"},
+        lambda v: Measured(_within(int(v["n"]), low, high), observed_value=int(v["n"])),
+        {"min_value": low, "max_value": high},
+    )
 
 
 class SchemaParams(_Params):
@@ -204,21 +278,32 @@ class SchemaParams(_Params):
     strict: bool = True
 
 
-def _schema_expectations(p: SchemaParams, ctx: CheckContext) -> list[Any]:
-    expected = p.columns if p.columns is not None else ctx.declared_columns
-    if p.strict:  # the frame GX sees also carries the columns other checks derived
-        expected = [*expected, *ctx.derived_columns]
-    return [_gxe().ExpectTableColumnsToMatchSet(column_set=expected, exact_match=p.strict)]
-
-
 schema = AssertionType(
     "schema",
     SchemaParams,
-    _schema_expectations,
+    None,
     lambda p: None,
     table_level=True,
     description="the frame has the expected columns",
+    measure=lambda p, d, ctx: [_schema_part(p, ctx)],
 )
+
+
+def _schema_part(p: SchemaParams, ctx: CheckContext) -> Part:
+    expected = p.columns if p.columns is not None else ctx.declared_columns
+    actual = list(ctx.frame_columns)
+
+    def judge(v: dict[str, Any]) -> Measured:
+        ok = set(actual) == set(expected) if p.strict else set(expected) <= set(actual)
+        return Measured(ok, observed_value=actual)
+
+    return table_part(
+        "expect_table_columns_to_match_set",
+        {},
+        judge,
+        {"column_set": list(expected), "exact_match": p.strict},
+    )
+
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -248,36 +333,14 @@ class FreshnessParams(_Params):
         return pd.Timestamp(ctx.now - age)
 
 
-def _freshness_expectations(p: FreshnessParams, ctx: CheckContext) -> list[Any]:
-    bound = time_bound(p.oldest_allowed(ctx), ctx.dtypes.get(p.column, ""))
-    return [_gxe().ExpectColumnMaxToBeBetween(column=p.column, min_value=bound)]
-
-
-def time_bound(oldest: Any, dtype: str) -> Any:
-    """The instant ``oldest`` (a UTC ``pandas.Timestamp``) as GX compares it with a column of
-    type ``dtype`` (as ``CheckContext.dtypes`` names it)."""
-    if dtype == "timestamp":  # Spark hands GX its instants as naive local times
-        bound: Any = oldest.tz_convert("UTC").to_pydatetime().astimezone().replace(tzinfo=None)
-    elif dtype == "timestamp_ntz":  # wall times, read as UTC like pandas' naive ones
-        bound = oldest.tz_convert("UTC").tz_localize(None).to_pydatetime()
-    elif dtype == "date":
-        bound = oldest.tz_convert("UTC").date()
-    elif dtype.startswith("datetime64") and "," not in dtype:
-        bound = oldest.tz_convert("UTC").tz_localize(None)  # naive times are read as UTC
-    elif dtype.startswith("datetime64"):
-        bound = oldest
-    else:
-        bound = oldest.strftime("%Y-%m-%d %H:%M:%S")  # ISO text compares in time order
-    return bound
-
-
 freshness = AssertionType(
     "freshness",
     FreshnessParams,
-    _freshness_expectations,
+    None,
     lambda p: [p.column],
     table_level=True,
     description="the newest value of a time column is recent enough",
+    measure=lambda p, d, ctx: [newest_part(d, p.column, p.oldest_allowed(ctx).to_pydatetime())],
 )
 
 
@@ -340,37 +403,47 @@ class DistributionParams(_Params):
         return number, number, False
 
 
-def _distribution_expectations(p: DistributionParams, ctx: CheckContext) -> list[Any]:
-    gxe = _gxe()
-    low, high, strict = p.bounds()
-    if p.metric == "null_percentage":
-        # "null_percentage < 5" means at least 95% of values are present.
-        share = (high if high is not None else 100.0) / 100.0
-        return [gxe.ExpectColumnValuesToNotBeNull(column=p.column, mostly=max(1e-9, 1 - share))]
-    cls = {
-        "mean": gxe.ExpectColumnMeanToBeBetween,
-        "min": gxe.ExpectColumnMinToBeBetween,
-        "max": gxe.ExpectColumnMaxToBeBetween,
-    }[p.metric]
-    return [
-        cls(
-            column=p.column,
-            min_value=low,
-            max_value=high,
-            strict_min=strict and low is not None,
-            strict_max=strict and high is not None,
-        )
-    ]
-
-
 distribution = AssertionType(
     "distribution",
     DistributionParams,
-    _distribution_expectations,
+    None,
     lambda p: [p.column],
     table_level=True,
     description="a column statistic (mean, min, max, null %) against a threshold",
+    measure=lambda p, d, ctx: [_distribution_part(p, d)],
 )
+
+
+def _distribution_part(p: DistributionParams, d: Dialect) -> Part:
+    low, high, strict = p.bounds()
+    col = d.quote(p.column)
+    if p.metric == "null_percentage":
+        share = (high if high is not None else 100.0) / 100.0
+        mostly = max(1e-9, 1 - share)
+
+        def present(v: dict[str, Any]) -> Measured:
+            n, values = int(v["n"]), int(v["values"])
+            return Measured(n == 0 or values / n >= mostly)
+
+        return table_part(
+            "expect_column_values_to_not_be_null",
+            {"n": "COUNT(*)", "values": f"COUNT({col})"},
+            present,
+            {"column": p.column, "mostly": mostly},
+        )
+    sql = {"mean": "AVG", "min": "MIN", "max": "MAX"}[p.metric]
+
+    def judge(v: dict[str, Any]) -> Measured:
+        value = _number(v["value"])
+        ok = _within(value, low, high, strict and low is not None, strict and high is not None)
+        return Measured(ok, observed_value=value)
+
+    return table_part(
+        f"expect_column_{p.metric}_to_be_between",
+        {"value": f"{sql}({col})"},
+        judge,
+        {"column": p.column, "min_value": low, "max_value": high},
+    )
 
 
 class VolumeDropParams(_Params):
@@ -378,21 +451,21 @@ class VolumeDropParams(_Params):
     lookback_days: int = Field(7, ge=1)
 
 
-def _volume_expectations(p: VolumeDropParams, ctx: CheckContext) -> list[Any]:
-    history = ctx.history(p.lookback_days)
-    # Odibi fails when (count - avg) / avg < -threshold: the count must reach avg * (1 - t).
-    minimum = math.ceil(sum(history) / len(history) * (1 - p.threshold)) if history else 0
-    return [_gxe().ExpectTableRowCountToBeBetween(min_value=minimum, max_value=None)]
-
-
 volume_drop = AssertionType(
     "volume_drop",
     VolumeDropParams,
-    _volume_expectations,
+    None,
     lambda p: [],
     table_level=True,
     description="row count did not drop by more than threshold vs. the recent average",
+    measure=lambda p, d, ctx: [_row_count_part(_volume_minimum(p, ctx), None)],
 )
+
+
+def _volume_minimum(p: VolumeDropParams, ctx: CheckContext) -> int:
+    # Odibi fails when (count - avg) / avg < -threshold: the count must reach avg * (1 - t).
+    history = ctx.history(p.lookback_days)
+    return math.ceil(sum(history) / len(history) * (1 - p.threshold)) if history else 0
 
 
 class CustomSqlParams(_Params):
@@ -410,16 +483,23 @@ class CustomSqlParams(_Params):
 custom_sql = AssertionType(
     "custom_sql",
     CustomSqlParams,
-    lambda p, ctx: [
-        _gxe().ExpectColumnValuesToBeInSet(
-            column=p.column, value_set=[True], mostly=1 - p.threshold
-        )
-    ],
+    None,
     lambda p: [p.column],
     # NULL (unknown) counts as invalid, in GX's column and in the rule alike.
     derive=lambda p, d: {p.column: f"COALESCE(({p.condition}), FALSE)"},
     rule=lambda p, d: f"NOT COALESCE(({p.condition}), FALSE)",
     description="a SQL condition holds for (nearly) every row",
+    measure=lambda p, d, ctx: [
+        row_part(  # the condition as the column GX checked: false where it does not hold
+            "expect_column_values_to_be_in_set",
+            d,
+            FAILS,
+            None,
+            shown="FALSE",
+            mostly=1 - p.threshold,
+            kwargs={"column": p.column, "value_set": [True]},
+        )
+    ],
 )
 
 

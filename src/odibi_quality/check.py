@@ -13,13 +13,12 @@ from odibi_quality.gate import evaluate as evaluate_gate
 from odibi_quality.gate import row_checks
 from odibi_quality.quarantine import rejected_rows, write_quarantine
 from odibi_quality.results import ERROR, FAILED, AssertionResult, dq_score
-from odibi_quality.rules import RowCheck, RowRules, dialect
+from odibi_quality.rules import RowRules
 from odibi_quality.types import AssertionType, CheckContext
 from odibi_quality.validate import Prepared, Validation, run
 
 if TYPE_CHECKING:
     from odibi_core.config.models import NodeConfig
-    from odibi_core.engines.base import Engine
     from odibi_core.runner.context import RunContext
 
 log = logging.getLogger("odibi.quality")
@@ -46,25 +45,11 @@ def check_node(
     )
     suite = quality.suite_name or f"{ctx.pipeline_name}.{node.name}"
     validation = run(engine, frame, quality, types, check_ctx, suite)
-    # The row rules of the checks that ran (one that could not, a missing column, would fail
-    # the rules' query too).
-    columns = {str(c) for c, _ in engine.schema(frame)}
-    checks = []
-    for item, result in zip(validation.prepared, validation.results, strict=True):
-        if result.status == ERROR or not item.kind.row_level:
-            continue
-        try:
-            check = _row_check(item, engine, check_ctx, columns)
-        except ValueError as exc:  # its rows cannot be told: never a silent pass
-            result.status, result.message = ERROR, str(exc)
-            continue
-        if check is not None:
-            checks.append(check)
-    rules = RowRules(engine, frame, checks)
+    rules: RowRules = validation.rules
     row_labels = {c.label for c in rules.checks}
     _count_rule_only(validation, rules, row_labels)
-    if validation.raw is not None:
-        data_docs.remember(ctx, node.name, validation.raw)
+    if quality.data_docs:
+        data_docs.remember(ctx, node.name, validation)
     results = validation.results
     out = OutputCheck("quality", dq_score=dq_score(results))
 
@@ -140,25 +125,6 @@ def _count_rule_only(validation: Validation, rules: RowRules, row_labels: set[st
         allowed = 1.0 - (item.config.mostly if item.config.mostly is not None else 1.0)
         if rules.rows and failing / rules.rows > allowed:
             result.status = FAILED
-
-
-def _row_check(
-    item: Prepared, engine: Engine, ctx: CheckContext, frame_columns: set[str]
-) -> RowCheck | None:
-    """``item`` (a row check) as the row queries check it; ValueError when they cannot; None
-    for a type told by a pandas mask on Spark (validate refuses a gate or quarantine of it)."""
-    derived = set(item.kind.derive(item.params, dialect(engine))) if item.kind.derive else set()
-    columns = [c for c in item.kind.columns(item.params) or [] if c not in derived]
-    missing = [c for c in columns if c not in frame_columns]
-    if missing:
-        raise ValueError(f"no column {', '.join(missing)} in the frame")
-    if item.kind.rule is not None:
-        return RowCheck(item.label, columns, item.kind.rule(item.params, dialect(engine)))
-    if engine.name == "spark":
-        return None
-    failing_rows = item.kind.failing_rows
-    assert failing_rows is not None
-    return RowCheck(item.label, columns, mask=lambda frame: failing_rows(frame, item.params, ctx))
 
 
 def _reason(item: Prepared) -> str:

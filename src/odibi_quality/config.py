@@ -108,6 +108,8 @@ class QualityConfig(BaseModel):
     quarantine: QuarantineConfig | None = None
     gate: GateConfig | None = None
     suite_name: str | None = None
+    #: Render this node's results as GX Data Docs beside the run's story (imports GX).
+    data_docs: bool = False
 
 
 # The keys of Odibi's validation.quarantine taken (retention_days, sample_fraction are not).

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from odibi_core.runner.context import RunContext
     from odibi_core.runner.results import PipelineResult
+    from odibi_quality.validate import Validation
 
 _KEY = "odibi_quality.validations"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -30,10 +31,59 @@ _CSP = (
 )
 
 
-def remember(ctx: RunContext, node: str, raw: Any) -> None:
-    """Keep a node's GX result for this run's Data Docs (the last attempt wins)."""
+def remember(ctx: RunContext, node: str, validation: Validation) -> None:
+    """Keep a node's results for this run's Data Docs (the last attempt wins)."""
     with ctx.lock:
-        ctx.extras.setdefault(_KEY, {})[node] = raw
+        ctx.extras.setdefault(_KEY, {})[node] = validation
+
+
+def as_gx(validation: Validation) -> Any:
+    """The node's results as one GX ``ExpectationSuiteValidationResult``: what GX itself
+    validated, and an expectation result for each expectation measured in SQL, with the
+    counts and examples GX would have reported."""
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    results = list(validation.raw.results) if validation.raw is not None else []
+    for item, part, measured, examples in validation.measured:
+        kwargs = {k: v for k, v in part.kwargs.items() if v is not None}
+        if part.judge is None and part.mostly is not None:
+            kwargs["mostly"] = part.mostly
+        config = ExpectationConfiguration(
+            type=part.expectation_type, kwargs=kwargs, meta={"odibi_assertion": item.label}
+        )
+        if part.judge is None:
+            n = measured.element_count
+            detail: dict[str, Any] = {
+                "element_count": n,
+                "unexpected_count": measured.unexpected_count,
+                "unexpected_percent": 100.0 * measured.unexpected_count / n if n else 0.0,
+                "partial_unexpected_list": examples,
+            }
+        else:
+            detail = {"observed_value": measured.observed_value}
+        results.append(
+            ExpectationValidationResult(
+                success=measured.success, expectation_config=config, result=detail
+            )
+        )
+    passed = sum(1 for r in results if r.success)
+    return ExpectationSuiteValidationResult(
+        success=passed == len(results),
+        results=results,
+        suite_name=validation.suite_name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(results) - passed,
+            "success_percent": 100.0 * passed / len(results) if results else None,
+        },
+    )
 
 
 def folder_for(story_path: str) -> Path:
@@ -59,9 +109,12 @@ def index_link(ctx: RunContext) -> str | None:
 
 def build(ctx: RunContext, result: PipelineResult) -> Path | None:
     """Render every node's validation result, plus an index page. Returns the index path."""
-    validations: dict[str, Any] = ctx.extras.get(_KEY, {})
+    validations: dict[str, Validation] = ctx.extras.get(_KEY, {})
     if not validations or not result.story_path:
         return None
+    from odibi_quality import gx_runner
+
+    gx_runner.require()
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
@@ -69,7 +122,8 @@ def build(ctx: RunContext, result: PipelineResult) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     style = (_TEMPLATES / "data_docs.css").read_text()
     rows = []
-    for node, raw in validations.items():
+    for node, validation in validations.items():
+        raw = as_gx(validation)
         html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(raw))
         # GX renders every expectation's kwargs: a value set may hold a secret.
         (folder / _page(node)).write_text(ctx.scrub(offline(html, style)), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Running one ExpectationSuite on an in-memory frame with Great Expectations, cheaply.
 
-GX is imported here only, on the first node that has checks. One ephemeral context and one
-whole-frame batch definition serve the whole process. Costs GX adds by default that are cut:
+GX is imported here only, for the assertion types without an SQL measure (``expect``, plugin
+types) and for Data Docs. One ephemeral context and one whole-frame batch definition serve
+the whole process. Costs GX adds by default that are cut:
 
 * it fingerprints the entire frame (an md5 over a hash of every row) for each batch, only to
   put the digest in the result's metadata;
@@ -89,7 +90,7 @@ def import_gx() -> None:
 
     A process that imported GX before it had pyspark (a pandas run, then a Spark one)
     forgets that import here, before the Spark run builds any expectation, and imports GX
-    again with Spark; Odibi's own expectations, which subclass GX's, come again with it."""
+    again with Spark."""
     global _gx_has_spark
     with _import_lock:
         if _gx_has_spark or (_gx_has_spark is False and "pyspark" not in sys.modules):
@@ -120,13 +121,10 @@ def import_gx() -> None:
 
 def _forget_gx() -> None:
     global _batch_definition, _spark_batch_definition, _context
-    import odibi_quality
 
     log.debug("re-importing Great Expectations with pyspark")
     for name in [m for m in sys.modules if m.partition(".")[0] == "great_expectations"]:
         del sys.modules[name]
-    sys.modules.pop("odibi_quality.expectations", None)
-    odibi_quality.__dict__.pop("expectations", None)
     _batch_definition = _spark_batch_definition = _context = None
     # pydantic v1 remembers every validator's qualified name to refuse a second definition
     # (meant for notebooks); GX's models are defined again on purpose. Pinned by tests/quality.
@@ -193,12 +191,9 @@ def _warm() -> None:
         import_gx()
         with _lock:
             _definition()
-        # Odibi's own expectations (the first check needs them) and what the run's Data Docs
-        # will need at its end.
+        # What the run's Data Docs will need at its end.
         import great_expectations.render.renderer
         import great_expectations.render.view  # noqa: F401
-
-        import odibi_quality.expectations  # noqa: F401
     except Exception:  # missing GX, or a broken install: the node reports it
         log.debug("background import of Great Expectations failed", exc_info=True)
 

@@ -253,8 +253,25 @@ def _types() -> dict[str, AssertionType]:
 
 @hookimpl
 def odibi_before_pipeline_run(ctx: RunContext) -> None:
-    # GX's import is most of a checked run's fixed cost: begin it now, while data loads.
-    if any(n.enabled and (n.quality or n.validation or n.contracts) for n in ctx.pipeline.nodes):
+    # Most checks are measured in SQL. GX is imported only for the types that need it, or
+    # for Data Docs: begin that import now, while data loads.
+    if any(n.enabled and _needs_gx(ctx, n) for n in ctx.pipeline.nodes):
         from odibi_quality import gx_runner
 
         gx_runner.start_background_import()
+
+
+def _needs_gx(ctx: RunContext, node: NodeConfig) -> bool:
+    if not (node.quality or node.validation or node.contracts):
+        return False
+    data, _ = from_node(node.model_dump(include={"quality", "validation", "contracts"}))
+    if data is None:
+        return False
+    try:
+        quality = QualityConfig.model_validate(data)
+    except ValueError:
+        return False  # the node reports it
+    types = ctx.plugins.registry.assertion_types
+    return quality.data_docs or any(
+        getattr(types.get(a.type), "measure", None) is None for a in quality.assertions
+    )

@@ -57,11 +57,28 @@ class Dialect:
     def text(self, expr: str) -> str:
         return f"CAST({expr} AS STRING)"
 
+    def struct(self, columns: list[str]) -> str:
+        """The columns as one record value, each field named for its column."""
+        if self.spark:
+            fields = ", ".join(f"{self.literal(c)}, {self.quote(c)}" for c in columns)
+            return f"named_struct({fields})"
+        return (
+            "struct_pack(" + ", ".join(f"{self.quote(c)} := {self.quote(c)}" for c in columns) + ")"
+        )
+
     def matches(self, expr: str, pattern: str) -> str:
         """True where ``expr`` contains a match of ``pattern`` (``re.search``'s sense)."""
         if self.spark:
             return f"{expr} RLIKE {self.literal(pattern)}"
         return f"regexp_matches({expr}, {self.literal(pattern)})"
+
+
+def typed_rows(engine: Engine, frame: Any) -> list[dict[str, Any]]:
+    """A small result's rows with Arrow's types: instants zoned (Spark's own conversion to
+    Python gives local wall times without a zone)."""
+    if engine.name == "spark":
+        return list(engine.native(frame).toArrow().to_pylist())
+    return list(engine.to_arrow(frame).to_pylist())
 
 
 def dialect(engine: Engine) -> Dialect:
@@ -110,6 +127,48 @@ class RowRules:
         self._rows = int(row["n"])
         for i, group in enumerate(wanted):
             self._counts[group] = int(row[f"g{i}"] or 0)
+
+    def aggregate(self, exprs: dict[str, str], probe: bool = False) -> dict[str, Any]:
+        """``{name: SQL aggregate}`` over the flagged frame (``FAILS`` in an expression is the
+        flag of the check named by the part of the name before ``/``), computed with the row
+        count and every check's count in the same pass. Values come typed, through Arrow.
+        ``probe``: only plan the query (an error in it is raised; nothing is counted)."""
+        from odibi_quality.measures import FAILS
+
+        labels = [c.label for c in self.checks]
+        parts = ["COUNT(*) AS __odibi_n"]
+        parts += [
+            f"SUM(CASE WHEN {self.flag(lb)} THEN 1 ELSE 0 END) AS __odibi_c{i}"
+            for i, lb in enumerate(labels)
+        ]
+        names = {}
+        for i, (name, expr) in enumerate(exprs.items()):
+            owner = name.partition("/")[0]
+            if FAILS in expr:
+                expr = expr.replace(FAILS, self.flag(owner))
+            names[f"__odibi_m{i}"] = name
+            parts.append(f"{expr} AS __odibi_m{i}")
+        query = self._query(f"SELECT {', '.join(parts)} FROM flagged{' LIMIT 0' if probe else ''}")
+        if probe:
+            self.engine.schema(query)
+            return {}
+        (row,) = typed_rows(self.engine, query)
+        self._rows = int(row["__odibi_n"])
+        for i, label in enumerate(labels):
+            self._counts[frozenset([label])] = int(row[f"__odibi_c{i}"] or 0)
+        return {name: row[alias] for alias, name in names.items()}
+
+    def examples(self, label: str, shown: str, predicate: str, n: int) -> list[Any]:
+        """``shown`` for the first ``n`` rows (in the frame's order) where ``predicate`` holds
+        (``FAILS``: check ``label``'s flag)."""
+        from odibi_quality.measures import FAILS
+
+        predicate = predicate.replace(FAILS, self.flag(label))
+        query = self._query(
+            f"SELECT {shown} AS v FROM flagged WHERE COALESCE(({predicate}), FALSE) "
+            f"ORDER BY {ROW} LIMIT {int(n)}"
+        )
+        return [r["v"] for r in typed_rows(self.engine, query)]
 
     def failing(self, labels: Iterable[str]) -> int:
         """Rows failing at least one of the checks ``labels``."""

@@ -31,6 +31,8 @@ class CheckContext:
     #: Columns added for checks (``custom_sql``), which the frame itself does not have: a
     #: ``schema`` check must not count them.
     derived_columns: list[str] = field(default_factory=list)
+    #: The frame's own columns, in order (for ``schema`` measured without GX).
+    frame_columns: list[str] = field(default_factory=list)
     #: The engine's name (``pandas``, ``polars``, ``spark``).
     engine: str = "pandas"
     #: The run's System Catalog (``odibi_core.catalog.manager.Catalog``), for checks that learn
@@ -52,11 +54,16 @@ class AssertionType:
     every engine; gates and quarantine follow from it. A type that cannot say it in SQL may
     give ``failing_rows(frame, params, ctx)`` instead, a boolean mask over a pandas copy of
     the frame (not on Spark). A type with neither cannot use ``severity: quarantine``.
+
+    ``measure(params, dialect, ctx)`` says in SQL what its expectations measure and how GX
+    would judge it (:mod:`odibi_quality.measures`): a node whose types all have it is checked
+    by one query through its engine, without importing GX. GX then runs only for the types
+    without it, and renders suites and Data Docs from the measured results when asked.
     """
 
     name: str
     params_model: type[BaseModel]
-    expectations: Callable[[Any, CheckContext], list[Any]]
+    expectations: Callable[[Any, CheckContext], list[Any]] | None
     columns: Callable[[Any], list[str] | None]
     failing_rows: Callable[[Any, Any, CheckContext], Any] | None = None
     table_level: bool = False
@@ -70,6 +77,11 @@ class AssertionType:
     #: its result (``results``, this one included), to give this one its final status,
     #: observed value and message (``anomaly``: the verdict against the learned range).
     conclude: Callable[[Any, Any, CheckContext, list[Any]], Any] | None = None
+    measure: Callable[[Any, Any, CheckContext], list[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.expectations is None and self.measure is None:
+            raise ValueError(f"assertion type '{self.name}' needs 'expectations' or 'measure'")
 
     @property
     def row_level(self) -> bool:

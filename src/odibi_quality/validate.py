@@ -12,6 +12,8 @@ from odibi_quality.types import AssertionType, CheckContext
 
 if TYPE_CHECKING:
     from odibi_core.engines.base import Engine
+    from odibi_quality.measures import Measured, Part
+    from odibi_quality.rules import Dialect, RowCheck, RowRules
 
 
 @dataclass
@@ -35,6 +37,11 @@ class Validation:
     prepared: list[Prepared] = field(default_factory=list)
     #: GX's own result object (rendered into Data Docs), None when nothing ran in GX.
     raw: Any = None
+    #: The row checks of the assertions that could run, over the frame validated.
+    rules: Any = None
+    #: What each expectation measured in SQL (for Data Docs): (assertion, part, measured,
+    #: failing examples).
+    measured: list[tuple[Prepared, Part, Measured, list[Any]]] = field(default_factory=list)
 
 
 def prepare(quality: QualityConfig, types: dict[str, AssertionType]) -> list[Prepared]:
@@ -55,13 +62,182 @@ def run(
     ctx: CheckContext,
     suite_name: str,
 ) -> Validation:
-    """Validate ``frame`` (the engine's own) with GX."""
+    """Validate ``frame`` (the engine's own): the types that say in SQL what they measure in
+    one query through the engine, the others with GX (imported only for them)."""
+    from odibi_quality.rules import RowRules, dialect
+
+    prepared = prepare(quality, types)
+    validation = Validation(suite_name, prepared=prepared)
+    sql = dialect(engine)
+    columns = [str(c) for c, _ in engine.schema(frame)]
+    ctx.frame_columns, ctx.engine = columns, engine.name
+    errored: dict[int, str] = {}
+    for item in prepared:
+        missing = _missing(item, sql, set(columns))
+        if missing:
+            errored[item.index] = f"no column {', '.join(missing)} in the frame"
+    checks: dict[int, RowCheck] = {}
+    for item in prepared:
+        if item.index not in errored and item.kind.row_level:
+            check = _row_check(item, sql, ctx)
+            if check is not None:
+                checks[item.index] = check
+    parts: dict[int, list[Part]] = {}
+    for item in prepared:
+        if item.kind.measure is None or item.index in errored:
+            continue
+        try:
+            parts[item.index] = _parts(item, sql, ctx)
+        except Exception as exc:  # e.g. its history could not be read
+            errored[item.index] = f"{type(exc).__name__}: {exc}"
+    rules = RowRules(engine, frame, [c for i, c in checks.items() if i not in errored])
+    try:
+        values = rules.aggregate(_aggregates(prepared, parts, errored))
+    except Exception:  # a condition the engine cannot run (custom_sql, types): which one?
+        for item in prepared:
+            if item.index in errored or (item.index not in parts and item.index not in checks):
+                continue
+            own = [checks[item.index]] if item.index in checks else []
+            try:
+                for check in own:  # its condition alone, for a message the user can read
+                    if check.predicate is not None:
+                        probe = (
+                            f"SELECT COUNT(*) AS n FROM (SELECT ({check.predicate}) AS failing "
+                            "FROM df) AS t WHERE failing"
+                        )
+                        engine.count(engine.sql(probe, {"df": frame}))
+                RowRules(engine, frame, own).aggregate(_aggregates([item], parts, errored))
+            except Exception as exc:
+                errored[item.index] = f"{type(exc).__name__}: {exc}"
+        rules = RowRules(engine, frame, [c for i, c in checks.items() if i not in errored])
+        values = rules.aggregate(_aggregates(prepared, parts, errored))
+    validation.rules = rules
+    for item in prepared:
+        if item.index in errored:
+            validation.results.append(_errored(item, errored[item.index]))
+        elif item.index in parts:
+            validation.results.append(
+                _measured(item, parts[item.index], values, rules, validation.measured)
+            )
+    gx_items = [p for p in prepared if p.kind.measure is None and p.index not in errored]
+    if gx_items:
+        _validate_with_gx(engine, frame, gx_items, ctx, validation)
+    order = [p.label for p in prepared]
+    validation.results.sort(key=lambda r: order.index(r.name))
+    for item, result in zip(prepared, list(validation.results), strict=True):
+        if item.kind.conclude is not None and item.index not in errored:
+            item.kind.conclude(result, item.params, ctx, validation.results)
+    return validation
+
+
+def _missing(item: Prepared, sql: Dialect, columns: set[str]) -> list[str]:
+    derived = set(item.kind.derive(item.params, sql)) if item.kind.derive else set()
+    return [c for c in item.kind.columns(item.params) or [] if c not in derived | columns]
+
+
+def _row_check(item: Prepared, sql: Dialect, ctx: CheckContext) -> RowCheck | None:
+    """``item`` (a row check) as the row queries check it; None for a type told by a pandas
+    mask on Spark (validate refuses a gate or quarantine of it)."""
+    from odibi_quality.rules import RowCheck
+
+    derived = set(item.kind.derive(item.params, sql)) if item.kind.derive else set()
+    columns = [c for c in item.kind.columns(item.params) or [] if c not in derived]
+    if item.kind.rule is not None:
+        return RowCheck(item.label, columns, item.kind.rule(item.params, sql))
+    if sql.spark:
+        return None
+    failing_rows = item.kind.failing_rows
+    assert failing_rows is not None
+    return RowCheck(item.label, columns, mask=lambda frame: failing_rows(frame, item.params, ctx))
+
+
+def _parts(item: Prepared, sql: Dialect, ctx: CheckContext) -> list[Part]:
+    assert item.kind.measure is not None
+    parts: list[Part] = item.kind.measure(item.params, sql, ctx)
+    for part in parts:
+        if part.judge is None and item.config.mostly is not None:
+            part.mostly = item.config.mostly
+    return parts
+
+
+def _aggregates(
+    items: list[Prepared], parts: dict[int, list[Part]], errored: dict[int, str]
+) -> dict[str, str]:
+    """Every part's aggregates, named ``<label>/<part>/<name>`` (the label first: its flag)."""
+    out = {}
+    for item in items:
+        if item.index in errored:
+            continue
+        for j, part in enumerate(parts.get(item.index, [])):
+            for name, expr in part.aggregates.items():
+                out[f"{item.label}/{j}/{name}"] = expr
+    return out
+
+
+def _measured(
+    item: Prepared,
+    parts: list[Part],
+    values: dict[str, Any],
+    rules: RowRules,
+    sink: list[tuple[Prepared, Part, Measured, list[Any]]],
+) -> AssertionResult:
+    """One assertion result from its parts' measures, as :func:`_combine` makes one of GX's."""
+    from odibi_quality.measures import EXAMPLES, judge_rows, plain
+
+    out = AssertionResult(
+        item.label,
+        item.config.type,
+        _columns(item),
+        item.config.severity,
+        PASSED,
+        0,
+        0,
+        table_level=item.kind.table_level,
+    )
+    observed, present = [], 0
+    for j, part in enumerate(parts):
+        own = {k: values[f"{item.label}/{j}/{k}"] for k in part.aggregates}
+        measured = part.judge(own) if part.judge is not None else judge_rows(part, own)
+        out.expectation_types.append(part.expectation_type)
+        if item.kind.table_level:
+            out.element_count += 1
+            out.violation_count += 0 if measured.success else 1
+            observed.append(measured.observed_value)
+        else:
+            out.element_count += measured.element_count
+            out.violation_count += measured.unexpected_count
+            present += measured.present or 0
+        examples: list[Any] = []
+        if measured.unexpected_count and part.examples and len(out.failing_examples) < EXAMPLES:
+            shown, predicate = part.examples
+            examples = [plain(v) for v in rules.examples(item.label, shown, predicate, EXAMPLES)]
+            out.failing_examples += examples
+        sink.append((item, part, measured, examples))
+        if not measured.success:
+            out.status = FAILED
+    if observed:
+        out.observed_value = plain(observed[0] if len(observed) == 1 else observed)
+    out.failing_examples = out.failing_examples[:EXAMPLES]
+    if (
+        out.status == PASSED
+        and not item.kind.table_level
+        and item.config.type != "not_null"
+        and present == 0
+    ):
+        # A check with no value to look at passes; say so instead.
+        out.status, out.severity = FAILED, "warn"
+        out.message = "no non-null values to check"
+    return out
+
+
+def _validate_with_gx(
+    engine: Engine, frame: Any, prepared: list[Prepared], ctx: CheckContext, validation: Validation
+) -> None:
+    """Results of the types that have only GX expectations (``expect``, third-party types)."""
     from odibi_quality import gx_runner
     from odibi_quality.rules import dialect
 
     gx_runner.require()
-    prepared = prepare(quality, types)
-    validation = Validation(suite_name, prepared=prepared)
     needed: set[str] | None = set()
     derived: dict[str, str] = {}
     failed: set[int] = set()
@@ -78,12 +254,11 @@ def run(
             validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
             failed.add(item.index)
     ctx.derived_columns = list(derived)
-    ctx.engine = engine.name
     columns = [str(c) for c, _ in engine.schema(frame)]
     chosen = None if needed is None else [c for c in columns if c in needed]
     try:
         subset = _gx_frame(engine, frame, chosen, derived)
-    except Exception:  # a custom_sql condition the engine cannot run: which one?
+    except Exception:  # a derived column the engine cannot compute: which one?
         for item in prepared:
             if item.kind.derive is None or item.index in failed:
                 continue
@@ -102,10 +277,12 @@ def run(
     for item in prepared:
         if item.index in failed:
             continue
+        assert item.kind.expectations is not None  # a type has it or a measure
         try:
             built = item.kind.expectations(item.params, ctx)
         except Exception as exc:  # e.g. an unknown GX expectation name: an error, not a crash
             validation.results.append(_errored(item, f"{type(exc).__name__}: {exc}"))
+            failed.add(item.index)
             continue
         for exp in built:
             if item.config.mostly is not None and hasattr(exp, "mostly"):
@@ -114,23 +291,19 @@ def run(
             expectations.append(exp)
     by_index: dict[int, list[Any]] = {}
     if expectations:
-        validation.raw = gx_runner.validate(subset, suite_name, expectations, engine.name)
+        validation.raw = gx_runner.validate(
+            subset, validation.suite_name, expectations, engine.name
+        )
         for res in validation.raw.results:
             by_index.setdefault(res.expectation_config.meta["odibi_assertion"], []).append(res)
-    done = {r.name for r in validation.results}
     for item in prepared:
-        if item.label not in done:
+        if item.index not in failed:
             result = _combine(item, by_index.get(item.index, []))
             if result.status == PASSED and _nothing_to_check(engine, subset, item):
                 # GX passes a check of an empty or all-null column; say so instead.
                 result.status, result.severity = FAILED, "warn"
                 result.message = "no non-null values to check"
             validation.results.append(result)
-    validation.results.sort(key=lambda r: [p.label for p in prepared].index(r.name))
-    for item, result in zip(prepared, list(validation.results), strict=True):
-        if item.kind.conclude is not None:
-            item.kind.conclude(result, item.params, ctx, validation.results)
-    return validation
 
 
 def _gx_frame(

@@ -53,6 +53,7 @@ pipelines:
         transform:
           steps: ["SELECT *, status <> '${{API_TOKEN}}' AS flagged FROM df"]
         quality:
+          data_docs: true
           assertions:
             - {{type: accepted_values, column: status, values: [completed, "${{API_TOKEN}}"],
                severity: warn}}

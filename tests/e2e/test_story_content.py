@@ -16,6 +16,7 @@ pipelines:
       - name: orders
         read: {connection: d, format: csv, path: orders.csv}
         quality:
+          data_docs: true
           assertions:
             - {name: ids, type: not_null, columns: [order_id]}
             - {name: amounts, type: between, column: amount, min: 0, max: 100, severity: warn}

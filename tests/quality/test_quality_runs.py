@@ -80,7 +80,7 @@ def test_exact_violation_counts_land_in_meta_quality(odibi_project):
     assert rows["email_ok"]["violation_pct"] == pytest.approx(100 * 2 / 6)
     assert json.loads(rows["email_ok"]["failing_examples"]) == ["bad-email", "noat"]
     assert rows["row_count"]["observed_value"] == "6"
-    assert rows["unique"]["expectation_type"] == "expect_column_values_to_be_distinct"
+    assert rows["unique"]["expectation_type"] == "expect_column_values_to_be_unique"
     assert {r["suite_name"] for r in rows.values()} == {"orders.orders_silver"}
     assert {r["severity"] for r in rows.values()} == {"warn"}
     (partition,) = project.path(".odibi/system/meta_quality").glob("pipeline_name=*")
@@ -475,6 +475,7 @@ pipelines:
       - name: amounts
         read: {connection: d, format: csv, path: in.csv}
         quality:
+          data_docs: true
           assertions:
             - {type: distribution, column: amount, metric: mean, threshold: ">1", name: mean}
             - {type: distribution, column: amount, metric: min, threshold: ">=0.5", name: low}
@@ -497,7 +498,10 @@ pipelines:
 def test_data_docs_are_built_beside_the_story_and_render_offline(odibi_project):
     import re
 
-    project = project_with(odibi_project, ALL_WARN)
+    # Data Docs are asked for (GX renders them); without data_docs nothing imports GX.
+    yaml = PROJECT.format(assertions=ALL_WARN.rstrip("\n"))
+    yaml = yaml.replace("        quality:\n", "        quality:\n          data_docs: true\n")
+    project = odibi_project({"odibi.yaml": yaml, "orders.csv": ORDERS})
     assert project.run().exit_code == 0
     (story,) = project.path(".odibi/stories/orders").glob("*/run_*.html")
     docs = story.with_suffix("") / "gx"
