@@ -21,6 +21,7 @@ pipelines:
         columns:
           email: {pii: true}
         quality:
+          data_docs: true
           assertions:
             - {name: ids, type: not_null, columns: [order_id]}
             - {name: amounts, type: between, column: amount, min: 0, max: 100, severity: warn}

@@ -3,6 +3,7 @@ accepted and ignored, and Delta time travel takes Spark's spellings."""
 
 from __future__ import annotations
 
+import math
 import time
 
 PROJECT = """\
@@ -38,7 +39,9 @@ def test_delta_time_travel_takes_sparks_spellings(odibi_project):
     from deltalake import DeltaTable
 
     first = DeltaTable(str(project.path("t"))).history()[-1]["timestamp"]  # ms since epoch
-    as_of = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(first / 1000 + 0.5)) + "Z"
+    # The first whole second at or after the first commit (before the second, 1.1 s later):
+    # a moment before the first commit is an error.
+    as_of = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(math.ceil(first / 1000))) + "Z"
     reader = """\
 project: r
 connections: {d: {type: local, base_path: .}}
